@@ -1,0 +1,16 @@
+//! beatgen's signal processing: audio decoding and encoding, resampling, STFT/ISTFT, fast
+//! Griffin-Lim with PGHI initialisation, log-magnitude spectrograms, band projections and PNG
+//! dumps. Everything numeric is `f32`; audio is mono at [`SAMPLE_RATE`] unless said otherwise.
+
+pub mod error;
+pub mod griffin_lim;
+pub mod pghi;
+pub mod stft;
+pub mod window;
+
+pub use error::{DspError, Result};
+pub use griffin_lim::{spectral_convergence_db, GriffinLim, GriffinLimConfig, PhaseInit};
+pub use stft::{ComplexSpec, Spectrogram, StftConfig, StftPlan, TfGrid};
+
+/// The one sample rate every input is resampled to, in Hz.
+pub const SAMPLE_RATE: u32 = 22050;
