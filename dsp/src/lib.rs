@@ -2,12 +2,20 @@
 //! Griffin-Lim with PGHI initialisation, log-magnitude spectrograms, band projections and PNG
 //! dumps. Everything numeric is `f32`; audio is mono at [`SAMPLE_RATE`] unless said otherwise.
 
+pub mod atomic;
+pub mod decode;
+pub mod encode;
 pub mod error;
 pub mod griffin_lim;
+pub mod image;
 pub mod pghi;
+pub mod resample;
+pub mod spectrogram;
 pub mod stft;
 pub mod window;
 
+pub use decode::{decode_file, DecodeOptions, Decoded};
+pub use encode::{write_audio, AudioFormat, EncodeOptions};
 pub use error::{DspError, Result};
 pub use griffin_lim::{spectral_convergence_db, GriffinLim, GriffinLimConfig, PhaseInit};
 pub use stft::{ComplexSpec, Spectrogram, StftConfig, StftPlan, TfGrid};

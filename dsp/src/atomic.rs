@@ -1,0 +1,48 @@
+//! Crash-safe file writes: write a temporary file beside the target, flush it to disk, then
+//! rename it into place. A reader sees either the old file or the whole new one, never a part.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{DspError, Result};
+
+/// The temporary name used while `path` is being written: `.NAME.tmp-PID` in the same folder.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// Atomically replace `path` with `bytes`.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = temp_path(path);
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(DspError::io(path, e));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_whole_file_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.bin");
+        write_atomically(&p, b"first version").unwrap();
+        write_atomically(&p, b"second").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"second");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // A target in a missing folder is an error naming the file, and leaves nothing behind.
+        let bad = dir.path().join("missing/x.bin");
+        let e = write_atomically(&bad, b"x").unwrap_err().to_string();
+        assert!(e.contains("missing/x.bin"), "{e}");
+    }
+}

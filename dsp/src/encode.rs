@@ -1,0 +1,128 @@
+//! Writing mono audio: MP3 through LAME (constant bit rate, sample rate kept) or WAV through
+//! hound (16-bit PCM or 32-bit float). The format follows the file extension. Files are written
+//! to a temporary name and renamed into place ([`crate::atomic`]).
+
+use std::io::Cursor;
+use std::path::Path;
+
+use mp3lame_encoder::{Bitrate, Builder, FlushNoGap, MonoPcm};
+
+use crate::atomic::write_atomically;
+use crate::error::{DspError, Result};
+
+/// Output container chosen from a path's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudioFormat {
+    Mp3,
+    Wav,
+}
+
+impl AudioFormat {
+    pub fn from_path(path: &Path) -> Result<Self> {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        match ext.as_str() {
+            "mp3" => Ok(AudioFormat::Mp3),
+            "wav" => Ok(AudioFormat::Wav),
+            _ => Err(DspError::UnsupportedOutput { path: path.to_path_buf(), extension: ext }),
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            AudioFormat::Mp3 => "mp3",
+            AudioFormat::Wav => "wav",
+        }
+    }
+}
+
+/// Encoder settings. Defaults: MP3 at 192 kb/s CBR, WAV as 16-bit PCM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncodeOptions {
+    /// MP3 bit rate in kb/s (one of LAME's CBR rates: 8..=320).
+    pub mp3_kbps: u32,
+    /// Write WAV as 32-bit float instead of 16-bit PCM.
+    pub wav_float: bool,
+}
+
+impl Default for EncodeOptions {
+    fn default() -> Self {
+        EncodeOptions { mp3_kbps: 192, wav_float: false }
+    }
+}
+
+/// Encode `samples` (mono, nominally in [-1, 1]; values beyond are clipped for PCM) at
+/// `sample_rate` Hz and write them to `path`, format by extension.
+pub fn write_audio(path: &Path, samples: &[f32], sample_rate: u32, opts: &EncodeOptions) -> Result<()> {
+    let bytes = match AudioFormat::from_path(path)? {
+        AudioFormat::Mp3 => encode_mp3(samples, sample_rate, opts.mp3_kbps),
+        AudioFormat::Wav => encode_wav(samples, sample_rate, opts.wav_float),
+    }
+    .map_err(|detail| DspError::Encode { path: path.to_path_buf(), detail })?;
+    write_atomically(path, &bytes)
+}
+
+/// WAV bytes (16-bit PCM or 32-bit float, mono).
+pub fn encode_wav(samples: &[f32], sample_rate: u32, float: bool) -> std::result::Result<Vec<u8>, String> {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate,
+        bits_per_sample: if float { 32 } else { 16 },
+        sample_format: if float { hound::SampleFormat::Float } else { hound::SampleFormat::Int },
+    };
+    let mut cursor = Cursor::new(Vec::with_capacity(samples.len() * 4 + 64));
+    {
+        let mut w = hound::WavWriter::new(&mut cursor, spec).map_err(|e| e.to_string())?;
+        for &s in samples {
+            if float {
+                w.write_sample(s).map_err(|e| e.to_string())?;
+            } else {
+                w.write_sample((s.clamp(-1.0, 1.0) * 32767.0).round() as i16).map_err(|e| e.to_string())?;
+            }
+        }
+        w.finalize().map_err(|e| e.to_string())?;
+    }
+    Ok(cursor.into_inner())
+}
+
+fn bitrate(kbps: u32) -> std::result::Result<Bitrate, String> {
+    Ok(match kbps {
+        8 => Bitrate::Kbps8,
+        16 => Bitrate::Kbps16,
+        24 => Bitrate::Kbps24,
+        32 => Bitrate::Kbps32,
+        40 => Bitrate::Kbps40,
+        48 => Bitrate::Kbps48,
+        64 => Bitrate::Kbps64,
+        80 => Bitrate::Kbps80,
+        96 => Bitrate::Kbps96,
+        112 => Bitrate::Kbps112,
+        128 => Bitrate::Kbps128,
+        160 => Bitrate::Kbps160,
+        192 => Bitrate::Kbps192,
+        224 => Bitrate::Kbps224,
+        256 => Bitrate::Kbps256,
+        320 => Bitrate::Kbps320,
+        other => return Err(format!("unsupported MP3 bit rate {other} kb/s")),
+    })
+}
+
+/// MP3 bytes: mono, constant bit rate, at `sample_rate` (which must be an MPEG rate, e.g.
+/// 22050, 44100 or 48000 Hz).
+pub fn encode_mp3(samples: &[f32], sample_rate: u32, kbps: u32) -> std::result::Result<Vec<u8>, String> {
+    let mut b = Builder::new().ok_or("cannot create the LAME encoder")?;
+    b.set_num_channels(1).map_err(|e| format!("{e:?}"))?;
+    b.set_sample_rate(sample_rate).map_err(|e| format!("sample rate {sample_rate} Hz: {e:?}"))?;
+    b.set_brate(bitrate(kbps)?).map_err(|e| format!("{e:?}"))?;
+    b.set_quality(mp3lame_encoder::Quality::Best).map_err(|e| format!("{e:?}"))?;
+    let mut enc = b.build().map_err(|e| format!("LAME rejected the settings ({e:?})"))?;
+    // LAME's float input expects [-1, 1]; clip so that no sample wraps.
+    let clipped: Vec<f32> = samples.iter().map(|s| s.clamp(-1.0, 1.0)).collect();
+    let mut out = Vec::with_capacity(mp3lame_encoder::max_required_buffer_size(samples.len()) + 7200);
+    for chunk in clipped.chunks(1 << 16) {
+        out.reserve(mp3lame_encoder::max_required_buffer_size(chunk.len()));
+        enc.encode_to_vec(MonoPcm(chunk), &mut out).map_err(|e| format!("{e:?}"))?;
+    }
+    out.reserve(7200);
+    enc.flush_to_vec::<FlushNoGap>(&mut out).map_err(|e| format!("{e:?}"))?;
+    Ok(out)
+}
