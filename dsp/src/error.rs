@@ -6,12 +6,8 @@ use std::path::PathBuf;
 /// Everything that can go wrong while reading, transforming or writing audio.
 #[derive(Debug, thiserror::Error)]
 pub enum DspError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{path}: {err}")]
+    Io { path: PathBuf, err: std::io::Error },
     #[error("{path}: is a directory, not an audio file")]
     IsDirectory { path: PathBuf },
     #[error("{path}: file is empty (0 bytes)")]
@@ -40,6 +36,6 @@ pub type Result<T> = std::result::Result<T, DspError>;
 
 impl DspError {
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
-        DspError::Io { path: path.to_path_buf(), source }
+        DspError::Io { path: path.to_path_buf(), err: source }
     }
 }

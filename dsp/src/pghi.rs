@@ -66,28 +66,32 @@ pub fn pghi_phase(mag: &Spectrogram, cfg: StftConfig, tolerance: f32, seed: u64)
     // values themselves.
     let thresh = tolerance * max;
     let mut done = vec![false; frames * bins];
-    let mut order: Vec<u32> = (0..(frames * bins) as u32).filter(|&i| mag.data[i as usize] > thresh).collect();
+    // Descending by magnitude: sort (!bits, index) packed in a u64.
+    let mut order: Vec<u64> = (0..frames * bins)
+        .filter(|&i| mag.data[i] > thresh)
+        .map(|i| ((!mag.data[i].to_bits() as u64) << 32) | i as u64)
+        .collect();
+    order.sort_unstable();
     for i in 0..frames * bins {
         if mag.data[i] <= thresh {
             done[i] = true;
             phase[i] = rng.gen_range(-std::f32::consts::PI..std::f32::consts::PI);
         }
     }
-    order.sort_unstable_by(|&x, &y| mag.data[y as usize].total_cmp(&mag.data[x as usize]));
-    let mut heap: BinaryHeap<(u32, u32)> = BinaryHeap::new();
+    let mut heap: BinaryHeap<u64> = BinaryHeap::with_capacity(frames * bins);
     let mut phase64 = vec![0.0f64; frames * bins];
-    let key = |i: usize| mag.data[i].to_bits();
-    for &start in &order {
-        let start = start as usize;
+    let key = |i: usize| ((mag.data[i].to_bits() as u64) << 32) | i as u64;
+    for &packed in &order {
+        let start = (packed & 0xFFFF_FFFF) as usize;
         if done[start] {
             continue;
         }
         // A new island: its strongest coefficient gets phase 0.
         done[start] = true;
         phase64[start] = 0.0;
-        heap.push((key(start), start as u32));
-        while let Some((_, i)) = heap.pop() {
-            let i = i as usize;
+        heap.push(key(start));
+        while let Some(top) = heap.pop() {
+            let i = (top & 0xFFFF_FFFF) as usize;
             let (t, k) = (i / bins, i % bins);
             // Time neighbours: integrate the instantaneous frequency over one hop.
             for (tn, dir) in [(t.wrapping_sub(1), -1.0), (t + 1, 1.0)] {
@@ -96,7 +100,7 @@ pub fn pghi_phase(mag: &Spectrogram, cfg: StftConfig, tolerance: f32, seed: u64)
                     if !done[j] {
                         phase64[j] = phase64[i] + dir * a * 0.5 * (dt[i] + dt[j]);
                         done[j] = true;
-                        heap.push((key(j), j as u32));
+                        heap.push(key(j));
                     }
                 }
             }
@@ -107,7 +111,7 @@ pub fn pghi_phase(mag: &Spectrogram, cfg: StftConfig, tolerance: f32, seed: u64)
                     if !done[j] {
                         phase64[j] = phase64[i] + dir * (1.0 / n) * 0.5 * (dnu[i] + dnu[j]);
                         done[j] = true;
-                        heap.push((key(j), j as u32));
+                        heap.push(key(j));
                     }
                 }
             }

@@ -195,14 +195,22 @@ impl StftPlan {
         );
     }
 
-    /// Borrow the per-frame kernels, the scratch buffers and the padded signal of the last
-    /// `inverse_to_padded` at once, for loops that fuse their own work into the forward pass.
-    pub(crate) fn parts(&mut self) -> (Kernels<'_>, &mut [Scratch], &[f32]) {
+    /// Borrow the per-frame kernels, the scratch buffers, the padded signal of the last
+    /// overlap-add and the frame buffer (`frames x n_fft`) at once, for loops that fuse their
+    /// own work between the forward and the inverse transform of each frame.
+    pub(crate) fn parts(&mut self, frames: usize) -> (Kernels<'_>, &mut [Scratch], &[f32], &mut [f32]) {
+        self.frames_buf.resize(frames * self.cfg.n_fft, 0.0);
         (
             Kernels { cfg: self.cfg, window: &self.window, fwd: &self.fwd, inv: &self.inv },
             &mut self.workers,
             &self.padded,
+            &mut self.frames_buf,
         )
+    }
+
+    /// Number of scratch sets, i.e. of parallel blocks of frames.
+    pub(crate) fn blocks(&self) -> usize {
+        self.workers.len()
     }
 
     /// Inverse STFT: weighted overlap-add of `spec` into `out`, whose length is the original
@@ -224,24 +232,35 @@ impl StftPlan {
     /// window-square sum. Afterwards the pad regions are refilled by reflection of the interior,
     /// so `self.padded` is exactly what `forward` would build from the trimmed signal.
     pub(crate) fn inverse_to_padded(&mut self, spec: &ComplexSpec, len: usize) {
-        let (n_fft, hop) = (self.cfg.n_fft, self.cfg.hop);
+        self.inverse_frames(spec);
+        self.overlap_add(spec.frames, len);
+    }
+
+    /// Inverse FFT and synthesis window of every frame of `spec` into the frame buffer.
+    pub(crate) fn inverse_frames(&mut self, spec: &ComplexSpec) {
+        let n_fft = self.cfg.n_fft;
         let frames = spec.frames;
-        let padded_len = self.cfg.padded_len(len);
-        self.ensure_window_sum(frames, padded_len);
         self.frames_buf.resize(frames * n_fft, 0.0);
         let block = frames.div_ceil(self.workers.len()).max(1);
-        {
-            let kernels = Kernels { cfg: self.cfg, window: &self.window, fwd: &self.fwd, inv: &self.inv };
-            self.frames_buf.par_chunks_mut(block * n_fft).zip(self.workers.par_iter_mut()).enumerate().for_each(
-                |(b, (rows, w))| {
-                    for (i, row) in rows.chunks_mut(n_fft).enumerate() {
-                        kernels.inverse_frame(spec.frame(b * block + i), w, row);
-                    }
-                },
-            );
-        }
-        // Overlap-add, parallel over output blocks of `hop` samples: block j collects the frames
-        // that overlap it, so no two threads write the same sample.
+        let kernels = Kernels { cfg: self.cfg, window: &self.window, fwd: &self.fwd, inv: &self.inv };
+        self.frames_buf.par_chunks_mut(block * n_fft).zip(self.workers.par_iter_mut()).enumerate().for_each(
+            |(b, (rows, w))| {
+                for (i, row) in rows.chunks_mut(n_fft).enumerate() {
+                    w.spec.copy_from_slice(spec.frame(b * block + i));
+                    kernels.inverse_frame(w, row);
+                }
+            },
+        );
+    }
+
+    /// Overlap-add of the first `frames` windowed frames in the frame buffer into `self.padded`
+    /// for a signal of `len` samples (see [`Self::inverse_to_padded`]).
+    pub(crate) fn overlap_add(&mut self, frames: usize, len: usize) {
+        let (n_fft, hop) = (self.cfg.n_fft, self.cfg.hop);
+        let padded_len = self.cfg.padded_len(len);
+        self.ensure_window_sum(frames, padded_len);
+        // Parallel over output blocks of `hop` samples: block j collects the frames that overlap
+        // it, so no two threads write the same sample.
         self.padded.resize(padded_len, 0.0);
         let frames_buf = &self.frames_buf;
         let inv_wsum = &self.inv_wsum;
@@ -306,9 +325,9 @@ impl Kernels<'_> {
         let _ = self.fwd.process_with_scratch(&mut w.frame, &mut w.spec, &mut w.fft);
     }
 
-    /// Inverse FFT of one spectrum row, scaled by `1/n_fft` and windowed, into `out`.
-    pub(crate) fn inverse_frame(&self, row: &[Complex32], w: &mut Scratch, out: &mut [f32]) {
-        w.spec.copy_from_slice(row);
+    /// Inverse FFT of the spectrum in `w.spec` (destroyed), scaled by `1/n_fft` and windowed,
+    /// into `out`.
+    pub(crate) fn inverse_frame(&self, w: &mut Scratch, out: &mut [f32]) {
         // A real signal's DC and Nyquist bins are real; realfft insists.
         w.spec[0].im = 0.0;
         let last = w.spec.len() - 1;

@@ -1,0 +1,85 @@
+//! The command-line interface (clap derive). Every command prints a one-line summary, or with
+//! `--json` one JSON object on stdout; progress and warnings go to stderr.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use dsp::PhaseInit;
+
+#[derive(Debug, Parser)]
+#[command(name = "beatgen", version, about = "Learn short beat loops from songs and generate new ones per genre")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Worker threads for parallel work (default: all cores).
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
+    /// More log output (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a PNG of a file's log-magnitude spectrogram (time left to right, low frequencies at
+    /// the bottom, magma colours from -80 dB to 0 dB).
+    SpecDump(SpecDumpArgs),
+    /// Magnitude-only round trip: STFT, drop the phase, Griffin-Lim, write audio; prints the
+    /// spectral convergence.
+    Resynth(ResynthArgs),
+}
+
+/// Which part of an input file to read.
+#[derive(Debug, Args, Clone)]
+pub struct PartArgs {
+    /// Start reading at this many seconds.
+    #[arg(long, default_value_t = 0.0)]
+    pub offset: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct SpecDumpArgs {
+    /// Audio file (mp3, wav, flac, ogg, ...).
+    pub input: PathBuf,
+    /// Output PNG.
+    pub output: PathBuf,
+    /// Seconds to show (default: the whole file).
+    #[arg(long)]
+    pub seconds: Option<f64>,
+    #[command(flatten)]
+    pub part: PartArgs,
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResynthArgs {
+    /// Audio file to take the magnitudes from.
+    pub input: PathBuf,
+    /// Output audio file (.mp3 or .wav).
+    pub output: PathBuf,
+    /// Griffin-Lim iterations.
+    #[arg(long, default_value_t = 32)]
+    pub iters: usize,
+    /// Initial phase: random (as librosa/torchaudio) or pghi (phase gradient integration).
+    #[arg(long, default_value = "random")]
+    pub init: PhaseInit,
+    /// Fast Griffin-Lim momentum (0 = classic Griffin-Lim).
+    #[arg(long, default_value_t = 0.99)]
+    pub momentum: f32,
+    /// Seconds of audio to use.
+    #[arg(long, default_value_t = 3.0)]
+    pub seconds: f64,
+    #[command(flatten)]
+    pub part: PartArgs,
+    /// Seed of the random initial phase.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,36 @@
+//! One module per subcommand; each takes its parsed arguments and returns `anyhow::Result`.
+
+mod resynth;
+mod spec_dump;
+
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::cli::Command;
+
+pub fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::SpecDump(a) => spec_dump::run(a),
+        Command::Resynth(a) => resynth::run(a),
+    }
+}
+
+/// Decode a part of a file at the model rate, logging the decoder's warnings with the path.
+pub(crate) fn decode_part(path: &Path, offset: f64, seconds: Option<f64>) -> anyhow::Result<dsp::Decoded> {
+    if seconds.is_some_and(|s| !(s > 0.0)) || !(offset >= 0.0) {
+        anyhow::bail!("{}: --seconds must be positive and --offset non-negative", path.display());
+    }
+    let opts = dsp::DecodeOptions { offset_seconds: offset, max_seconds: seconds, ..Default::default() };
+    let decoded = dsp::decode_file(path, &opts)?;
+    for w in &decoded.warnings {
+        log::warn!("{}: {w}", path.display());
+    }
+    Ok(decoded)
+}
+
+/// Print a JSON value as one line on stdout.
+pub(crate) fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(value).context("serialising the report")?);
+    Ok(())
+}
