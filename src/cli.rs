@@ -79,6 +79,9 @@ pub struct ResynthArgs {
     /// Seed of the random initial phase.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Run Griffin-Lim this many times and report the median time (for benchmarks).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     pub json: bool,

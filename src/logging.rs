@@ -1,5 +1,6 @@
 //! Log output to stderr: warnings by default, `-v` for info and `-vv` for debug; `RUST_LOG`
-//! overrides. Lines look like `warning: songs/trap/x.mp3: file ends early ...`.
+//! overrides. symphonia's own log lines are off: decode problems are reported by beatgen, per
+//! file, instead. Lines look like `warning: songs/trap/x.mp3: file ends early ...`.
 
 use std::io::Write;
 
@@ -10,7 +11,7 @@ pub fn init(verbose: u8, quiet: bool) {
         (false, 1) => "info",
         _ => "debug",
     };
-    let env = env_logger::Env::default().default_filter_or(format!("beatgen={level},dsp={level},warn"));
+    let env = env_logger::Env::default().default_filter_or(format!("warn,beatgen={level},dsp={level},symphonia=off"));
     let _ = env_logger::Builder::from_env(env)
         .format(|buf, record| {
             let level = match record.level() {

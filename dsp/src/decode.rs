@@ -298,6 +298,7 @@ impl Downmix {
 
 fn sym_detail(e: &SymError) -> String {
     match e {
+        SymError::Unsupported(what) if what.contains("probe") => "no known audio format detected".into(),
         SymError::Unsupported(what) => format!("unsupported: {what}"),
         SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => "unexpected end of file".into(),
         other => other.to_string(),

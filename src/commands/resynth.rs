@@ -19,9 +19,15 @@ pub fn run(a: ResynthArgs) -> anyhow::Result<()> {
     let cfg = GriffinLimConfig { iterations: a.iters, momentum: a.momentum, init: a.init, seed: a.seed };
     let mut gl = GriffinLim::new(stft)?;
     let mut y = vec![0.0; decoded.samples.len()];
-    let start = Instant::now();
-    let sc = gl.run(&mag, &cfg, &mut y)?;
-    let gl_seconds = start.elapsed().as_secs_f64();
+    let mut times = Vec::with_capacity(a.repeat as usize);
+    let mut sc = 0.0;
+    for _ in 0..a.repeat {
+        let start = Instant::now();
+        sc = gl.run(&mag, &cfg, &mut y)?;
+        times.push(start.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    let gl_seconds = times[times.len() / 2];
     dsp::write_audio(&a.output, &y, decoded.sample_rate, &EncodeOptions::default())
         .with_context(|| format!("writing {}", a.output.display()))?;
     if a.json {

@@ -1,0 +1,49 @@
+//! Helpers for the integration tests: run the real binary in a temporary folder.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+}
+
+/// Run `beatgen ARGS` in `dir` with no terminal (so no progress bars).
+pub fn beatgen(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_beatgen"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run beatgen")
+}
+
+/// Run and require success; returns stdout.
+pub fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = beatgen(dir, args);
+    assert!(
+        out.status.success(),
+        "beatgen {args:?} failed:\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Run and require failure; returns stderr.
+pub fn fails(dir: &Path, args: &[&str]) -> String {
+    let out = beatgen(dir, args);
+    assert!(!out.status.success(), "beatgen {args:?} should fail but printed {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8(out.stderr).unwrap()
+}
+
+pub fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s.trim()).unwrap_or_else(|e| panic!("not one JSON object ({e}): {s}"))
+}
+
+/// (width, height) of a PNG file.
+pub fn png_size(p: &Path) -> (u32, u32) {
+    let dec = png::Decoder::new(std::fs::File::open(p).unwrap());
+    let r = dec.read_info().unwrap();
+    (r.info().width, r.info().height)
+}
