@@ -30,7 +30,7 @@ def work_unit_clip(seconds=3.0, seed=0):
 def sc_db(S, y):
     import librosa
     X = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP, center=True, pad_mode="reflect"))
-    return 20 * np.log10(np.linalg.norm(S - X) / np.linalg.norm(S))
+    return float(20 * np.log10(np.linalg.norm(S - X) / np.linalg.norm(S)))
 
 
 def timed(fn, repeat):
