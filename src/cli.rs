@@ -7,7 +7,11 @@ use clap::{Args, Parser, Subcommand};
 use dsp::PhaseInit;
 
 #[derive(Debug, Parser)]
-#[command(name = "beatgen", version, about = "Learn short beat loops from songs and generate new ones per genre")]
+#[command(
+    name = "beatgen",
+    version,
+    about = "Learn short beat loops from songs and generate new ones per genre"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -30,6 +34,32 @@ pub enum Command {
     /// Magnitude-only round trip: STFT, drop the phase, Griffin-Lim, write audio; prints the
     /// spectral convergence.
     Resynth(ResynthArgs),
+    /// Synthesise a genre-labelled beat corpus: DIR/<genre>/*.mp3 and DIR/manifest.tsv.
+    MakeCorpus(MakeCorpusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MakeCorpusArgs {
+    /// Output folder (created if missing).
+    pub dir: PathBuf,
+    /// Songs per genre.
+    #[arg(long, default_value_t = 8)]
+    pub per_genre: usize,
+    /// Length of each song in seconds.
+    #[arg(long, default_value_t = 24.0)]
+    pub seconds: f32,
+    /// Seed: the same seed writes the same corpus.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Comma-separated genres (default all: boom-bap,trap,lo-fi,house,drill).
+    #[arg(long, value_delimiter = ',')]
+    pub genres: Option<Vec<String>>,
+    /// MP3 bit rate in kb/s.
+    #[arg(long, default_value_t = 64)]
+    pub kbps: u32,
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Which part of an input file to read.

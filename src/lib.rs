@@ -7,5 +7,6 @@
 
 pub mod cli;
 pub mod commands;
+pub mod corpus;
 pub mod logging;
 pub mod progress;

@@ -11,7 +11,8 @@ pub fn init(verbose: u8, quiet: bool) {
         (false, 1) => "info",
         _ => "debug",
     };
-    let env = env_logger::Env::default().default_filter_or(format!("warn,beatgen={level},dsp={level},symphonia=off"));
+    let env = env_logger::Env::default()
+        .default_filter_or(format!("warn,beatgen={level},dsp={level},symphonia=off"));
     let _ = env_logger::Builder::from_env(env)
         .format(|buf, record| {
             let level = match record.level() {

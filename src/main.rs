@@ -6,7 +6,10 @@ fn main() -> ExitCode {
     let cli = beatgen::cli::Cli::parse();
     beatgen::logging::init(cli.verbose, cli.quiet);
     if let Some(n) = cli.threads {
-        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n.max(1)).build_global() {
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+        {
             eprintln!("error: cannot set up {n} threads: {e}");
             return ExitCode::FAILURE;
         }

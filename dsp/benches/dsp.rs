@@ -20,9 +20,14 @@ fn clip() -> Vec<f32> {
             let t = i as f32 / sr;
             let beat = (t * 2.0).fract() / 2.0;
             let eighth = (t * 4.0).fract() / 4.0;
-            let kick = (2.0 * std::f32::consts::PI * (50.0 + 120.0 * (-beat * 40.0).exp()) * beat).sin() * (-beat * 10.0).exp();
+            let kick = (2.0 * std::f32::consts::PI * (50.0 + 120.0 * (-beat * 40.0).exp()) * beat)
+                .sin()
+                * (-beat * 10.0).exp();
             let hat = noise() * (-eighth * 60.0).exp() * 0.3;
-            let chord: f32 = [220.0f32, 277.2, 329.6].iter().map(|f| (2.0 * std::f32::consts::PI * f * t).sin()).sum();
+            let chord: f32 = [220.0f32, 277.2, 329.6]
+                .iter()
+                .map(|f| (2.0 * std::f32::consts::PI * f * t).sin())
+                .sum();
             0.6 * kick + hat + 0.05 * chord
         })
         .collect()
@@ -36,9 +41,13 @@ fn benches(c: &mut Criterion) {
     plan.forward(&x, &mut spec).unwrap();
     let mag = spec.magnitude();
 
-    c.bench_function("stft 3s (259x513)", |b| b.iter(|| plan.forward(&x, &mut spec).unwrap()));
+    c.bench_function("stft 3s (259x513)", |b| {
+        b.iter(|| plan.forward(&x, &mut spec).unwrap())
+    });
     let mut y = vec![0.0f32; x.len()];
-    c.bench_function("istft 3s (259x513)", |b| b.iter(|| plan.inverse(&spec, &mut y).unwrap()));
+    c.bench_function("istft 3s (259x513)", |b| {
+        b.iter(|| plan.inverse(&spec, &mut y).unwrap())
+    });
 
     let mut gl = GriffinLim::new(cfg).unwrap();
     for (name, iters, init) in [
@@ -48,9 +57,17 @@ fn benches(c: &mut Criterion) {
         ("griffin-lim pghi + 32 iterations", 32, PhaseInit::Pghi),
         ("pghi only", 0, PhaseInit::Pghi),
     ] {
-        let gcfg = GriffinLimConfig { iterations: iters, init, ..Default::default() };
+        let gcfg = GriffinLimConfig {
+            iterations: iters,
+            init,
+            ..Default::default()
+        };
         c.bench_function(name, |b| {
-            b.iter_batched(|| (), |_| gl.run(&mag, &gcfg, &mut y).unwrap(), BatchSize::SmallInput)
+            b.iter_batched(
+                || (),
+                |_| gl.run(&mag, &gcfg, &mut y).unwrap(),
+                BatchSize::SmallInput,
+            )
         });
     }
 }

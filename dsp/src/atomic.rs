@@ -8,7 +8,10 @@ use crate::error::{DspError, Result};
 
 /// The temporary name used while `path` is being written: `.NAME.tmp-PID` in the same folder.
 pub fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 

@@ -46,7 +46,11 @@ pub struct DecodeOptions {
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        DecodeOptions { sample_rate: crate::SAMPLE_RATE, offset_seconds: 0.0, max_seconds: None }
+        DecodeOptions {
+            sample_rate: crate::SAMPLE_RATE,
+            offset_seconds: 0.0,
+            max_seconds: None,
+        }
     }
 }
 
@@ -77,10 +81,14 @@ impl Decoded {
 pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded> {
     let meta = std::fs::metadata(path).map_err(|e| DspError::io(path, e))?;
     if meta.is_dir() {
-        return Err(DspError::IsDirectory { path: path.to_path_buf() });
+        return Err(DspError::IsDirectory {
+            path: path.to_path_buf(),
+        });
     }
     if meta.len() == 0 {
-        return Err(DspError::Empty { path: path.to_path_buf() });
+        return Err(DspError::Empty {
+            path: path.to_path_buf(),
+        });
     }
     let file = File::open(path).map_err(|e| DspError::io(path, e))?;
     let mss = MediaSourceStream::new(Box::new(file), Default::default());
@@ -88,17 +96,30 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded> {
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
         hint.with_extension(ext);
     }
-    let fmt_opts = FormatOptions { enable_gapless: true, ..Default::default() };
+    let fmt_opts = FormatOptions {
+        enable_gapless: true,
+        ..Default::default()
+    };
     let probed = symphonia::default::get_probe()
         .format(&hint, mss, &fmt_opts, &MetadataOptions::default())
-        .map_err(|e| DspError::UnknownFormat { path: path.to_path_buf(), detail: sym_detail(&e) })?;
+        .map_err(|e| DspError::UnknownFormat {
+            path: path.to_path_buf(),
+            detail: sym_detail(&e),
+        })?;
     let mut format = probed.format;
     let track = format
         .tracks()
         .iter()
         .find(|t| t.codec_params.codec != CODEC_TYPE_NULL && t.codec_params.sample_rate.is_some())
-        .or_else(|| format.tracks().iter().find(|t| t.codec_params.codec != CODEC_TYPE_NULL))
-        .ok_or_else(|| DspError::NoAudioTrack { path: path.to_path_buf() })?;
+        .or_else(|| {
+            format
+                .tracks()
+                .iter()
+                .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)
+        })
+        .ok_or_else(|| DspError::NoAudioTrack {
+            path: path.to_path_buf(),
+        })?;
     let track_id = track.id;
     let params = track.codec_params.clone();
     let codec = symphonia::default::get_codecs()
@@ -107,7 +128,10 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded> {
         .unwrap_or_else(|| "unknown".into());
     let mut decoder = symphonia::default::get_codecs()
         .make(&params, &DecoderOptions::default())
-        .map_err(|e| DspError::Decode { path: path.to_path_buf(), detail: sym_detail(&e) })?;
+        .map_err(|e| DspError::Decode {
+            path: path.to_path_buf(),
+            detail: sym_detail(&e),
+        })?;
 
     let mut warnings = Vec::new();
     let mut source_rate = params.sample_rate.unwrap_or(0);
@@ -116,7 +140,10 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded> {
     if opts.offset_seconds > 0.0 {
         let seek = format.seek(
             SeekMode::Accurate,
-            SeekTo::Time { time: Time::from(opts.offset_seconds), track_id: Some(track_id) },
+            SeekTo::Time {
+                time: Time::from(opts.offset_seconds),
+                track_id: Some(track_id),
+            },
         );
         match seek {
             Ok(seeked) => {
@@ -145,7 +172,10 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded> {
                 read_errors += 1;
                 total_bad += 1;
                 if read_errors >= MAX_CONSECUTIVE_READ_ERRORS {
-                    warnings.push(format!("gave up reading after repeated container errors ({})", sym_detail(&e)));
+                    warnings.push(format!(
+                        "gave up reading after repeated container errors ({})",
+                        sym_detail(&e)
+                    ));
                     break;
                 }
                 continue;
@@ -169,7 +199,12 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded> {
                 }
                 continue;
             }
-            Err(e) => return Err(DspError::Decode { path: path.to_path_buf(), detail: sym_detail(&e) }),
+            Err(e) => {
+                return Err(DspError::Decode {
+                    path: path.to_path_buf(),
+                    detail: sym_detail(&e),
+                })
+            }
         };
         let spec = *decoded.spec();
         if source_rate == 0 {
@@ -177,10 +212,15 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded> {
         }
         let channels = spec.channels.count().max(1);
         if wanted.is_none() {
-            wanted = opts.max_seconds.map(|s| (s * spec.rate as f64).ceil() as usize);
+            wanted = opts
+                .max_seconds
+                .map(|s| (s * spec.rate as f64).ceil() as usize);
         }
         let needed = decoded.capacity() as u64;
-        if sample_buf.as_ref().map_or(true, |b| (b.capacity() as u64) < needed * channels as u64) {
+        if sample_buf
+            .as_ref()
+            .map_or(true, |b| (b.capacity() as u64) < needed * channels as u64)
+        {
             sample_buf = Some(SampleBuffer::<f32>::new(needed, spec));
         }
         let buf = sample_buf.as_mut().expect("allocated above");
@@ -202,14 +242,23 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded> {
         let detail = if total_bad > 0 {
             format!("{total_bad} packets were corrupt or unreadable")
         } else if opts.offset_seconds > 0.0 {
-            format!("offset {:.2} s is past the end of the audio", opts.offset_seconds)
+            format!(
+                "offset {:.2} s is past the end of the audio",
+                opts.offset_seconds
+            )
         } else {
             "the stream holds no samples".into()
         };
-        return Err(DspError::NoAudio { path: path.to_path_buf(), detail });
+        return Err(DspError::NoAudio {
+            path: path.to_path_buf(),
+            detail,
+        });
     }
     if source_rate == 0 {
-        return Err(DspError::Decode { path: path.to_path_buf(), detail: "unknown sample rate".into() });
+        return Err(DspError::Decode {
+            path: path.to_path_buf(),
+            detail: "unknown sample rate".into(),
+        });
     }
     if skipped_frames > 0 || total_bad > 0 {
         warnings.push(format!(
@@ -270,7 +319,8 @@ impl Downmix {
             self.mid_energy += (m as f64) * (m as f64);
             if channels > 1 {
                 self.first.push(frame[0]);
-                self.channel_energy += frame.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>() / channels as f64;
+                self.channel_energy +=
+                    frame.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>() / channels as f64;
             }
         }
     }
@@ -298,9 +348,13 @@ impl Downmix {
 
 fn sym_detail(e: &SymError) -> String {
     match e {
-        SymError::Unsupported(what) if what.contains("probe") => "no known audio format detected".into(),
+        SymError::Unsupported(what) if what.contains("probe") => {
+            "no known audio format detected".into()
+        }
         SymError::Unsupported(what) => format!("unsupported: {what}"),
-        SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => "unexpected end of file".into(),
+        SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            "unexpected end of file".into()
+        }
         other => other.to_string(),
     }
 }

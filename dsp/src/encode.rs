@@ -19,11 +19,18 @@ pub enum AudioFormat {
 
 impl AudioFormat {
     pub fn from_path(path: &Path) -> Result<Self> {
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
         match ext.as_str() {
             "mp3" => Ok(AudioFormat::Mp3),
             "wav" => Ok(AudioFormat::Wav),
-            _ => Err(DspError::UnsupportedOutput { path: path.to_path_buf(), extension: ext }),
+            _ => Err(DspError::UnsupportedOutput {
+                path: path.to_path_buf(),
+                extension: ext,
+            }),
         }
     }
 
@@ -46,28 +53,47 @@ pub struct EncodeOptions {
 
 impl Default for EncodeOptions {
     fn default() -> Self {
-        EncodeOptions { mp3_kbps: 192, wav_float: false }
+        EncodeOptions {
+            mp3_kbps: 192,
+            wav_float: false,
+        }
     }
 }
 
 /// Encode `samples` (mono, nominally in [-1, 1]; values beyond are clipped for PCM) at
 /// `sample_rate` Hz and write them to `path`, format by extension.
-pub fn write_audio(path: &Path, samples: &[f32], sample_rate: u32, opts: &EncodeOptions) -> Result<()> {
+pub fn write_audio(
+    path: &Path,
+    samples: &[f32],
+    sample_rate: u32,
+    opts: &EncodeOptions,
+) -> Result<()> {
     let bytes = match AudioFormat::from_path(path)? {
         AudioFormat::Mp3 => encode_mp3(samples, sample_rate, opts.mp3_kbps),
         AudioFormat::Wav => encode_wav(samples, sample_rate, opts.wav_float),
     }
-    .map_err(|detail| DspError::Encode { path: path.to_path_buf(), detail })?;
+    .map_err(|detail| DspError::Encode {
+        path: path.to_path_buf(),
+        detail,
+    })?;
     write_atomically(path, &bytes)
 }
 
 /// WAV bytes (16-bit PCM or 32-bit float, mono).
-pub fn encode_wav(samples: &[f32], sample_rate: u32, float: bool) -> std::result::Result<Vec<u8>, String> {
+pub fn encode_wav(
+    samples: &[f32],
+    sample_rate: u32,
+    float: bool,
+) -> std::result::Result<Vec<u8>, String> {
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate,
         bits_per_sample: if float { 32 } else { 16 },
-        sample_format: if float { hound::SampleFormat::Float } else { hound::SampleFormat::Int },
+        sample_format: if float {
+            hound::SampleFormat::Float
+        } else {
+            hound::SampleFormat::Int
+        },
     };
     let mut cursor = Cursor::new(Vec::with_capacity(samples.len() * 4 + 64));
     {
@@ -76,7 +102,8 @@ pub fn encode_wav(samples: &[f32], sample_rate: u32, float: bool) -> std::result
             if float {
                 w.write_sample(s).map_err(|e| e.to_string())?;
             } else {
-                w.write_sample((s.clamp(-1.0, 1.0) * 32767.0).round() as i16).map_err(|e| e.to_string())?;
+                w.write_sample((s.clamp(-1.0, 1.0) * 32767.0).round() as i16)
+                    .map_err(|e| e.to_string())?;
             }
         }
         w.finalize().map_err(|e| e.to_string())?;
@@ -108,21 +135,32 @@ fn bitrate(kbps: u32) -> std::result::Result<Bitrate, String> {
 
 /// MP3 bytes: mono, constant bit rate, at `sample_rate` (which must be an MPEG rate, e.g.
 /// 22050, 44100 or 48000 Hz).
-pub fn encode_mp3(samples: &[f32], sample_rate: u32, kbps: u32) -> std::result::Result<Vec<u8>, String> {
+pub fn encode_mp3(
+    samples: &[f32],
+    sample_rate: u32,
+    kbps: u32,
+) -> std::result::Result<Vec<u8>, String> {
     let mut b = Builder::new().ok_or("cannot create the LAME encoder")?;
     b.set_num_channels(1).map_err(|e| format!("{e:?}"))?;
-    b.set_sample_rate(sample_rate).map_err(|e| format!("sample rate {sample_rate} Hz: {e:?}"))?;
+    b.set_sample_rate(sample_rate)
+        .map_err(|e| format!("sample rate {sample_rate} Hz: {e:?}"))?;
     b.set_brate(bitrate(kbps)?).map_err(|e| format!("{e:?}"))?;
-    b.set_quality(mp3lame_encoder::Quality::Best).map_err(|e| format!("{e:?}"))?;
-    let mut enc = b.build().map_err(|e| format!("LAME rejected the settings ({e:?})"))?;
+    b.set_quality(mp3lame_encoder::Quality::Best)
+        .map_err(|e| format!("{e:?}"))?;
+    let mut enc = b
+        .build()
+        .map_err(|e| format!("LAME rejected the settings ({e:?})"))?;
     // LAME's float input expects [-1, 1]; clip so that no sample wraps.
     let clipped: Vec<f32> = samples.iter().map(|s| s.clamp(-1.0, 1.0)).collect();
-    let mut out = Vec::with_capacity(mp3lame_encoder::max_required_buffer_size(samples.len()) + 7200);
+    let mut out =
+        Vec::with_capacity(mp3lame_encoder::max_required_buffer_size(samples.len()) + 7200);
     for chunk in clipped.chunks(1 << 16) {
         out.reserve(mp3lame_encoder::max_required_buffer_size(chunk.len()));
-        enc.encode_to_vec(MonoPcm(chunk), &mut out).map_err(|e| format!("{e:?}"))?;
+        enc.encode_to_vec(MonoPcm(chunk), &mut out)
+            .map_err(|e| format!("{e:?}"))?;
     }
     out.reserve(7200);
-    enc.flush_to_vec::<FlushNoGap>(&mut out).map_err(|e| format!("{e:?}"))?;
+    enc.flush_to_vec::<FlushNoGap>(&mut out)
+        .map_err(|e| format!("{e:?}"))?;
     Ok(out)
 }

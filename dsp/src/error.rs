@@ -36,6 +36,9 @@ pub type Result<T> = std::result::Result<T, DspError>;
 
 impl DspError {
     pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
-        DspError::Io { path: path.to_path_buf(), err: source }
+        DspError::Io {
+            path: path.to_path_buf(),
+            err: source,
+        }
     }
 }

@@ -41,7 +41,9 @@ impl std::str::FromStr for PhaseInit {
         match s {
             "random" => Ok(PhaseInit::Random),
             "pghi" => Ok(PhaseInit::Pghi),
-            other => Err(format!("unknown phase init {other:?} (expected random or pghi)")),
+            other => Err(format!(
+                "unknown phase init {other:?} (expected random or pghi)"
+            )),
         }
     }
 }
@@ -68,7 +70,12 @@ pub struct GriffinLimConfig {
 
 impl Default for GriffinLimConfig {
     fn default() -> Self {
-        GriffinLimConfig { iterations: 32, momentum: 0.99, init: PhaseInit::Random, seed: 0 }
+        GriffinLimConfig {
+            iterations: 32,
+            momentum: 0.99,
+            init: PhaseInit::Random,
+            seed: 0,
+        }
     }
 }
 
@@ -83,7 +90,11 @@ pub struct GriffinLim {
 
 impl GriffinLim {
     pub fn new(cfg: StftConfig) -> Result<Self> {
-        Ok(GriffinLim { plan: StftPlan::new(cfg)?, coeffs: ComplexSpec::zeros(0, 0), rebuilt: ComplexSpec::zeros(0, 0) })
+        Ok(GriffinLim {
+            plan: StftPlan::new(cfg)?,
+            coeffs: ComplexSpec::zeros(0, 0),
+            rebuilt: ComplexSpec::zeros(0, 0),
+        })
     }
 
     pub fn config(&self) -> StftConfig {
@@ -92,17 +103,30 @@ impl GriffinLim {
 
     /// Reconstruct a signal of `out.len()` samples whose STFT magnitude approximates `mag`
     /// (`mag.frames` must equal `1 + out.len() / hop`). Returns the spectral convergence in dB.
-    pub fn run(&mut self, mag: &Spectrogram, cfg: &GriffinLimConfig, out: &mut [f32]) -> Result<f32> {
+    pub fn run(
+        &mut self,
+        mag: &Spectrogram,
+        cfg: &GriffinLimConfig,
+        out: &mut [f32],
+    ) -> Result<f32> {
         let stft = self.plan.config();
         if mag.bins != stft.bins() || out.is_empty() || stft.frames(out.len()) != mag.frames {
             return Err(DspError::Shape {
-                expected: format!("{} frames x {} bins for {} samples", stft.frames(out.len()), stft.bins(), out.len()),
+                expected: format!(
+                    "{} frames x {} bins for {} samples",
+                    stft.frames(out.len()),
+                    stft.bins(),
+                    out.len()
+                ),
                 actual: format!("{} frames x {} bins", mag.frames, mag.bins),
             });
         }
         if !(0.0..=1.0).contains(&cfg.momentum) {
             // momentum above 1 diverges (Perraudin et al.); librosa warns, we refuse.
-            return Err(DspError::Parameter { name: "momentum", detail: format!("must be in [0, 1], got {}", cfg.momentum) });
+            return Err(DspError::Parameter {
+                name: "momentum",
+                detail: format!("must be in [0, 1], got {}", cfg.momentum),
+            });
         }
         let (frames, bins) = (mag.frames, mag.bins);
         let len = out.len();
@@ -126,10 +150,16 @@ impl GriffinLim {
                 .zip(workers.par_iter_mut())
                 .enumerate()
                 .for_each(|(b, ((f_rows, r_rows), w))| {
-                    for (i, (f_row, r_row)) in f_rows.chunks_mut(stft.n_fft).zip(r_rows.chunks_mut(bins)).enumerate() {
+                    for (i, (f_row, r_row)) in f_rows
+                        .chunks_mut(stft.n_fft)
+                        .zip(r_rows.chunks_mut(bins))
+                        .enumerate()
+                    {
                         let t = b * block + i;
                         kernels.forward_frame(padded, t, w);
-                        for ((x, r), &s) in w.spec.iter_mut().zip(r_row.iter_mut()).zip(mag.frame(t)) {
+                        for ((x, r), &s) in
+                            w.spec.iter_mut().zip(r_row.iter_mut()).zip(mag.frame(t))
+                        {
                             let a = *x - *r * beta;
                             *r = *x;
                             // |a| by sqrt, not hypot: the values are far from overflow.
@@ -151,20 +181,28 @@ impl GriffinLim {
             PhaseInit::Random => {
                 // One small generator per frame, seeded from (seed, frame): parallel, and the
                 // result does not depend on the thread count.
-                self.coeffs.data.par_chunks_mut(bins).zip(mag.data.par_chunks(bins)).enumerate().for_each(
-                    |(t, (c_row, s_row))| {
-                        let mut rng = SplitMix64::new(cfg.seed ^ (t as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                self.coeffs
+                    .data
+                    .par_chunks_mut(bins)
+                    .zip(mag.data.par_chunks(bins))
+                    .enumerate()
+                    .for_each(|(t, (c_row, s_row))| {
+                        let mut rng = SplitMix64::new(
+                            cfg.seed ^ (t as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                        );
                         for (c, &s) in c_row.iter_mut().zip(s_row) {
                             *c = rng.unit_complex() * s;
                         }
-                    },
-                );
+                    });
             }
             PhaseInit::Pghi => {
                 let phase = pghi_phase(mag, self.plan.config(), DEFAULT_TOLERANCE, cfg.seed);
-                self.coeffs.data.par_iter_mut().zip(mag.data.par_iter()).zip(phase.par_iter()).for_each(
-                    |((c, &s), &p)| *c = Complex32::from_polar(s, p),
-                );
+                self.coeffs
+                    .data
+                    .par_iter_mut()
+                    .zip(mag.data.par_iter())
+                    .zip(phase.par_iter())
+                    .for_each(|((c, &s), &p)| *c = Complex32::from_polar(s, p));
             }
         }
     }
@@ -232,13 +270,21 @@ impl SplitMix64 {
 
 fn sc_db(num: f64, den: f64) -> f32 {
     if den <= 0.0 {
-        return if num <= 0.0 { f32::NEG_INFINITY } else { f32::INFINITY };
+        return if num <= 0.0 {
+            f32::NEG_INFINITY
+        } else {
+            f32::INFINITY
+        };
     }
     (10.0 * (num / den).log10()) as f32
 }
 
 /// Spectral convergence in dB of `signal` against the target magnitudes `mag`.
-pub fn spectral_convergence_db(plan: &mut StftPlan, mag: &Spectrogram, signal: &[f32]) -> Result<f32> {
+pub fn spectral_convergence_db(
+    plan: &mut StftPlan,
+    mag: &Spectrogram,
+    signal: &[f32],
+) -> Result<f32> {
     let mut spec = ComplexSpec::zeros(0, 0);
     plan.forward(signal, &mut spec)?;
     if spec.frames != mag.frames || spec.bins != mag.bins {
@@ -272,7 +318,8 @@ mod tests {
             for i in 0..(len - start).min(6000) {
                 let t = i as f32 / sr;
                 let v = if n % 2 == 0 {
-                    (2.0 * std::f32::consts::PI * (60.0 + 100.0 * (-t * 30.0).exp()) * t).sin() * (-t * 12.0).exp()
+                    (2.0 * std::f32::consts::PI * (60.0 + 100.0 * (-t * 30.0).exp()) * t).sin()
+                        * (-t * 12.0).exp()
                 } else {
                     rng.gen_range(-1.0..1.0f32) * 0.5 * (-t * 40.0).exp()
                 };
@@ -298,13 +345,34 @@ mod tests {
         let mag = magnitude_of(&x);
         let mut gl = GriffinLim::new(StftConfig::default()).unwrap();
         let mut y = vec![0.0; x.len()];
-        let sc0 = gl.run(&mag, &GriffinLimConfig { iterations: 0, ..Default::default() }, &mut y).unwrap();
-        let sc32 = gl.run(&mag, &GriffinLimConfig { iterations: 32, ..Default::default() }, &mut y).unwrap();
+        let sc0 = gl
+            .run(
+                &mag,
+                &GriffinLimConfig {
+                    iterations: 0,
+                    ..Default::default()
+                },
+                &mut y,
+            )
+            .unwrap();
+        let sc32 = gl
+            .run(
+                &mag,
+                &GriffinLimConfig {
+                    iterations: 32,
+                    ..Default::default()
+                },
+                &mut y,
+            )
+            .unwrap();
         // The internally reported SC equals an independent recomputation from the output.
         let mut plan = StftPlan::new(StftConfig::default()).unwrap();
         let check = spectral_convergence_db(&mut plan, &mag, &y).unwrap();
         assert!((sc32 - check).abs() < 0.05, "{sc32} vs {check}");
-        assert!(sc32 < sc0 - 10.0, "random phase {sc0} dB, after 32 iterations {sc32} dB");
+        assert!(
+            sc32 < sc0 - 10.0,
+            "random phase {sc0} dB, after 32 iterations {sc32} dB"
+        );
         assert!(sc32 < -15.0, "{sc32}");
     }
 
@@ -314,12 +382,42 @@ mod tests {
         let mag = magnitude_of(&x);
         let mut gl = GriffinLim::new(StftConfig::default()).unwrap();
         let mut y = vec![0.0; x.len()];
-        let random = gl.run(&mag, &GriffinLimConfig { iterations: 0, ..Default::default() }, &mut y).unwrap();
-        let pghi0 =
-            gl.run(&mag, &GriffinLimConfig { iterations: 0, init: PhaseInit::Pghi, ..Default::default() }, &mut y).unwrap();
+        let random = gl
+            .run(
+                &mag,
+                &GriffinLimConfig {
+                    iterations: 0,
+                    ..Default::default()
+                },
+                &mut y,
+            )
+            .unwrap();
+        let pghi0 = gl
+            .run(
+                &mag,
+                &GriffinLimConfig {
+                    iterations: 0,
+                    init: PhaseInit::Pghi,
+                    ..Default::default()
+                },
+                &mut y,
+            )
+            .unwrap();
         let r32 = gl.run(&mag, &GriffinLimConfig::default(), &mut y).unwrap();
-        let p32 = gl.run(&mag, &GriffinLimConfig { init: PhaseInit::Pghi, ..Default::default() }, &mut y).unwrap();
-        assert!(pghi0 < random - 5.0, "PGHI alone {pghi0} dB vs random {random} dB");
+        let p32 = gl
+            .run(
+                &mag,
+                &GriffinLimConfig {
+                    init: PhaseInit::Pghi,
+                    ..Default::default()
+                },
+                &mut y,
+            )
+            .unwrap();
+        assert!(
+            pghi0 < random - 5.0,
+            "PGHI alone {pghi0} dB vs random {random} dB"
+        );
         // This clip is mostly noise bursts, PGHI's weakest case; on real recordings the gain is
         // far larger (tests/griffin_lim_quality.rs).
         assert!(p32 < r32 - 0.5, "PGHI+32 {p32} dB vs random+32 {r32} dB");
@@ -330,11 +428,16 @@ mod tests {
         let x = drum_clip(11025);
         let mag = magnitude_of(&x);
         let mut gl = GriffinLim::new(StftConfig::default()).unwrap();
-        let cfg = GriffinLimConfig { iterations: 5, seed: 3, ..Default::default() };
+        let cfg = GriffinLimConfig {
+            iterations: 5,
+            seed: 3,
+            ..Default::default()
+        };
         let (mut a, mut b, mut c) = (vec![0.0; x.len()], vec![0.0; x.len()], vec![0.0; x.len()]);
         gl.run(&mag, &cfg, &mut a).unwrap();
         gl.run(&mag, &cfg, &mut b).unwrap();
-        gl.run(&mag, &GriffinLimConfig { seed: 4, ..cfg }, &mut c).unwrap();
+        gl.run(&mag, &GriffinLimConfig { seed: 4, ..cfg }, &mut c)
+            .unwrap();
         assert_eq!(a, b);
         assert_ne!(a, c);
     }
@@ -360,7 +463,16 @@ mod tests {
         let mut y = vec![0.0; 100];
         assert!(gl.run(&mag, &GriffinLimConfig::default(), &mut y).is_err());
         let mut y = vec![0.0; 9 * 256];
-        assert!(gl.run(&mag, &GriffinLimConfig { momentum: 1.5, ..Default::default() }, &mut y).is_err());
+        assert!(gl
+            .run(
+                &mag,
+                &GriffinLimConfig {
+                    momentum: 1.5,
+                    ..Default::default()
+                },
+                &mut y
+            )
+            .is_err());
         // Silence in, silence out, no NaN.
         let sc = gl.run(&mag, &GriffinLimConfig::default(), &mut y).unwrap();
         assert!(y.iter().all(|v| v.is_finite() && *v == 0.0));

@@ -69,8 +69,10 @@ pub fn encode_rgb_png(width: u32, height: u32, rgb: &[u8]) -> std::result::Resul
 
 /// Write 8-bit RGB pixels as a PNG file (atomically).
 pub fn write_rgb_png(path: &Path, width: u32, height: u32, rgb: &[u8]) -> Result<()> {
-    let bytes =
-        encode_rgb_png(width, height, rgb).map_err(|detail| DspError::Encode { path: path.to_path_buf(), detail })?;
+    let bytes = encode_rgb_png(width, height, rgb).map_err(|detail| DspError::Encode {
+        path: path.to_path_buf(),
+        detail,
+    })?;
     write_atomically(path, &bytes)
 }
 
@@ -84,7 +86,10 @@ mod tests {
         let a = magma(0.0);
         let b = magma(1.0);
         assert!(a.iter().all(|&c| c <= 4), "{a:?}");
-        assert!(b[0] >= 248 && b[1] >= 246 && (180..=195).contains(&b[2]), "{b:?}");
+        assert!(
+            b[0] >= 248 && b[1] >= 246 && (180..=195).contains(&b[2]),
+            "{b:?}"
+        );
         let luma = |c: [u8; 3]| 0.2126 * c[0] as f32 + 0.7152 * c[1] as f32 + 0.0722 * c[2] as f32;
         let mut last = -1.0;
         for i in 0..=50 {

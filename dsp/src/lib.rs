@@ -3,6 +3,7 @@
 //! dumps. Everything numeric is `f32`; audio is mono at [`SAMPLE_RATE`] unless said otherwise.
 
 pub mod atomic;
+pub mod bands;
 pub mod decode;
 pub mod encode;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod pghi;
 pub mod resample;
 pub mod spectrogram;
 pub mod stft;
+pub mod tempo;
 pub mod window;
 
 pub use decode::{decode_file, DecodeOptions, Decoded};

@@ -38,12 +38,18 @@ pub fn pghi_phase(mag: &Spectrogram, cfg: StftConfig, tolerance: f32, seed: u64)
     let mut phase = vec![0.0f32; frames * bins];
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     if max <= 0.0 || frames == 0 {
-        phase.iter_mut().for_each(|p| *p = rng.gen_range(-std::f32::consts::PI..std::f32::consts::PI));
+        phase
+            .iter_mut()
+            .for_each(|p| *p = rng.gen_range(-std::f32::consts::PI..std::f32::consts::PI));
         return phase;
     }
     // Log-magnitude, clipped a little below the tolerance so the differences stay finite.
     let floor = ((tolerance as f64) * (max as f64) * 1e-1).ln();
-    let logs: Vec<f64> = mag.data.iter().map(|&m| (m as f64).ln().max(floor)).collect();
+    let logs: Vec<f64> = mag
+        .data
+        .iter()
+        .map(|&m| (m as f64).ln().max(floor))
+        .collect();
     let idx = |t: usize, k: usize| t * bins + k;
 
     // Phase derivatives, in radians per sample (time) and radians per cycle/sample (frequency).
@@ -53,11 +59,19 @@ pub fn pghi_phase(mag: &Spectrogram, cfg: StftConfig, tolerance: f32, seed: u64)
         for k in 0..bins {
             // dL/dnu by centred difference over bins (bin spacing 1/n cycles per sample).
             let (k0, k1) = (k.saturating_sub(1), (k + 1).min(bins - 1));
-            let dl_dnu = if k1 > k0 { (logs[idx(t, k1)] - logs[idx(t, k0)]) / ((k1 - k0) as f64 / n) } else { 0.0 };
+            let dl_dnu = if k1 > k0 {
+                (logs[idx(t, k1)] - logs[idx(t, k0)]) / ((k1 - k0) as f64 / n)
+            } else {
+                0.0
+            };
             dt[idx(t, k)] = 2.0 * std::f64::consts::PI * k as f64 / n + dl_dnu / gamma;
             // dL/dt by centred difference over frames (frame spacing a samples).
             let (t0, t1) = (t.saturating_sub(1), (t + 1).min(frames - 1));
-            let dl_dt = if t1 > t0 { (logs[idx(t1, k)] - logs[idx(t0, k)]) / ((t1 - t0) as f64 * a) } else { 0.0 };
+            let dl_dt = if t1 > t0 {
+                (logs[idx(t1, k)] - logs[idx(t0, k)]) / ((t1 - t0) as f64 * a)
+            } else {
+                0.0
+            };
             dnu[idx(t, k)] = -gamma * dl_dt;
         }
     }

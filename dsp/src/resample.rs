@@ -1,7 +1,8 @@
 //! Sample-rate conversion with rubato's windowed-sinc resampler.
 
 use rubato::{
-    calculate_cutoff, Resampler, SincFixedIn, SincInterpolationParameters, SincInterpolationType, WindowFunction,
+    calculate_cutoff, Resampler, SincFixedIn, SincInterpolationParameters, SincInterpolationType,
+    WindowFunction,
 };
 
 use crate::error::{DspError, Result};
@@ -16,7 +17,10 @@ const CHUNK: usize = 4096;
 /// samples and is aligned with the input to within two output samples (tested).
 pub fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>> {
     if from == 0 || to == 0 {
-        return Err(DspError::Parameter { name: "sample_rate", detail: format!("{from} Hz -> {to} Hz") });
+        return Err(DspError::Parameter {
+            name: "sample_rate",
+            detail: format!("{from} Hz -> {to} Hz"),
+        });
     }
     if from == to || input.is_empty() {
         return Ok(input.to_vec());
@@ -37,18 +41,24 @@ pub fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>> {
     let mut buf = rs.output_buffer_allocate(true);
     let mut pos = 0;
     while pos + CHUNK <= input.len() {
-        let (_, n) = rs.process_into_buffer(&[&input[pos..pos + CHUNK]], &mut buf, None).map_err(|e| err(&e))?;
+        let (_, n) = rs
+            .process_into_buffer(&[&input[pos..pos + CHUNK]], &mut buf, None)
+            .map_err(|e| err(&e))?;
         out.extend_from_slice(&buf[0][..n]);
         pos += CHUNK;
     }
     if pos < input.len() {
-        let (_, n) = rs.process_partial_into_buffer(Some(&[&input[pos..]]), &mut buf, None).map_err(|e| err(&e))?;
+        let (_, n) = rs
+            .process_partial_into_buffer(Some(&[&input[pos..]]), &mut buf, None)
+            .map_err(|e| err(&e))?;
         out.extend_from_slice(&buf[0][..n]);
     }
     // rubato 0.16's sinc resampler starts half a filter early, so its output is already
     // aligned with the input (see the tests); flush until it is long enough.
     while out.len() < expected {
-        let (_, n) = rs.process_partial_into_buffer(None::<&[&[f32]]>, &mut buf, None).map_err(|e| err(&e))?;
+        let (_, n) = rs
+            .process_partial_into_buffer(None::<&[&[f32]]>, &mut buf, None)
+            .map_err(|e| err(&e))?;
         if n == 0 {
             break;
         }
@@ -63,7 +73,9 @@ mod tests {
     use super::*;
 
     fn sine(freq: f32, rate: u32, len: usize) -> Vec<f32> {
-        (0..len).map(|i| (2.0 * std::f32::consts::PI * freq * i as f32 / rate as f32).sin()).collect()
+        (0..len)
+            .map(|i| (2.0 * std::f32::consts::PI * freq * i as f32 / rate as f32).sin())
+            .collect()
     }
 
     /// Amplitude and delay (in output samples, positive = late) of a sine of `freq` in `y`.
@@ -97,10 +109,20 @@ mod tests {
     #[test]
     fn impulse_stays_in_place() {
         for from in [44100u32, 48000, 16000, 8000, 96000] {
-            let x: Vec<f32> = (0..from as usize).map(|i| if i == from as usize / 2 { 1.0 } else { 0.0 }).collect();
+            let x: Vec<f32> = (0..from as usize)
+                .map(|i| if i == from as usize / 2 { 1.0 } else { 0.0 })
+                .collect();
             let y = resample(&x, from, 22050).unwrap();
-            let peak = y.iter().enumerate().max_by(|a, b| a.1.abs().total_cmp(&b.1.abs())).unwrap().0;
-            assert!((peak as i64 - 11025).abs() <= 2, "{from} Hz: impulse moved to {peak}");
+            let peak = y
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+                .unwrap()
+                .0;
+            assert!(
+                (peak as i64 - 11025).abs() <= 2,
+                "{from} Hz: impulse moved to {peak}"
+            );
         }
     }
 

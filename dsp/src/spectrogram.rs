@@ -4,8 +4,8 @@
 //! `reference = n_fft / 4`, the STFT magnitude of a full-scale (amplitude 1) sine centred on a
 //! bin with the periodic Hann window. So 0 dB is "a full-scale tone", and -80 dB is the floor.
 
-use crate::stft::{ComplexSpec, Spectrogram, StftConfig, StftPlan};
 use crate::error::Result;
+use crate::stft::{ComplexSpec, Spectrogram, StftConfig, StftPlan};
 
 /// Lowest dB value kept; everything quieter is set to this.
 pub const FLOOR_DB: f32 = -80.0;
@@ -21,7 +21,11 @@ pub fn magnitude_to_db(mag: &Spectrogram, reference: f32) -> Spectrogram {
     Spectrogram {
         frames: mag.frames,
         bins: mag.bins,
-        data: mag.data.iter().map(|&m| 20.0 * (m.max(floor_mag) / reference).log10()).collect(),
+        data: mag
+            .data
+            .iter()
+            .map(|&m| 20.0 * (m.max(floor_mag) / reference).log10())
+            .collect(),
     }
 }
 
@@ -33,7 +37,13 @@ pub fn db_to_magnitude(db: &Spectrogram, reference: f32) -> Spectrogram {
         data: db
             .data
             .iter()
-            .map(|&d| if d <= FLOOR_DB + 1e-3 { 0.0 } else { reference * 10f32.powf(d / 20.0) })
+            .map(|&d| {
+                if d <= FLOOR_DB + 1e-3 {
+                    0.0
+                } else {
+                    reference * 10f32.powf(d / 20.0)
+                }
+            })
             .collect(),
     }
 }
@@ -42,7 +52,10 @@ pub fn db_to_magnitude(db: &Spectrogram, reference: f32) -> Spectrogram {
 pub fn log_spectrogram(plan: &mut StftPlan, signal: &[f32]) -> Result<Spectrogram> {
     let mut spec = ComplexSpec::zeros(0, 0);
     plan.forward(signal, &mut spec)?;
-    Ok(magnitude_to_db(&spec.magnitude(), db_reference(plan.config())))
+    Ok(magnitude_to_db(
+        &spec.magnitude(),
+        db_reference(plan.config()),
+    ))
 }
 
 #[cfg(test)]
@@ -52,7 +65,9 @@ mod tests {
     #[test]
     fn full_scale_sine_is_0_db_and_floor_holds() {
         let f = 100.0 * 22050.0 / 1024.0;
-        let x: Vec<f32> = (0..22050).map(|i| (2.0 * std::f32::consts::PI * f * i as f32 / 22050.0).sin()).collect();
+        let x: Vec<f32> = (0..22050)
+            .map(|i| (2.0 * std::f32::consts::PI * f * i as f32 / 22050.0).sin())
+            .collect();
         let mut plan = StftPlan::new(StftConfig::default()).unwrap();
         let db = log_spectrogram(&mut plan, &x).unwrap();
         let row = db.frame(40);

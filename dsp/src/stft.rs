@@ -33,7 +33,10 @@ pub struct StftConfig {
 
 impl Default for StftConfig {
     fn default() -> Self {
-        StftConfig { n_fft: 1024, hop: 256 }
+        StftConfig {
+            n_fft: 1024,
+            hop: 256,
+        }
     }
 }
 
@@ -52,7 +55,10 @@ impl StftConfig {
     }
     fn validate(&self) -> Result<()> {
         if self.n_fft < 4 || self.n_fft % 2 != 0 {
-            return Err(DspError::Parameter { name: "n_fft", detail: format!("must be even and >= 4, got {}", self.n_fft) });
+            return Err(DspError::Parameter {
+                name: "n_fft",
+                detail: format!("must be even and >= 4, got {}", self.n_fft),
+            });
         }
         if self.hop == 0 || self.hop > self.n_fft {
             return Err(DspError::Parameter {
@@ -74,7 +80,11 @@ pub struct TfGrid<T> {
 
 impl<T: Clone + Default> TfGrid<T> {
     pub fn zeros(frames: usize, bins: usize) -> Self {
-        TfGrid { frames, bins, data: vec![T::default(); frames * bins] }
+        TfGrid {
+            frames,
+            bins,
+            data: vec![T::default(); frames * bins],
+        }
     }
     pub fn frame(&self, t: usize) -> &[T] {
         &self.data[t * self.bins..(t + 1) * self.bins]
@@ -101,7 +111,11 @@ pub type Spectrogram = TfGrid<f32>;
 impl ComplexSpec {
     /// Magnitudes `|X|`.
     pub fn magnitude(&self) -> Spectrogram {
-        TfGrid { frames: self.frames, bins: self.bins, data: self.data.iter().map(|c| c.norm()).collect() }
+        TfGrid {
+            frames: self.frames,
+            bins: self.bins,
+            data: self.data.iter().map(|c| c.norm()).collect(),
+        }
     }
 }
 
@@ -168,7 +182,10 @@ impl StftPlan {
     /// Forward STFT of `signal` into `out` (reshaped to `frames(len) x bins`).
     pub fn forward(&mut self, signal: &[f32], out: &mut ComplexSpec) -> Result<()> {
         if signal.is_empty() {
-            return Err(DspError::Shape { expected: "a non-empty signal".into(), actual: "0 samples".into() });
+            return Err(DspError::Shape {
+                expected: "a non-empty signal".into(),
+                actual: "0 samples".into(),
+            });
         }
         let frames = self.cfg.frames(signal.len());
         let mut padded = std::mem::take(&mut self.padded);
@@ -184,24 +201,39 @@ impl StftPlan {
     fn forward_padded(&mut self, padded: &[f32], out: &mut ComplexSpec) {
         let bins = self.cfg.bins();
         let block = out.frames.div_ceil(self.workers.len()).max(1);
-        let kernels = Kernels { cfg: self.cfg, window: &self.window, fwd: &self.fwd, inv: &self.inv };
-        out.data.par_chunks_mut(block * bins).zip(self.workers.par_iter_mut()).enumerate().for_each(
-            |(b, (rows, w))| {
+        let kernels = Kernels {
+            cfg: self.cfg,
+            window: &self.window,
+            fwd: &self.fwd,
+            inv: &self.inv,
+        };
+        out.data
+            .par_chunks_mut(block * bins)
+            .zip(self.workers.par_iter_mut())
+            .enumerate()
+            .for_each(|(b, (rows, w))| {
                 for (i, row) in rows.chunks_mut(bins).enumerate() {
                     kernels.forward_frame(padded, b * block + i, w);
                     row.copy_from_slice(&w.spec);
                 }
-            },
-        );
+            });
     }
 
     /// Borrow the per-frame kernels, the scratch buffers, the padded signal of the last
     /// overlap-add and the frame buffer (`frames x n_fft`) at once, for loops that fuse their
     /// own work between the forward and the inverse transform of each frame.
-    pub(crate) fn parts(&mut self, frames: usize) -> (Kernels<'_>, &mut [Scratch], &[f32], &mut [f32]) {
+    pub(crate) fn parts(
+        &mut self,
+        frames: usize,
+    ) -> (Kernels<'_>, &mut [Scratch], &[f32], &mut [f32]) {
         self.frames_buf.resize(frames * self.cfg.n_fft, 0.0);
         (
-            Kernels { cfg: self.cfg, window: &self.window, fwd: &self.fwd, inv: &self.inv },
+            Kernels {
+                cfg: self.cfg,
+                window: &self.window,
+                fwd: &self.fwd,
+                inv: &self.inv,
+            },
             &mut self.workers,
             &self.padded,
             &mut self.frames_buf,
@@ -216,9 +248,16 @@ impl StftPlan {
     /// Inverse STFT: weighted overlap-add of `spec` into `out`, whose length is the original
     /// signal length (it must give the same frame count as `spec`).
     pub fn inverse(&mut self, spec: &ComplexSpec, out: &mut [f32]) -> Result<()> {
-        if spec.bins != self.cfg.bins() || out.is_empty() || self.cfg.frames(out.len()) != spec.frames {
+        if spec.bins != self.cfg.bins()
+            || out.is_empty()
+            || self.cfg.frames(out.len()) != spec.frames
+        {
             return Err(DspError::Shape {
-                expected: format!("{} frames x {} bins", self.cfg.frames(out.len()), self.cfg.bins()),
+                expected: format!(
+                    "{} frames x {} bins",
+                    self.cfg.frames(out.len()),
+                    self.cfg.bins()
+                ),
                 actual: format!("{} frames x {} bins", spec.frames, spec.bins),
             });
         }
@@ -242,15 +281,22 @@ impl StftPlan {
         let frames = spec.frames;
         self.frames_buf.resize(frames * n_fft, 0.0);
         let block = frames.div_ceil(self.workers.len()).max(1);
-        let kernels = Kernels { cfg: self.cfg, window: &self.window, fwd: &self.fwd, inv: &self.inv };
-        self.frames_buf.par_chunks_mut(block * n_fft).zip(self.workers.par_iter_mut()).enumerate().for_each(
-            |(b, (rows, w))| {
+        let kernels = Kernels {
+            cfg: self.cfg,
+            window: &self.window,
+            fwd: &self.fwd,
+            inv: &self.inv,
+        };
+        self.frames_buf
+            .par_chunks_mut(block * n_fft)
+            .zip(self.workers.par_iter_mut())
+            .enumerate()
+            .for_each(|(b, (rows, w))| {
                 for (i, row) in rows.chunks_mut(n_fft).enumerate() {
                     w.spec.copy_from_slice(spec.frame(b * block + i));
                     kernels.inverse_frame(w, row);
                 }
-            },
-        );
+            });
     }
 
     /// Overlap-add of the first `frames` windowed frames in the frame buffer into `self.padded`
@@ -264,22 +310,25 @@ impl StftPlan {
         self.padded.resize(padded_len, 0.0);
         let frames_buf = &self.frames_buf;
         let inv_wsum = &self.inv_wsum;
-        self.padded.par_chunks_mut(hop).enumerate().for_each(|(j, chunk)| {
-            let start = j * hop;
-            let first = (start + 1).saturating_sub(n_fft).div_ceil(hop);
-            chunk.fill(0.0);
-            for t in first..frames.min(j + 1) {
-                let frame = &frames_buf[t * n_fft..(t + 1) * n_fft];
-                let off = start - t * hop;
-                let n = chunk.len().min(n_fft - off);
-                for (y, &x) in chunk[..n].iter_mut().zip(&frame[off..off + n]) {
-                    *y += x;
+        self.padded
+            .par_chunks_mut(hop)
+            .enumerate()
+            .for_each(|(j, chunk)| {
+                let start = j * hop;
+                let first = (start + 1).saturating_sub(n_fft).div_ceil(hop);
+                chunk.fill(0.0);
+                for t in first..frames.min(j + 1) {
+                    let frame = &frames_buf[t * n_fft..(t + 1) * n_fft];
+                    let off = start - t * hop;
+                    let n = chunk.len().min(n_fft - off);
+                    for (y, &x) in chunk[..n].iter_mut().zip(&frame[off..off + n]) {
+                        *y += x;
+                    }
                 }
-            }
-            for (y, &s) in chunk.iter_mut().zip(&inv_wsum[start..]) {
-                *y *= s;
-            }
-        });
+                for (y, &s) in chunk.iter_mut().zip(&inv_wsum[start..]) {
+                    *y *= s;
+                }
+            });
         refill_reflect_pad(&mut self.padded, n_fft / 2, len);
     }
 
@@ -300,7 +349,10 @@ impl StftPlan {
             }
         }
         // Where no window reaches (never inside the signal for hop <= n_fft/2) leave zero.
-        self.inv_wsum = wsum.iter().map(|&s| if s > 1e-10 { (1.0 / s) as f32 } else { 0.0 }).collect();
+        self.inv_wsum = wsum
+            .iter()
+            .map(|&s| if s > 1e-10 { (1.0 / s) as f32 } else { 0.0 })
+            .collect();
         self.inv_wsum_len = padded_len;
     }
 }
@@ -322,7 +374,9 @@ impl Kernels<'_> {
             *f = x * win;
         }
         // Lengths are fixed by construction, so this cannot fail.
-        let _ = self.fwd.process_with_scratch(&mut w.frame, &mut w.spec, &mut w.fft);
+        let _ = self
+            .fwd
+            .process_with_scratch(&mut w.frame, &mut w.spec, &mut w.fft);
     }
 
     /// Inverse FFT of the spectrum in `w.spec` (destroyed), scaled by `1/n_fft` and windowed,
@@ -421,18 +475,27 @@ mod tests {
         let xp: Vec<f64> = (0..cfg.padded_len(300))
             .map(|i| {
                 let j = i as isize - pad as isize;
-                let j = if j < 0 { -j } else if j >= 300 { 2 * 299 - j } else { j };
+                let j = if j < 0 {
+                    -j
+                } else if j >= 300 {
+                    2 * 299 - j
+                } else {
+                    j
+                };
                 x[j as usize] as f64
             })
             .collect();
-        let w: Vec<f64> =
-            (0..64).map(|j| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * j as f64 / 64.0).cos()).collect();
+        let w: Vec<f64> = (0..64)
+            .map(|j| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * j as f64 / 64.0).cos())
+            .collect();
         let mut max_err = 0.0f64;
         for t in 0..spec.frames {
             let frame: Vec<f64> = (0..64).map(|j| xp[t * 16 + j] * w[j]).collect();
             for (k, (re, im)) in naive_frame_dft(&frame).into_iter().enumerate() {
                 let c = spec.get(t, k);
-                max_err = max_err.max((c.re as f64 - re).abs()).max((c.im as f64 - im).abs());
+                max_err = max_err
+                    .max((c.re as f64 - re).abs())
+                    .max((c.im as f64 - im).abs());
             }
         }
         assert!(max_err < 1e-4, "max abs error vs naive DFT {max_err}");
@@ -440,15 +503,27 @@ mod tests {
 
     #[test]
     fn perfect_reconstruction() {
-        for (n_fft, hop, len) in [(1024, 256, 66150), (1024, 256, 1000), (512, 128, 4097), (64, 32, 200)] {
+        for (n_fft, hop, len) in [
+            (1024, 256, 66150),
+            (1024, 256, 1000),
+            (512, 128, 4097),
+            (64, 32, 200),
+        ] {
             let x = test_signal(len);
             let mut plan = StftPlan::new(StftConfig { n_fft, hop }).unwrap();
             let mut spec = ComplexSpec::zeros(0, 0);
             plan.forward(&x, &mut spec).unwrap();
             let mut y = vec![0.0; len];
             plan.inverse(&spec, &mut y).unwrap();
-            let err = x.iter().zip(&y).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-            assert!(err < 1e-5, "n_fft {n_fft} hop {hop} len {len}: max error {err}");
+            let err = x
+                .iter()
+                .zip(&y)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            assert!(
+                err < 1e-5,
+                "n_fft {n_fft} hop {hop} len {len}: max error {err}"
+            );
         }
     }
 
@@ -456,28 +531,47 @@ mod tests {
     fn sine_energy_lands_in_its_bin() {
         // 22050 Hz, n_fft 1024: bin k is at k * 21.533 Hz. A sine exactly on bin 40.
         let f = 40.0 * 22050.0 / 1024.0;
-        let x: Vec<f32> =
-            (0..22050).map(|i| (2.0 * std::f32::consts::PI * f * i as f32 / 22050.0).sin()).collect();
+        let x: Vec<f32> = (0..22050)
+            .map(|i| (2.0 * std::f32::consts::PI * f * i as f32 / 22050.0).sin())
+            .collect();
         let mut plan = StftPlan::new(StftConfig::default()).unwrap();
         let mut spec = ComplexSpec::zeros(0, 0);
         plan.forward(&x, &mut spec).unwrap();
         let mag = spec.magnitude();
         let t = mag.frames / 2;
         let row = mag.frame(t);
-        let peak = row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+        let peak = row
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap()
+            .0;
         assert_eq!(peak, 40);
         // A unit sine on a bin centre gives |X| = sum(w)/2 = n_fft/4 with the periodic Hann.
         assert!((row[40] - 256.0).abs() < 0.5, "{}", row[40]);
         // Hann: the neighbours hold half the peak, everything else (nearly) nothing.
         assert!((row[39] - 128.0).abs() < 0.5 && (row[41] - 128.0).abs() < 0.5);
-        let leak: f32 = row.iter().enumerate().filter(|(k, _)| (*k as i32 - 40).abs() > 1).map(|(_, v)| v).sum();
+        let leak: f32 = row
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| (*k as i32 - 40).abs() > 1)
+            .map(|(_, v)| v)
+            .sum();
         assert!(leak < 1.0, "leakage {leak}");
     }
 
     #[test]
     fn bad_shapes_are_errors_not_panics() {
-        assert!(StftPlan::new(StftConfig { n_fft: 1023, hop: 256 }).is_err());
-        assert!(StftPlan::new(StftConfig { n_fft: 1024, hop: 0 }).is_err());
+        assert!(StftPlan::new(StftConfig {
+            n_fft: 1023,
+            hop: 256
+        })
+        .is_err());
+        assert!(StftPlan::new(StftConfig {
+            n_fft: 1024,
+            hop: 0
+        })
+        .is_err());
         let mut plan = StftPlan::new(StftConfig::default()).unwrap();
         let mut spec = ComplexSpec::zeros(0, 0);
         assert!(plan.forward(&[], &mut spec).is_err());

@@ -16,7 +16,16 @@ mod tests {
     fn periodic_hann_matches_definition_and_sums() {
         let w = hann_periodic(8);
         // Known values of the periodic Hann window of length 8.
-        let expected = [0.0, 0.146_446_6, 0.5, 0.853_553_4, 1.0, 0.853_553_4, 0.5, 0.146_446_6];
+        let expected = [
+            0.0,
+            0.146_446_6,
+            0.5,
+            0.853_553_4,
+            1.0,
+            0.853_553_4,
+            0.5,
+            0.146_446_6,
+        ];
         for (a, b) in w.iter().zip(expected) {
             assert!((a - b).abs() < 1e-6, "{a} vs {b}");
         }

@@ -1,5 +1,6 @@
 //! One module per subcommand; each takes its parsed arguments and returns `anyhow::Result`.
 
+mod make_corpus;
 mod resynth;
 mod spec_dump;
 
@@ -13,15 +14,27 @@ pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::SpecDump(a) => spec_dump::run(a),
         Command::Resynth(a) => resynth::run(a),
+        Command::MakeCorpus(a) => make_corpus::run(a),
     }
 }
 
 /// Decode a part of a file at the model rate, logging the decoder's warnings with the path.
-pub(crate) fn decode_part(path: &Path, offset: f64, seconds: Option<f64>) -> anyhow::Result<dsp::Decoded> {
+pub(crate) fn decode_part(
+    path: &Path,
+    offset: f64,
+    seconds: Option<f64>,
+) -> anyhow::Result<dsp::Decoded> {
     if seconds.is_some_and(|s| !(s > 0.0)) || !(offset >= 0.0) {
-        anyhow::bail!("{}: --seconds must be positive and --offset non-negative", path.display());
+        anyhow::bail!(
+            "{}: --seconds must be positive and --offset non-negative",
+            path.display()
+        );
     }
-    let opts = dsp::DecodeOptions { offset_seconds: offset, max_seconds: seconds, ..Default::default() };
+    let opts = dsp::DecodeOptions {
+        offset_seconds: offset,
+        max_seconds: seconds,
+        ..Default::default()
+    };
     let decoded = dsp::decode_file(path, &opts)?;
     for w in &decoded.warnings {
         log::warn!("{}: {w}", path.display());
@@ -31,6 +44,9 @@ pub(crate) fn decode_part(path: &Path, offset: f64, seconds: Option<f64>) -> any
 
 /// Print a JSON value as one line on stdout.
 pub(crate) fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string(value).context("serialising the report")?);
+    println!(
+        "{}",
+        serde_json::to_string(value).context("serialising the report")?
+    );
     Ok(())
 }

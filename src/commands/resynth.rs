@@ -16,7 +16,12 @@ pub fn run(a: ResynthArgs) -> anyhow::Result<()> {
     let mut spec = ComplexSpec::zeros(0, 0);
     plan.forward(&decoded.samples, &mut spec)?;
     let mag = spec.magnitude();
-    let cfg = GriffinLimConfig { iterations: a.iters, momentum: a.momentum, init: a.init, seed: a.seed };
+    let cfg = GriffinLimConfig {
+        iterations: a.iters,
+        momentum: a.momentum,
+        init: a.init,
+        seed: a.seed,
+    };
     let mut gl = GriffinLim::new(stft)?;
     let mut y = vec![0.0; decoded.samples.len()];
     let mut times = Vec::with_capacity(a.repeat as usize);
@@ -28,8 +33,13 @@ pub fn run(a: ResynthArgs) -> anyhow::Result<()> {
     }
     times.sort_by(f64::total_cmp);
     let gl_seconds = times[times.len() / 2];
-    dsp::write_audio(&a.output, &y, decoded.sample_rate, &EncodeOptions::default())
-        .with_context(|| format!("writing {}", a.output.display()))?;
+    dsp::write_audio(
+        &a.output,
+        &y,
+        decoded.sample_rate,
+        &EncodeOptions::default(),
+    )
+    .with_context(|| format!("writing {}", a.output.display()))?;
     if a.json {
         super::print_json(&json!({
             "input": a.input, "output": a.output, "spectral_convergence_db": sc,

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
 }
 
 /// Run `beatgen ARGS` in `dir` with no terminal (so no progress bars).
@@ -33,7 +35,11 @@ pub fn ok(dir: &Path, args: &[&str]) -> String {
 /// Run and require failure; returns stderr.
 pub fn fails(dir: &Path, args: &[&str]) -> String {
     let out = beatgen(dir, args);
-    assert!(!out.status.success(), "beatgen {args:?} should fail but printed {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        !out.status.success(),
+        "beatgen {args:?} should fail but printed {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     String::from_utf8(out.stderr).unwrap()
 }
 

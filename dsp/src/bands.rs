@@ -1,0 +1,241 @@
+//! Frequency-band projections of dB spectrograms: linear STFT bins onto mel-spaced triangular
+//! bands (the model's input), and back.
+//!
+//! - Mel scale: Slaney's (librosa's default, `htk=False`): linear below 1 kHz (200/3 Hz per
+//!   mel), logarithmic above. `n` bands have `n + 2` edges equally spaced in mel from 0 Hz to
+//!   the Nyquist frequency; band `b` is the triangle rising from edge `b` to `b + 1` and
+//!   falling to `b + 2` (height 1).
+//! - Forward: a band's value is the triangle-weighted *mean* of the dB values of its bins, so
+//!   a flat spectrum at -20 dB gives -20 dB in every band.
+//! - Inverse: a bin's value is the triangle-weighted mean of the bands covering it (bins that no
+//!   triangle reaches take the nearest band). Forward then inverse is a smoothing in frequency;
+//!   inverse then forward returns the bands within a fraction of a dB on smooth spectra.
+//! - `identity(bins)` keeps the linear STFT bins (`--bands 513`).
+
+use crate::stft::Spectrogram;
+
+/// Slaney mel of a frequency in Hz.
+pub fn hz_to_mel(f: f64) -> f64 {
+    let f_sp = 200.0 / 3.0;
+    let logstep = (6.4f64).ln() / 27.0;
+    if f < 1000.0 {
+        f / f_sp
+    } else {
+        15.0 + (f / 1000.0).ln() / logstep
+    }
+}
+
+/// Inverse of [`hz_to_mel`].
+pub fn mel_to_hz(m: f64) -> f64 {
+    let f_sp = 200.0 / 3.0;
+    let logstep = (6.4f64).ln() / 27.0;
+    if m < 15.0 {
+        m * f_sp
+    } else {
+        1000.0 * ((m - 15.0) * logstep).exp()
+    }
+}
+
+/// A sparse band x bin weight matrix and its inverse.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BandProjection {
+    pub n_bands: usize,
+    pub n_bins: usize,
+    /// Per band: first bin and normalised weights (summing to 1).
+    forward: Vec<(usize, Vec<f32>)>,
+    /// Per bin: (band, weight) pairs, normalised to sum to 1.
+    inverse: Vec<Vec<(usize, f32)>>,
+}
+
+impl BandProjection {
+    /// Mel bands for an STFT of `n_fft` at `sample_rate` Hz. With `n_bands >= n_fft/2 + 1`
+    /// this is the identity.
+    pub fn mel(n_bands: usize, n_fft: usize, sample_rate: u32) -> Self {
+        let n_bins = n_fft / 2 + 1;
+        if n_bands >= n_bins {
+            return Self::identity(n_bins);
+        }
+        let nyq = sample_rate as f64 / 2.0;
+        let (m0, m1) = (hz_to_mel(0.0), hz_to_mel(nyq));
+        let edges: Vec<f64> = (0..n_bands + 2)
+            .map(|i| mel_to_hz(m0 + (m1 - m0) * i as f64 / (n_bands + 1) as f64))
+            .collect();
+        let bin_hz = |k: usize| k as f64 * sample_rate as f64 / n_fft as f64;
+        let mut tri = vec![vec![0.0f32; n_bins]; n_bands];
+        for (b, row) in tri.iter_mut().enumerate() {
+            let (lo, mid, hi) = (edges[b], edges[b + 1], edges[b + 2]);
+            for (k, w) in row.iter_mut().enumerate() {
+                let f = bin_hz(k);
+                *w = ((f - lo) / (mid - lo)).min((hi - f) / (hi - mid)).max(0.0) as f32;
+            }
+            // A band narrower than the bin spacing still gets its nearest bin.
+            if row.iter().all(|&w| w == 0.0) {
+                let k =
+                    ((mid * n_fft as f64 / sample_rate as f64).round() as usize).min(n_bins - 1);
+                row[k] = 1.0;
+            }
+        }
+        Self::from_triangles(&tri, &edges[1..=n_bands], sample_rate as f64 / n_fft as f64)
+    }
+
+    fn from_triangles(tri: &[Vec<f32>], centres_hz: &[f64], bin_hz: f64) -> Self {
+        let (n_bands, n_bins) = (tri.len(), tri[0].len());
+        let forward = tri
+            .iter()
+            .map(|row| {
+                let first = row.iter().position(|&w| w > 0.0).unwrap_or(0);
+                let last = row.iter().rposition(|&w| w > 0.0).unwrap_or(0);
+                let sum: f32 = row[first..=last].iter().sum();
+                (first, row[first..=last].iter().map(|w| w / sum).collect())
+            })
+            .collect();
+        let inverse = (0..n_bins)
+            .map(|k| {
+                let pairs: Vec<(usize, f32)> = (0..n_bands)
+                    .filter(|&b| tri[b][k] > 0.0)
+                    .map(|b| (b, tri[b][k]))
+                    .collect();
+                let sum: f32 = pairs.iter().map(|p| p.1).sum();
+                if sum > 0.0 {
+                    pairs.into_iter().map(|(b, w)| (b, w / sum)).collect()
+                } else {
+                    let f = k as f64 * bin_hz;
+                    let b = (0..n_bands)
+                        .min_by(|&x, &y| {
+                            (centres_hz[x] - f)
+                                .abs()
+                                .total_cmp(&(centres_hz[y] - f).abs())
+                        })
+                        .unwrap_or(0);
+                    vec![(b, 1.0)]
+                }
+            })
+            .collect();
+        BandProjection {
+            n_bands,
+            n_bins,
+            forward,
+            inverse,
+        }
+    }
+
+    /// The identity projection on `n_bins` bins.
+    pub fn identity(n_bins: usize) -> Self {
+        BandProjection {
+            n_bands: n_bins,
+            n_bins,
+            forward: (0..n_bins).map(|k| (k, vec![1.0])).collect(),
+            inverse: (0..n_bins).map(|k| vec![(k, 1.0)]).collect(),
+        }
+    }
+
+    /// Bins (frames x n_bins) to bands (frames x n_bands).
+    pub fn forward(&self, db: &Spectrogram) -> Spectrogram {
+        assert_eq!(
+            db.bins, self.n_bins,
+            "band projection expects {} bins",
+            self.n_bins
+        );
+        let mut out = Spectrogram::zeros(db.frames, self.n_bands);
+        for t in 0..db.frames {
+            let row = db.frame(t);
+            for (o, (first, w)) in out.frame_mut(t).iter_mut().zip(&self.forward) {
+                *o = w.iter().zip(&row[*first..]).map(|(a, b)| a * b).sum();
+            }
+        }
+        out
+    }
+
+    /// Bands (frames x n_bands) back to bins (frames x n_bins).
+    pub fn inverse(&self, bands: &Spectrogram) -> Spectrogram {
+        assert_eq!(
+            bands.bins, self.n_bands,
+            "inverse band projection expects {} bands",
+            self.n_bands
+        );
+        let mut out = Spectrogram::zeros(bands.frames, self.n_bins);
+        for t in 0..bands.frames {
+            let row = bands.frame(t);
+            for (o, pairs) in out.frame_mut(t).iter_mut().zip(&self.inverse) {
+                *o = pairs.iter().map(|&(b, w)| w * row[b]).sum();
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mel_scale_matches_librosa_values() {
+        // librosa 0.11: hz_to_mel(1000) = 15, hz_to_mel(4000) = 35.16376, mel_to_hz(40) = 5577.80
+        assert!((hz_to_mel(1000.0) - 15.0).abs() < 1e-9);
+        assert!((hz_to_mel(4000.0) - 35.163_760).abs() < 1e-4);
+        assert!((mel_to_hz(40.0) - 5_577.800).abs() < 0.01);
+        for f in [10.0, 500.0, 999.0, 1001.0, 8000.0] {
+            assert!((mel_to_hz(hz_to_mel(f)) - f).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn flat_spectra_stay_flat_and_round_trip() {
+        let p = BandProjection::mel(128, 1024, 22050);
+        assert_eq!((p.n_bands, p.n_bins), (128, 513));
+        let mut db = Spectrogram::zeros(3, 513);
+        db.data.fill(-20.0);
+        let bands = p.forward(&db);
+        assert!(bands.data.iter().all(|v| (v + 20.0).abs() < 1e-4));
+        let back = p.inverse(&bands);
+        assert!(back.data.iter().all(|v| (v + 20.0).abs() < 1e-4));
+        // A smooth (linear in bin) spectrum: inverse(forward(x)) stays close.
+        let mut ramp = Spectrogram::zeros(1, 513);
+        ramp.data
+            .iter_mut()
+            .enumerate()
+            .for_each(|(k, v)| *v = -80.0 + 60.0 * k as f32 / 512.0);
+        let back = p.inverse(&p.forward(&ramp));
+        let err = ramp
+            .data
+            .iter()
+            .zip(&back.data)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(err < 2.0, "{err}");
+    }
+
+    #[test]
+    fn a_tone_lands_in_the_band_around_its_frequency() {
+        let p = BandProjection::mel(128, 1024, 22050);
+        let mut db = Spectrogram::zeros(1, 513);
+        db.data.fill(-80.0);
+        db.data[93] = 0.0; // 2003 Hz
+        let bands = p.forward(&db);
+        let b = bands
+            .data
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap()
+            .0;
+        let centre = mel_to_hz(hz_to_mel(0.0) + (hz_to_mel(11025.0)) * (b + 1) as f64 / 129.0);
+        assert!(
+            (centre - 2003.0).abs() < 120.0,
+            "band {b} centred at {centre} Hz"
+        );
+        assert_eq!(
+            BandProjection::mel(513, 1024, 22050),
+            BandProjection::identity(513)
+        );
+        // librosa.filters.mel(sr=22050, n_fft=1024, n_mels=128, norm=None)[0, :4] is
+        // [0, 0.8348277, 0.33034456, 0]; normalised to sum 1 that is bins 1 and 2 below.
+        let (first, w) = &p.forward[0];
+        assert_eq!((*first, w.len()), (1, 2));
+        assert!(
+            (w[0] - 0.8348277 / 1.16517226).abs() < 1e-5
+                && (w[1] - 0.33034456 / 1.16517226).abs() < 1e-5,
+            "{w:?}"
+        );
+    }
+}
