@@ -36,6 +36,43 @@ pub enum Command {
     Resynth(ResynthArgs),
     /// Synthesise a genre-labelled beat corpus: DIR/<genre>/*.mp3 and DIR/manifest.tsv.
     MakeCorpus(MakeCorpusArgs),
+    /// Show what the dataset pipeline sees in a songs folder: files, genres, clips, tempi,
+    /// the train/validation split and skipped files.
+    DatasetInfo(DatasetInfoArgs),
+}
+
+/// How a songs folder becomes clips (saved with a model).
+#[derive(Debug, Args, Clone)]
+pub struct DatasetArgs {
+    /// Mel bands of the model input (513 = the linear STFT, no band compression).
+    #[arg(long, default_value_t = 128)]
+    pub bands: usize,
+    /// Fraction of each genre's songs held out for validation.
+    #[arg(long, default_value_t = 0.2)]
+    pub val_fraction: f32,
+    /// Seconds between clip starts (before snapping to beats).
+    #[arg(long, default_value_t = 1.5)]
+    pub clip_hop: f32,
+    /// Do not move clip starts onto detected beats.
+    #[arg(long)]
+    pub no_beat_align: bool,
+    /// Cache folder (default SONGS/.beatgen-cache).
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DatasetInfoArgs {
+    /// Songs folder: SONGS/<genre>/*.mp3|wav|flac|ogg.
+    pub songs: PathBuf,
+    #[command(flatten)]
+    pub data: DatasetArgs,
+    /// Seed of the train/validation split.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

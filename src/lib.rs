@@ -8,5 +8,6 @@
 pub mod cli;
 pub mod commands;
 pub mod corpus;
+pub mod dataset;
 pub mod logging;
 pub mod progress;

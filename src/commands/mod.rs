@@ -1,5 +1,6 @@
 //! One module per subcommand; each takes its parsed arguments and returns `anyhow::Result`.
 
+mod dataset_info;
 mod make_corpus;
 mod resynth;
 mod spec_dump;
@@ -15,6 +16,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::SpecDump(a) => spec_dump::run(a),
         Command::Resynth(a) => resynth::run(a),
         Command::MakeCorpus(a) => make_corpus::run(a),
+        Command::DatasetInfo(a) => dataset_info::run(a),
     }
 }
 
@@ -40,6 +42,37 @@ pub(crate) fn decode_part(
         log::warn!("{}: {w}", path.display());
     }
     Ok(decoded)
+}
+
+/// The feature config and dataset options from the command line.
+pub(crate) fn dataset_setup(
+    a: &crate::cli::DatasetArgs,
+    seed: u64,
+) -> anyhow::Result<(
+    crate::dataset::features::FeatureConfig,
+    crate::dataset::DatasetOptions,
+)> {
+    use crate::dataset::features::FeatureConfig;
+    let cfg = FeatureConfig {
+        bands: a.bands,
+        clip_hop_seconds: a.clip_hop,
+        beat_align: !a.no_beat_align,
+        ..Default::default()
+    };
+    if cfg.bands == 0 || cfg.bands > cfg.bins() {
+        anyhow::bail!("--bands must be in 1..={} (got {})", cfg.bins(), a.bands);
+    }
+    if !(a.clip_hop > 0.0) || !(0.0..1.0).contains(&a.val_fraction) {
+        anyhow::bail!("--clip-hop must be positive and --val-fraction in [0, 1)");
+    }
+    Ok((
+        cfg,
+        crate::dataset::DatasetOptions {
+            validation_fraction: a.val_fraction,
+            seed,
+            cache_dir: a.cache.clone(),
+        },
+    ))
 }
 
 /// Print a JSON value as one line on stdout.

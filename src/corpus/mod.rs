@@ -114,7 +114,9 @@ pub fn render_song(spec: &SongSpec) -> Vec<f32> {
     let (g_kick, g_snare, g_clap, g_hat, g_bass, g_keys) = match spec.genre {
         Genre::LoFi => (lvl(0.8), lvl(0.5), lvl(0.5), lvl(0.35), lvl(0.5), lvl(0.5)),
         Genre::House => (lvl(0.9), lvl(0.5), lvl(0.6), lvl(0.45), lvl(0.5), lvl(0.35)),
-        Genre::Trap | Genre::Drill => (lvl(0.8), lvl(0.5), lvl(0.6), lvl(0.5), lvl(0.8), lvl(0.35)),
+        Genre::Trap => (lvl(0.8), lvl(0.5), lvl(0.6), lvl(0.5), lvl(0.8), lvl(0.35)),
+        // Drill's hats carry the pulse under a half-time, syncopated kick and snare.
+        Genre::Drill => (lvl(0.7), lvl(0.5), lvl(0.55), lvl(0.75), lvl(0.7), lvl(0.3)),
         Genre::BoomBap => (lvl(1.0), lvl(0.8), lvl(0.5), lvl(0.4), lvl(0.5), lvl(0.4)),
     };
     let laid_back = if spec.genre == Genre::LoFi {
@@ -268,14 +270,8 @@ mod tests {
         let x = dsp::resample::resample(&audio, spec.sample_rate, 22050).unwrap();
         let mut plan = dsp::StftPlan::new(dsp::StftConfig::default()).unwrap();
         let db = dsp::spectrogram::log_spectrogram(&mut plan, &x).unwrap();
-        let db = dsp::bands::BandProjection::mel(128, 1024, 22050).forward(&db);
-        dsp::tempo::estimate_tempo(
-            &dsp::tempo::onset_envelope(&db),
-            22050.0 / 256.0,
-            60.0,
-            190.0,
-        )
-        .map(|t| t.bpm)
+        let mel = dsp::bands::BandProjection::mel(128, 1024, 22050);
+        dsp::tempo::tempo_of_spectrogram(&db, &mel, 22050.0 / 256.0).map(|t| t.bpm)
     }
 
     #[test]

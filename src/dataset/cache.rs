@@ -1,0 +1,112 @@
+//! The on-disk clip cache: one file per song, keyed by the song's path, size and modification
+//! time and the hash of the [`FeatureConfig`](super::features::FeatureConfig). A second run
+//! reads features instead of decoding; a changed file or a changed config is a miss.
+//!
+//! File layout (little-endian): `b"BGCACHE1"`, a u64 header length, the JSON [`SongMeta`],
+//! then `clips x clip_len` f32 band-dB values. Files are written atomically; a file whose size
+//! does not match its header is treated as a miss and rewritten.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::features::fnv1a;
+
+const MAGIC: &[u8; 8] = b"BGCACHE1";
+
+/// What the pipeline learned about one song. `error` is set (and there are no clips) when the
+/// song could not be used; that is cached too, so a broken file is not decoded every run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SongMeta {
+    pub seconds: f64,
+    pub source_rate: u32,
+    pub source_channels: usize,
+    pub codec: String,
+    pub tempo_bpm: Option<f32>,
+    pub tempo_strength: f32,
+    /// First sample of each clip (at the model's sample rate).
+    pub clip_starts: Vec<usize>,
+    /// Clips dropped as silent.
+    pub silent_clips: usize,
+    pub warnings: Vec<String>,
+    pub error: Option<String>,
+    /// Values per clip (frames x bands), to validate the data block.
+    pub clip_len: usize,
+}
+
+/// Cache file for a song, from its identity and the config hash.
+pub fn entry_path(cache_dir: &Path, song: &Path, config_hash: u64) -> PathBuf {
+    let (size, mtime) = std::fs::metadata(song)
+        .map(|m| {
+            let t = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            (m.len(), t)
+        })
+        .unwrap_or((0, 0));
+    let abs = std::fs::canonicalize(song).unwrap_or_else(|_| song.to_path_buf());
+    let key = format!(
+        "{}\u{0}{size}\u{0}{mtime}\u{0}{config_hash:016x}",
+        abs.display()
+    );
+    cache_dir.join(format!("{:016x}.clips", fnv1a(key.as_bytes())))
+}
+
+/// Read and validate an entry's header; `None` on a miss (absent, corrupt or truncated).
+pub fn read_meta(path: &Path) -> Option<(SongMeta, u64)> {
+    let mut f = File::open(path).ok()?;
+    let mut head = [0u8; 16];
+    f.read_exact(&mut head).ok()?;
+    if &head[..8] != MAGIC {
+        return None;
+    }
+    let hlen = u64::from_le_bytes(head[8..16].try_into().ok()?);
+    if hlen > 1 << 30 {
+        return None;
+    }
+    let mut json = vec![0u8; hlen as usize];
+    f.read_exact(&mut json).ok()?;
+    let meta: SongMeta = serde_json::from_slice(&json).ok()?;
+    let data_offset = 16 + hlen;
+    let expected = data_offset + (meta.clip_starts.len() * meta.clip_len * 4) as u64;
+    (f.metadata().ok()?.len() == expected).then_some((meta, data_offset))
+}
+
+/// Write an entry atomically. `clips` holds `meta.clip_starts.len() * meta.clip_len` values.
+pub fn write_entry(path: &Path, meta: &SongMeta, clips: &[f32]) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        clips.len() == meta.clip_starts.len() * meta.clip_len,
+        "cache entry size mismatch"
+    );
+    let json = serde_json::to_vec(meta)?;
+    let mut bytes = Vec::with_capacity(16 + json.len() + clips.len() * 4);
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&json);
+    for v in clips {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    dsp::atomic::write_atomically(path, &bytes)?;
+    Ok(())
+}
+
+/// Read clip `index` of an entry into `out` (length `clip_len`).
+pub fn read_clip(
+    file: &mut File,
+    data_offset: u64,
+    index: usize,
+    out: &mut [f32],
+) -> std::io::Result<()> {
+    let bytes_per = out.len() * 4;
+    file.seek(SeekFrom::Start(data_offset + (index * bytes_per) as u64))?;
+    let mut buf = vec![0u8; bytes_per];
+    file.read_exact(&mut buf)?;
+    for (o, c) in out.iter_mut().zip(buf.chunks_exact(4)) {
+        *o = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+    }
+    Ok(())
+}

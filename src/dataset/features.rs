@@ -1,0 +1,266 @@
+//! The representation: how a clip of audio becomes the model's input, and back.
+//!
+//! audio (mono, `sample_rate`) -> 3.0 s clip -> STFT (periodic Hann, `n_fft`, `hop`, centred,
+//! reflect padding) -> dB (reference: a full-scale sine = 0 dB, floor `-80 dB`, see
+//! [`dsp::spectrogram`]) -> `bands` mel bands (triangle-weighted mean of dB, see
+//! [`dsp::bands`]) -> per-band standardisation with training-split statistics
+//! ([`Normalization`]).
+//!
+//! A clip's features are `frames x bands` values, frame-major (`data[t * bands + b]`); with the
+//! defaults 259 x 128 = 33,152 values.
+
+use dsp::bands::BandProjection;
+use dsp::spectrogram::{db_reference, log_spectrogram, magnitude_to_db, FLOOR_DB};
+use dsp::{Spectrogram, StftConfig, StftPlan};
+use serde::{Deserialize, Serialize};
+
+/// Every numeric choice of the representation. Saved with the model, so a model always
+/// generates with the representation it was trained on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureConfig {
+    /// Sample rate all audio is resampled to (Hz). Default 22050.
+    pub sample_rate: u32,
+    /// FFT/window length (samples). Default 1024.
+    pub n_fft: usize,
+    /// Hop between frames (samples). Default 256.
+    pub hop: usize,
+    /// Clip length (seconds). Default 3.0 (66,150 samples, 259 frames).
+    pub clip_seconds: f32,
+    /// Hop between clip starts before beat alignment (seconds). Default 1.5.
+    pub clip_hop_seconds: f32,
+    /// Number of mel bands; `n_fft/2 + 1` (513) keeps the linear STFT. Default 128.
+    pub bands: usize,
+    /// Clips whose RMS is below this level (dBFS) are dropped as silent. Default -50.
+    pub silence_dbfs: f32,
+    /// Start clips on detected beats. Default true.
+    pub beat_align: bool,
+}
+
+impl Default for FeatureConfig {
+    fn default() -> Self {
+        FeatureConfig {
+            sample_rate: dsp::SAMPLE_RATE,
+            n_fft: 1024,
+            hop: 256,
+            clip_seconds: 3.0,
+            clip_hop_seconds: 1.5,
+            bands: 128,
+            silence_dbfs: -50.0,
+            beat_align: true,
+        }
+    }
+}
+
+impl FeatureConfig {
+    pub fn stft(&self) -> StftConfig {
+        StftConfig {
+            n_fft: self.n_fft,
+            hop: self.hop,
+        }
+    }
+    pub fn clip_samples(&self) -> usize {
+        (self.clip_seconds * self.sample_rate as f32).round() as usize
+    }
+    pub fn frames(&self) -> usize {
+        self.stft().frames(self.clip_samples())
+    }
+    pub fn bins(&self) -> usize {
+        self.n_fft / 2 + 1
+    }
+    pub fn bands(&self) -> usize {
+        self.bands.min(self.bins())
+    }
+    /// Values per clip: frames x bands.
+    pub fn clip_len(&self) -> usize {
+        self.frames() * self.bands()
+    }
+    /// STFT frames per second.
+    pub fn frame_rate(&self) -> f32 {
+        self.sample_rate as f32 / self.hop as f32
+    }
+    pub fn projection(&self) -> BandProjection {
+        BandProjection::mel(self.bands(), self.n_fft, self.sample_rate)
+    }
+    /// A stable 64-bit hash of the configuration (FNV-1a over its JSON), used by the cache.
+    pub fn hash(&self) -> u64 {
+        fnv1a(
+            serde_json::to_string(self)
+                .expect("config serialises")
+                .as_bytes(),
+        )
+    }
+}
+
+/// FNV-1a, 64 bit: stable across runs and platforms (unlike `std`'s hasher).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for &b in bytes {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// Turns audio into band dB features and back to magnitudes; owns its plans.
+pub struct FeatureExtractor {
+    pub config: FeatureConfig,
+    plan: StftPlan,
+    projection: BandProjection,
+}
+
+impl FeatureExtractor {
+    pub fn new(config: &FeatureConfig) -> dsp::Result<Self> {
+        Ok(FeatureExtractor {
+            config: config.clone(),
+            plan: StftPlan::new(config.stft())?,
+            projection: config.projection(),
+        })
+    }
+
+    /// Band dB features (frames x bands) of a clip.
+    pub fn band_db(&mut self, clip: &[f32]) -> dsp::Result<Spectrogram> {
+        let db = log_spectrogram(&mut self.plan, clip)?;
+        Ok(self.projection.forward(&db))
+    }
+
+    /// Full dB spectrogram (frames x bins) of any signal (for tempo and PNGs).
+    pub fn bin_db(&mut self, signal: &[f32]) -> dsp::Result<Spectrogram> {
+        log_spectrogram(&mut self.plan, signal)
+    }
+
+    /// Band dB features back to STFT magnitudes (frames x bins) for Griffin-Lim.
+    pub fn band_db_to_magnitude(&self, bands: &Spectrogram) -> Spectrogram {
+        let mut db = self.projection.inverse(bands);
+        db.data.iter_mut().for_each(|v| *v = v.clamp(FLOOR_DB, 6.0));
+        dsp::spectrogram::db_to_magnitude(&db, db_reference(self.config.stft()))
+    }
+
+    /// Band dB back to full-resolution dB (for PNGs).
+    pub fn band_db_to_bin_db(&self, bands: &Spectrogram) -> Spectrogram {
+        self.projection.inverse(bands)
+    }
+
+    pub fn magnitude_to_db(&self, mag: &Spectrogram) -> Spectrogram {
+        magnitude_to_db(mag, db_reference(self.config.stft()))
+    }
+}
+
+/// Per-band standardisation: `x = (db - mean[b]) / std[b]`, statistics from the training
+/// split only (all frames of all its clips).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Normalization {
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+}
+
+impl Normalization {
+    /// Statistics of clips given as band dB features (frames x bands).
+    pub fn fit<'a>(bands: usize, clips: impl IntoIterator<Item = &'a [f32]>) -> Self {
+        let mut acc = NormalizationFit::new(bands);
+        clips.into_iter().for_each(|c| acc.add(c));
+        acc.finish()
+    }
+
+    pub fn normalize(&self, clip: &mut [f32]) {
+        let b = self.mean.len();
+        for frame in clip.chunks_exact_mut(b) {
+            for ((v, m), s) in frame.iter_mut().zip(&self.mean).zip(&self.std) {
+                *v = (*v - m) / s;
+            }
+        }
+    }
+
+    pub fn denormalize(&self, clip: &mut [f32]) {
+        let b = self.mean.len();
+        for frame in clip.chunks_exact_mut(b) {
+            for ((v, m), s) in frame.iter_mut().zip(&self.mean).zip(&self.std) {
+                *v = *v * s + m;
+            }
+        }
+    }
+}
+
+/// Streaming accumulator for [`Normalization`]: add clips one at a time, then `finish`. The
+/// standard deviation is floored at 1 dB so that near-constant bands do not blow up.
+pub struct NormalizationFit {
+    sum: Vec<f64>,
+    sq: Vec<f64>,
+    frames: u64,
+}
+
+impl NormalizationFit {
+    pub fn new(bands: usize) -> Self {
+        NormalizationFit {
+            sum: vec![0.0; bands],
+            sq: vec![0.0; bands],
+            frames: 0,
+        }
+    }
+
+    pub fn add(&mut self, clip: &[f32]) {
+        for frame in clip.chunks_exact(self.sum.len()) {
+            for ((s, q), &v) in self.sum.iter_mut().zip(&mut self.sq).zip(frame) {
+                *s += v as f64;
+                *q += (v as f64) * (v as f64);
+            }
+            self.frames += 1;
+        }
+    }
+
+    pub fn finish(self) -> Normalization {
+        let n = self.frames.max(1) as f64;
+        let mean: Vec<f32> = self.sum.iter().map(|s| (s / n) as f32).collect();
+        let std = self
+            .sq
+            .iter()
+            .zip(&mean)
+            .map(|(q, &m)| ((q / n - (m as f64) * (m as f64)).max(0.0).sqrt() as f32).max(1.0))
+            .collect();
+        Normalization { mean, std }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_shapes_match_the_design() {
+        let c = FeatureConfig::default();
+        assert_eq!(c.clip_samples(), 66150);
+        assert_eq!(c.frames(), 259);
+        assert_eq!(c.bands(), 128);
+        assert_eq!(c.clip_len(), 33152);
+        let linear = FeatureConfig {
+            bands: 513,
+            ..Default::default()
+        };
+        assert_eq!(linear.clip_len(), 259 * 513);
+        assert_ne!(c.hash(), linear.hash());
+        assert_eq!(c.hash(), FeatureConfig::default().hash());
+    }
+
+    #[test]
+    fn normalization_standardises_and_inverts() {
+        let clips: Vec<Vec<f32>> = (0..4)
+            .map(|i| (0..6).map(|j| (i * 6 + j) as f32 * 3.0 - 40.0).collect())
+            .collect();
+        let norm = Normalization::fit(2, clips.iter().map(|c| c.as_slice()));
+        let mut all: Vec<f32> = clips.concat();
+        norm.normalize(&mut all);
+        for b in 0..2 {
+            let col: Vec<f32> = all.iter().skip(b).step_by(2).copied().collect();
+            let m = col.iter().sum::<f32>() / col.len() as f32;
+            let v = col.iter().map(|x| (x - m) * (x - m)).sum::<f32>() / col.len() as f32;
+            assert!(
+                m.abs() < 1e-5 && (v - 1.0).abs() < 1e-4,
+                "band {b}: mean {m} var {v}"
+            );
+        }
+        norm.denormalize(&mut all);
+        assert!(all
+            .iter()
+            .zip(clips.concat())
+            .all(|(a, b)| (a - b).abs() < 1e-4));
+    }
+}

@@ -1,0 +1,412 @@
+//! From a folder of songs to ready-to-train clips: scan ([`scan`]), decode and resample in
+//! parallel, detect the tempo, cut beat-aligned 3 s clips, compute band features
+//! ([`features`]), cache them per song on disk ([`cache`]), and split train/validation by song
+//! ([`split`]). Clips are read back from the cache one at a time, so memory stays bounded
+//! however large the corpus is.
+
+pub mod cache;
+pub mod features;
+pub mod scan;
+pub mod split;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+
+use cache::SongMeta;
+use features::{FeatureConfig, FeatureExtractor, Normalization};
+use split::Split;
+
+/// Options of the dataset pipeline. Defaults: 20% of songs for validation, seed 0, the cache
+/// in `SONGS/.beatgen-cache`.
+#[derive(Debug, Clone)]
+pub struct DatasetOptions {
+    pub validation_fraction: f32,
+    pub seed: u64,
+    /// Cache folder; `None` means `SONGS/.beatgen-cache`.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for DatasetOptions {
+    fn default() -> Self {
+        DatasetOptions {
+            validation_fraction: 0.2,
+            seed: 0,
+            cache_dir: None,
+        }
+    }
+}
+
+/// One usable song.
+#[derive(Debug, Clone)]
+pub struct Song {
+    pub path: PathBuf,
+    pub genre: String,
+    pub split: Split,
+    pub meta: SongMeta,
+    pub cache_file: PathBuf,
+    pub data_offset: u64,
+}
+
+/// A song that could not be used, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Skipped {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+/// A clip: song index and clip index within the song.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClipRef {
+    pub song: usize,
+    pub clip: usize,
+}
+
+/// The scanned, cached and split dataset.
+#[derive(Debug)]
+pub struct Dataset {
+    pub root: PathBuf,
+    pub config: FeatureConfig,
+    /// Genres in sorted order; a genre's index is its position here.
+    pub genres: Vec<String>,
+    pub songs: Vec<Song>,
+    pub skipped: Vec<Skipped>,
+    /// Genres whose only song was kept in training.
+    pub single_song_genres: Vec<String>,
+    /// Songs decoded in this run vs read from the cache.
+    pub decoded: usize,
+    pub cached: usize,
+}
+
+impl Dataset {
+    /// Scan, decode (or read from cache) and split `root`.
+    pub fn load(
+        root: &Path,
+        config: &FeatureConfig,
+        opts: &DatasetOptions,
+    ) -> anyhow::Result<Self> {
+        let files = scan::scan(root)?;
+        if files.is_empty() {
+            anyhow::bail!(
+                "{}: no audio files found (expected {}/<genre>/*.mp3|wav|flac|ogg)",
+                root.display(),
+                root.display()
+            );
+        }
+        let cache_dir = opts
+            .cache_dir
+            .clone()
+            .unwrap_or_else(|| root.join(".beatgen-cache"));
+        std::fs::create_dir_all(&cache_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: cannot create the cache folder: {e}",
+                cache_dir.display()
+            )
+        })?;
+        let hash = config.hash();
+        let decoded = AtomicUsize::new(0);
+        let bar = crate::progress::bar(files.len() as u64, "decoding");
+        let results: Vec<(scan::SongFile, PathBuf, anyhow::Result<(SongMeta, u64)>)> = files
+            .into_par_iter()
+            .map_init(
+                || FeatureExtractor::new(config).expect("valid config"),
+                |fx, f| {
+                    let entry = cache::entry_path(&cache_dir, &f.path, hash);
+                    let res = match cache::read_meta(&entry) {
+                        Some(hit) => Ok(hit),
+                        None => {
+                            decoded.fetch_add(1, Ordering::Relaxed);
+                            let (meta, clips) = analyse_song(&f.path, fx);
+                            cache::write_entry(&entry, &meta, &clips)
+                                .and_then(|_| {
+                                    cache::read_meta(&entry).ok_or_else(|| {
+                                        anyhow::anyhow!("cache entry unreadable after writing")
+                                    })
+                                })
+                                .map_err(|e| {
+                                    e.context(format!(
+                                        "{}: cannot write cache entry",
+                                        entry.display()
+                                    ))
+                                })
+                        }
+                    };
+                    bar.inc(1);
+                    (f, entry, res)
+                },
+            )
+            .collect();
+        bar.finish_and_clear();
+        let n_decoded = decoded.into_inner();
+        let mut songs = Vec::new();
+        let mut skipped = Vec::new();
+        for (f, entry, res) in results {
+            match res {
+                Err(e) => skipped.push(Skipped {
+                    path: f.path,
+                    reason: format!("{e:#}"),
+                }),
+                Ok((meta, data_offset)) => {
+                    for w in &meta.warnings {
+                        log::warn!("{}: {w}", f.path.display());
+                    }
+                    if let Some(err) = &meta.error {
+                        log::warn!("skipping {err}");
+                        skipped.push(Skipped {
+                            path: f.path,
+                            reason: err.clone(),
+                        });
+                    } else if meta.clip_starts.is_empty() {
+                        let reason = format!(
+                            "no usable clip (shorter than {} s or silent)",
+                            config.clip_seconds
+                        );
+                        skipped.push(Skipped {
+                            path: f.path,
+                            reason,
+                        });
+                    } else {
+                        songs.push(Song {
+                            path: f.path,
+                            genre: f.genre,
+                            split: Split::Train,
+                            meta,
+                            cache_file: entry,
+                            data_offset,
+                        });
+                    }
+                }
+            }
+        }
+        if songs.is_empty() {
+            let why: Vec<String> = skipped
+                .iter()
+                .take(3)
+                .map(|s| format!("{}: {}", s.path.display(), s.reason))
+                .collect();
+            anyhow::bail!(
+                "{}: no usable audio ({} files skipped: {})",
+                root.display(),
+                skipped.len(),
+                why.join("; ")
+            );
+        }
+        let keys: Vec<(String, String)> = songs
+            .iter()
+            .map(|s| (s.genre.clone(), s.path.display().to_string()))
+            .collect();
+        let (splits, single) = split::split_by_song(&keys, opts.validation_fraction, opts.seed);
+        for (s, sp) in songs.iter_mut().zip(splits) {
+            s.split = sp;
+        }
+        let mut genres: Vec<String> = songs.iter().map(|s| s.genre.clone()).collect();
+        genres.sort();
+        genres.dedup();
+        let cached = songs.len() + skipped.len() - n_decoded;
+        Ok(Dataset {
+            root: root.to_path_buf(),
+            config: config.clone(),
+            genres,
+            songs,
+            skipped,
+            single_song_genres: single,
+            decoded: n_decoded,
+            cached,
+        })
+    }
+
+    pub fn genre_index(&self, genre: &str) -> Option<usize> {
+        self.genres.iter().position(|g| g == genre)
+    }
+
+    /// All clips of one split, in a fixed order (song, then clip).
+    pub fn clips(&self, split: Split) -> Vec<ClipRef> {
+        self.songs
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.split == split)
+            .flat_map(|(i, s)| {
+                (0..s.meta.clip_starts.len()).map(move |c| ClipRef { song: i, clip: c })
+            })
+            .collect()
+    }
+
+    /// Per-band statistics of the training clips, streamed from the cache.
+    pub fn fit_normalization(&self) -> anyhow::Result<Normalization> {
+        let mut reader = ClipReader::new(self);
+        let mut buf = vec![0.0; self.config.clip_len()];
+        let mut fit = features::NormalizationFit::new(self.config.bands());
+        for r in self.clips(Split::Train) {
+            reader.read(r, &mut buf)?;
+            fit.add(&buf);
+        }
+        Ok(fit.finish())
+    }
+
+    /// Songs and clips per genre and split: genre -> (train songs, validation songs, train clips, validation clips).
+    pub fn counts(&self) -> BTreeMap<String, [usize; 4]> {
+        let mut m: BTreeMap<String, [usize; 4]> = BTreeMap::new();
+        for s in &self.songs {
+            let e = m.entry(s.genre.clone()).or_default();
+            let c = s.meta.clip_starts.len();
+            match s.split {
+                Split::Train => {
+                    e[0] += 1;
+                    e[2] += c;
+                }
+                Split::Validation => {
+                    e[1] += 1;
+                    e[3] += c;
+                }
+            }
+        }
+        m
+    }
+}
+
+/// Reads clips from the cache, keeping the song files it has opened.
+pub struct ClipReader<'a> {
+    ds: &'a Dataset,
+    open: BTreeMap<usize, File>,
+}
+
+impl<'a> ClipReader<'a> {
+    pub fn new(ds: &'a Dataset) -> Self {
+        ClipReader {
+            ds,
+            open: BTreeMap::new(),
+        }
+    }
+
+    /// Band dB features of a clip (unnormalised), `frames x bands`.
+    pub fn read(&mut self, r: ClipRef, out: &mut [f32]) -> anyhow::Result<()> {
+        let song = &self.ds.songs[r.song];
+        if !self.open.contains_key(&r.song) {
+            // Bound the number of open files.
+            if self.open.len() >= 64 {
+                self.open.clear();
+            }
+            let f = File::open(&song.cache_file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", song.cache_file.display()))?;
+            self.open.insert(r.song, f);
+        }
+        let f = self.open.get_mut(&r.song).expect("inserted above");
+        cache::read_clip(f, song.data_offset, r.clip, out).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: cannot read clip {} ({e}); delete the cache folder to rebuild it",
+                song.cache_file.display(),
+                r.clip
+            )
+        })
+    }
+}
+
+/// Decode a song and cut its clips. Never fails: problems go into `meta.error`.
+fn analyse_song(path: &Path, fx: &mut FeatureExtractor) -> (SongMeta, Vec<f32>) {
+    let cfg = fx.config.clone();
+    let mut meta = SongMeta {
+        seconds: 0.0,
+        source_rate: 0,
+        source_channels: 0,
+        codec: String::new(),
+        tempo_bpm: None,
+        tempo_strength: 0.0,
+        clip_starts: Vec::new(),
+        silent_clips: 0,
+        warnings: Vec::new(),
+        error: None,
+        clip_len: cfg.clip_len(),
+    };
+    let opts = dsp::DecodeOptions {
+        sample_rate: cfg.sample_rate,
+        ..Default::default()
+    };
+    let decoded = match dsp::decode_file(path, &opts) {
+        Ok(d) => d,
+        Err(e) => {
+            meta.error = Some(e.to_string());
+            return (meta, Vec::new());
+        }
+    };
+    meta.seconds = decoded.seconds();
+    meta.source_rate = decoded.source_rate;
+    meta.source_channels = decoded.source_channels;
+    meta.codec = decoded.codec.clone();
+    meta.warnings = decoded.warnings.clone();
+    let x = decoded.samples;
+    let clip_n = cfg.clip_samples();
+    if x.len() < clip_n {
+        return (meta, Vec::new());
+    }
+    // Tempo of the whole song, from the mel-band onset envelope.
+    let tempo = fx.bin_db(&x).ok().and_then(|db| {
+        let mel = dsp::bands::BandProjection::mel(128.min(cfg.bins()), cfg.n_fft, cfg.sample_rate);
+        dsp::tempo::tempo_of_spectrogram(&db, &mel, cfg.frame_rate())
+    });
+    if let Some(t) = tempo {
+        meta.tempo_bpm = Some(t.bpm);
+        meta.tempo_strength = t.strength;
+    }
+    let starts = clip_starts(x.len(), &cfg, tempo.filter(|_| cfg.beat_align));
+    let mut clips = Vec::new();
+    let silence = 10f32.powf(cfg.silence_dbfs / 20.0);
+    for s in starts {
+        let clip = &x[s..s + clip_n];
+        let rms = (clip.iter().map(|v| v * v).sum::<f32>() / clip_n as f32).sqrt();
+        if rms < silence {
+            meta.silent_clips += 1;
+            continue;
+        }
+        match fx.band_db(clip) {
+            Ok(f) => {
+                clips.extend_from_slice(&f.data);
+                meta.clip_starts.push(s);
+            }
+            Err(e) => meta.warnings.push(format!("clip at {s}: {e}")),
+        }
+    }
+    (meta, clips)
+}
+
+/// Clip start samples: every `clip_hop_seconds`, each moved to the nearest beat when a tempo is
+/// known (so clips start on beats), keeping clips inside the signal and distinct.
+pub fn clip_starts(
+    len: usize,
+    cfg: &FeatureConfig,
+    tempo: Option<dsp::tempo::Tempo>,
+) -> Vec<usize> {
+    let clip_n = cfg.clip_samples();
+    let hop_n = (cfg.clip_hop_seconds * cfg.sample_rate as f32) as usize;
+    if len < clip_n || hop_n == 0 {
+        return Vec::new();
+    }
+    let last = len - clip_n;
+    let mut out: Vec<usize> = Vec::new();
+    let mut nominal = 0usize;
+    while nominal <= last {
+        let s = match tempo {
+            Some(t) => {
+                let period = t.period_frames as f64 * cfg.hop as f64;
+                let phase = t.phase_frames as f64 * cfg.hop as f64;
+                let k = ((nominal as f64 - phase) / period).round();
+                let mut b = phase + k * period;
+                if b > last as f64 {
+                    b -= period;
+                }
+                if b < 0.0 {
+                    b += period;
+                }
+                (b.round() as usize).min(last)
+            }
+            None => nominal,
+        };
+        if out.last() != Some(&s) {
+            out.push(s);
+        }
+        nominal += hop_n;
+    }
+    out
+}

@@ -1,0 +1,233 @@
+//! `make-corpus` and `dataset-info` through the real binary: determinism, the cache (hit and
+//! invalidation), bad files in a songs folder, the split by song.
+
+mod common;
+use common::*;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+fn small_corpus(dir: &Path, seed: &str) {
+    ok(
+        dir,
+        &[
+            "make-corpus",
+            "songs",
+            "--per-genre",
+            "3",
+            "--seconds",
+            "7",
+            "--seed",
+            seed,
+            "--genres",
+            "trap,house",
+        ],
+    );
+}
+
+#[test]
+fn make_corpus_is_deterministic_and_writes_a_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    small_corpus(dir.path(), "5");
+    let manifest = std::fs::read_to_string(dir.path().join("songs/manifest.tsv")).unwrap();
+    let lines: Vec<&str> = manifest.lines().collect();
+    assert_eq!(
+        lines[0],
+        "path\tgenre\tbpm\tswing\tkit_seed\tseconds\tsample_rate"
+    );
+    assert_eq!(lines.len(), 7);
+    for l in &lines[1..] {
+        let cols: Vec<&str> = l.split('\t').collect();
+        let bpm: f32 = cols[2].parse().unwrap();
+        match cols[1] {
+            "trap" => assert!((130.0..=150.0).contains(&bpm)),
+            "house" => assert!((120.0..=128.0).contains(&bpm)),
+            g => panic!("unexpected genre {g}"),
+        }
+        assert!(dir.path().join("songs").join(cols[0]).is_file());
+    }
+    let first = std::fs::read(
+        dir.path()
+            .join("songs")
+            .join(lines[1].split('\t').next().unwrap()),
+    )
+    .unwrap();
+    // Same seed: byte-identical; another seed: different.
+    ok(
+        dir.path(),
+        &[
+            "make-corpus",
+            "again",
+            "--per-genre",
+            "3",
+            "--seconds",
+            "7",
+            "--seed",
+            "5",
+            "--genres",
+            "trap,house",
+        ],
+    );
+    let again = std::fs::read(
+        dir.path()
+            .join("again")
+            .join(lines[1].split('\t').next().unwrap()),
+    )
+    .unwrap();
+    assert_eq!(first, again);
+    ok(
+        dir.path(),
+        &[
+            "make-corpus",
+            "other",
+            "--per-genre",
+            "1",
+            "--seconds",
+            "7",
+            "--seed",
+            "6",
+            "--genres",
+            "trap",
+        ],
+    );
+    let other_name = std::fs::read_dir(dir.path().join("other/trap"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_ne!(first, std::fs::read(other_name).unwrap());
+    let err = fails(dir.path(), &["make-corpus", "x", "--genres", "polka"]);
+    assert!(
+        err.contains("unknown genre \"polka\"") && err.contains("boom-bap"),
+        "{err}"
+    );
+}
+
+#[test]
+fn dataset_info_counts_caches_and_invalidates() {
+    let dir = tempfile::tempdir().unwrap();
+    small_corpus(dir.path(), "1");
+    let v = json(&ok(dir.path(), &["dataset-info", "songs", "--json"]));
+    assert_eq!(v["files"], 6);
+    assert_eq!(v["decoded"], 6);
+    assert_eq!(v["skipped"].as_array().unwrap().len(), 0);
+    for g in ["trap", "house"] {
+        let gv = &v["genres"][g];
+        assert_eq!(gv["songs"], 3, "{gv}");
+        // 3 songs: round(0.6) = 1 held out.
+        assert_eq!(gv["songs_validation"], 1, "{gv}");
+        assert!(gv["clips_train"].as_u64().unwrap() >= 6, "{gv}");
+    }
+    assert_eq!(v["sample_rates"], serde_json::json!([22050, 44100]));
+    assert_eq!(v["clip_shape"], serde_json::json!([259, 128]));
+    // No song on both sides of the split.
+    let songs = v["songs"].as_array().unwrap();
+    let train: HashSet<&str> = songs
+        .iter()
+        .filter(|s| s["split"] == "train")
+        .map(|s| s["path"].as_str().unwrap())
+        .collect();
+    let val: HashSet<&str> = songs
+        .iter()
+        .filter(|s| s["split"] == "validation")
+        .map(|s| s["path"].as_str().unwrap())
+        .collect();
+    assert!(train.is_disjoint(&val) && train.len() + val.len() == 6);
+    let clips = v["clips_train"].as_u64().unwrap() + v["clips_validation"].as_u64().unwrap();
+
+    // Second run: everything from the cache, same numbers.
+    let v2 = json(&ok(dir.path(), &["dataset-info", "songs", "--json"]));
+    assert_eq!(
+        (v2["decoded"].as_u64(), v2["cached"].as_u64()),
+        (Some(0), Some(6))
+    );
+    assert_eq!(v2["clips_train"], v["clips_train"]);
+
+    // A changed file is re-read (new size and time); the others still come from the cache.
+    let victim = dir.path().join(songs[0]["path"].as_str().unwrap());
+    let mut bytes = std::fs::read(&victim).unwrap();
+    bytes.truncate(bytes.len() * 2 / 3);
+    std::fs::write(&victim, bytes).unwrap();
+    let v3 = json(&ok(dir.path(), &["dataset-info", "songs", "--json"]));
+    assert_eq!(
+        (v3["decoded"].as_u64(), v3["cached"].as_u64()),
+        (Some(1), Some(5))
+    );
+    let clips3 = v3["clips_train"].as_u64().unwrap() + v3["clips_validation"].as_u64().unwrap();
+    assert!(
+        clips3 < clips,
+        "a shorter song must give fewer clips ({clips3} vs {clips})"
+    );
+
+    // A changed representation invalidates every entry.
+    let v4 = json(&ok(
+        dir.path(),
+        &["dataset-info", "songs", "--bands", "64", "--json"],
+    ));
+    assert_eq!(v4["decoded"], 6);
+    assert_eq!(v4["clip_shape"], serde_json::json!([259, 64]));
+}
+
+#[test]
+fn bad_files_in_a_songs_folder_are_skipped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    small_corpus(dir.path(), "2");
+    let songs = dir.path().join("songs");
+    std::fs::write(songs.join("trap/empty.mp3"), b"").unwrap();
+    std::fs::write(songs.join("trap/lyrics.wav"), "verse one\n".repeat(50)).unwrap();
+    std::fs::create_dir(songs.join("house/album.flac")).unwrap();
+    std::fs::write(songs.join("house/notes.txt"), "ignored silently").unwrap();
+    // A tiny clip is too short for a 3 s clip.
+    std::fs::copy(
+        fixture("sine440_22k05.flac"),
+        songs.join("house/short.flac"),
+    )
+    .unwrap();
+    // A file directly in the folder is "unlabelled".
+    std::fs::copy(
+        fixture("drum_loop_48k_stereo.flac"),
+        songs.join("loose.flac"),
+    )
+    .unwrap();
+    let out = beatgen(dir.path(), &["dataset-info", "songs", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json(&String::from_utf8(out.stdout).unwrap());
+    let skipped = v["skipped"].as_array().unwrap();
+    let reason = |name: &str| {
+        skipped
+            .iter()
+            .find(|s| s["path"].as_str().unwrap().ends_with(name))
+            .map(|s| s["reason"].as_str().unwrap().to_string())
+    };
+    assert!(reason("empty.mp3").unwrap().contains("empty"));
+    assert!(reason("lyrics.wav")
+        .unwrap()
+        .contains("not a recognised audio file"));
+    assert!(reason("album.flac").unwrap().contains("directory"));
+    assert!(reason("short.flac").unwrap().contains("no usable clip"));
+    // The 2 s loose file is too short too, so it is skipped rather than becoming a genre.
+    assert!(reason("loose.flac").is_some());
+    assert!(reason("notes.txt").is_none());
+    assert_eq!(v["files"], 11);
+    assert_eq!(v["usable_songs"], 6);
+    // The summary lists every skipped file with its reason, and warns on stderr.
+    let text = ok(dir.path(), &["dataset-info", "songs"]);
+    assert!(
+        text.contains("skipped") && text.contains("empty.mp3"),
+        "{text}"
+    );
+
+    // A folder with nothing usable, or none at all, is a clear error.
+    std::fs::create_dir(dir.path().join("nothing")).unwrap();
+    std::fs::write(dir.path().join("nothing/readme.md"), "hi").unwrap();
+    assert!(fails(dir.path(), &["dataset-info", "nothing"]).contains("no audio files found"));
+    assert!(fails(dir.path(), &["dataset-info", "missing-folder"]).contains("missing-folder"));
+    std::fs::create_dir(dir.path().join("broken")).unwrap();
+    std::fs::write(dir.path().join("broken/a.mp3"), b"junk").unwrap();
+    assert!(fails(dir.path(), &["dataset-info", "broken"]).contains("no usable audio"));
+}
