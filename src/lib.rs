@@ -11,3 +11,4 @@ pub mod corpus;
 pub mod dataset;
 pub mod logging;
 pub mod progress;
+pub mod vae;

@@ -23,6 +23,7 @@ use realfft::num_complex::Complex32;
 
 use crate::error::{DspError, Result};
 use crate::pghi::{pghi_phase, DEFAULT_TOLERANCE};
+use crate::rng::SplitMix64;
 use crate::stft::{ComplexSpec, Spectrogram, StftConfig, StftPlan};
 
 /// How the phase is initialised before iterating.
@@ -232,42 +233,6 @@ impl GriffinLim {
     }
 }
 
-/// SplitMix64 (Steele, Lea and Flood 2014): a tiny, fast generator whose sequence is fixed by
-/// its definition, so seeded outputs never change with a dependency upgrade.
-pub(crate) struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub(crate) fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [-1, 1).
-    fn next_signed(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 * (2.0 / (1u64 << 24) as f32) - 1.0
-    }
-
-    /// A unit complex number with uniformly distributed phase: a point drawn uniformly in the
-    /// unit disc (by rejection) and normalised, which avoids sin/cos.
-    pub(crate) fn unit_complex(&mut self) -> Complex32 {
-        loop {
-            let (x, y) = (self.next_signed(), self.next_signed());
-            let r2 = x * x + y * y;
-            if r2 > 1e-6 && r2 <= 1.0 {
-                let inv = 1.0 / r2.sqrt();
-                return Complex32::new(x * inv, y * inv);
-            }
-        }
-    }
-}
-
 fn sc_db(num: f64, den: f64) -> f32 {
     if den <= 0.0 {
         return if num <= 0.0 {
@@ -440,20 +405,6 @@ mod tests {
             .unwrap();
         assert_eq!(a, b);
         assert_ne!(a, c);
-    }
-
-    #[test]
-    fn random_phase_is_uniform() {
-        let mut rng = SplitMix64::new(1);
-        let mut hist = [0usize; 8];
-        for _ in 0..80_000 {
-            let c = rng.unit_complex();
-            assert!((c.norm() - 1.0).abs() < 1e-5);
-            let bin = ((c.arg() + std::f32::consts::PI) / std::f32::consts::TAU * 8.0) as usize;
-            hist[bin.min(7)] += 1;
-        }
-        // Each octant holds 10000 +- a few standard deviations (sd ~ 94).
-        assert!(hist.iter().all(|&h| (9600..10400).contains(&h)), "{hist:?}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod griffin_lim;
 pub mod image;
 pub mod pghi;
 pub mod resample;
+pub mod rng;
 pub mod spectrogram;
 pub mod stft;
 pub mod tempo;
