@@ -39,6 +39,58 @@ pub enum Command {
     /// Show what the dataset pipeline sees in a songs folder: files, genres, clips, tempi,
     /// the train/validation split and skipped files.
     DatasetInfo(DatasetInfoArgs),
+    /// Train the VAE on a songs folder; checkpoints every epoch, loss.csv and loss.png in the
+    /// model directory; --resume continues an interrupted run exactly.
+    SpecTrain(SpecTrainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SpecTrainArgs {
+    /// Songs folder: SONGS/<genre>/*.mp3|wav|flac|ogg.
+    pub songs: PathBuf,
+    /// Model directory to write (or to resume).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Total epochs (a resumed run continues up to this number).
+    #[arg(long, default_value_t = 30)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f32,
+    /// Latent dimensions.
+    #[arg(long, default_value_t = 64)]
+    pub latent: usize,
+    /// Encoder hidden sizes (the decoder mirrors them).
+    #[arg(long, value_delimiter = ',', default_value = "512,256")]
+    pub hidden: Vec<usize>,
+    /// Weight of the KL term after the warm-up.
+    #[arg(long, default_value_t = 1.0)]
+    pub beta: f32,
+    /// Epochs over which beta rises linearly from 0 (against posterior collapse).
+    #[arg(long, default_value_t = 10.0)]
+    pub kl_warmup: f32,
+    /// Clip the global gradient norm to this value (0 = no clipping).
+    #[arg(long, default_value_t = 1000.0)]
+    pub clip_norm: f32,
+    /// Seed of initialisation, shuffling, noise and the split.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Stop when the validation loss has not improved for this many epochs.
+    #[arg(long)]
+    pub patience: Option<usize>,
+    /// Write input vs reconstruction spectrograms of three validation clips every epoch.
+    #[arg(long)]
+    pub dump_png: bool,
+    /// Continue the run in --model where it stopped.
+    #[arg(long)]
+    pub resume: bool,
+    #[command(flatten)]
+    pub data: DatasetArgs,
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// How a songs folder becomes clips (saved with a model).

@@ -10,5 +10,7 @@ pub mod commands;
 pub mod corpus;
 pub mod dataset;
 pub mod logging;
+pub mod plot;
 pub mod progress;
+pub mod train;
 pub mod vae;

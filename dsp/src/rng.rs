@@ -85,7 +85,10 @@ mod tests {
         let xs: Vec<f32> = (0..100_000).map(|_| g.normal()).collect();
         let mean = xs.iter().sum::<f32>() / xs.len() as f32;
         let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / xs.len() as f32;
-        assert!(mean.abs() < 0.01 && (var - 1.0).abs() < 0.02, "{mean} {var}");
+        assert!(
+            mean.abs() < 0.01 && (var - 1.0).abs() < 0.02,
+            "{mean} {var}"
+        );
         let mut v: Vec<usize> = (0..50).collect();
         g.shuffle(&mut v);
         let mut s = v.clone();

@@ -4,6 +4,7 @@ mod dataset_info;
 mod make_corpus;
 mod resynth;
 mod spec_dump;
+mod spec_train;
 
 use std::path::Path;
 
@@ -17,6 +18,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Resynth(a) => resynth::run(a),
         Command::MakeCorpus(a) => make_corpus::run(a),
         Command::DatasetInfo(a) => dataset_info::run(a),
+        Command::SpecTrain(a) => spec_train::run(a),
     }
 }
 

@@ -25,7 +25,13 @@ pub struct AdamConfig {
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        AdamConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, clip_norm: None }
+        AdamConfig {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            clip_norm: None,
+        }
     }
 }
 
@@ -33,27 +39,40 @@ const CHUNK: usize = 1 << 14;
 
 /// One fused Adam update of `w` from `g` at step `t` (1-based), scaling the gradient by
 /// `g_scale` (for clipping).
-pub fn adam_update(cfg: &AdamConfig, t: u64, g_scale: f32, w: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+pub fn adam_update(
+    cfg: &AdamConfig,
+    t: u64,
+    g_scale: f32,
+    w: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+) {
     let bc1 = 1.0 - (cfg.beta1 as f64).powi(t as i32);
     let bc2 = 1.0 - (cfg.beta2 as f64).powi(t as i32);
     let step = (cfg.lr as f64 / bc1) as f32;
     let inv_sqrt_bc2 = (1.0 / bc2.sqrt()) as f32;
     let (b1, b2, eps) = (cfg.beta1, cfg.beta2, cfg.eps);
-    w.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK)).zip(m.par_chunks_mut(CHUNK)).zip(v.par_chunks_mut(CHUNK)).for_each(
-        |(((w, g), m), v)| {
+    w.par_chunks_mut(CHUNK)
+        .zip(g.par_chunks(CHUNK))
+        .zip(m.par_chunks_mut(CHUNK))
+        .zip(v.par_chunks_mut(CHUNK))
+        .for_each(|(((w, g), m), v)| {
             for (((w, &g), m), v) in w.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
                 let g = g * g_scale;
                 *m = b1 * *m + (1.0 - b1) * g;
                 *v = b2 * *v + (1.0 - b2) * g * g;
                 *w -= step * *m / ((*v).sqrt() * inv_sqrt_bc2 + eps);
             }
-        },
-    );
+        });
 }
 
 /// Sum of squares of `g` in a fixed summation order (reproducible whatever the thread count).
 pub fn sum_squares(g: &[f32]) -> f64 {
-    let parts: Vec<f64> = g.par_chunks(CHUNK).map(|c| c.iter().map(|&x| (x as f64) * (x as f64)).sum()).collect();
+    let parts: Vec<f64> = g
+        .par_chunks(CHUNK)
+        .map(|c| c.iter().map(|&x| (x as f64) * (x as f64)).sum())
+        .collect();
     parts.iter().sum()
 }
 
@@ -83,7 +102,10 @@ mod tests {
             [0.1039410, -0.6039389, 1.6028333],
             [0.0079712, -0.5079635, 1.5056553],
         ];
-        let cfg = AdamConfig { lr: 0.1, ..Default::default() };
+        let cfg = AdamConfig {
+            lr: 0.1,
+            ..Default::default()
+        };
         let mut w = vec![0.5f32, -1.0, 2.0];
         let (mut m, mut v) = (vec![0.0; 3], vec![0.0; 3]);
         for (t, exp) in expected.iter().enumerate() {

@@ -46,21 +46,22 @@ impl Dense {
         }
     }
 
-    /// Given `dy = dL/dy: [out, B]` and the forward input `x`, add `dL/dW` and `dL/db` to the
-    /// gradients, and write `dL/dx: [in, B]` when `dx` is given (the first layer skips it).
-    pub fn backward(&mut self, x: &ArrayView2<f32>, dy: &ArrayView2<f32>, dx: Option<&mut ArrayViewMut2<f32>>) {
-        matmul(&mut self.gw.view_mut(), dy, &x.t(), true);
+    /// Given `dy = dL/dy: [out, B]` and the forward input `x`, set the gradients to `dL/dW`
+    /// and `dL/db` (one batch per step: overwriting saves a pass over the weights), and write
+    /// `dL/dx: [in, B]` when `dx` is given (the first layer skips it).
+    pub fn backward(
+        &mut self,
+        x: &ArrayView2<f32>,
+        dy: &ArrayView2<f32>,
+        dx: Option<&mut ArrayViewMut2<f32>>,
+    ) {
+        matmul(&mut self.gw.view_mut(), dy, &x.t(), false);
         for (g, row) in self.gb.iter_mut().zip(dy.axis_iter(Axis(0))) {
-            *g += row.sum();
+            *g = row.sum();
         }
         if let Some(dx) = dx {
             matmul(dx, &self.w.t(), dy, false);
         }
-    }
-
-    pub fn zero_grad(&mut self) {
-        self.gw.fill(0.0);
-        self.gb.fill(0.0);
     }
 }
 

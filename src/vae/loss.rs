@@ -12,7 +12,11 @@
 use ndarray::{ArrayView2, ArrayViewMut2, Zip};
 
 /// Reconstruction loss and, into `dy`, its gradient with respect to `y`.
-pub fn reconstruction(y: &ArrayView2<f32>, x: &ArrayView2<f32>, dy: &mut ArrayViewMut2<f32>) -> f64 {
+pub fn reconstruction(
+    y: &ArrayView2<f32>,
+    x: &ArrayView2<f32>,
+    dy: &mut ArrayViewMut2<f32>,
+) -> f64 {
     let b = y.ncols() as f32;
     let mut total = 0.0f64;
     Zip::from(dy).and(y).and(x).for_each(|d, &yv, &xv| {
@@ -26,7 +30,9 @@ pub fn reconstruction(y: &ArrayView2<f32>, x: &ArrayView2<f32>, dy: &mut ArrayVi
 /// Reconstruction loss only.
 pub fn reconstruction_value(y: &ArrayView2<f32>, x: &ArrayView2<f32>) -> f64 {
     let mut total = 0.0f64;
-    Zip::from(y).and(x).for_each(|&yv, &xv| total += ((yv - xv) as f64).powi(2));
+    Zip::from(y)
+        .and(x)
+        .for_each(|&yv, &xv| total += ((yv - xv) as f64).powi(2));
     total / y.ncols() as f64
 }
 
@@ -40,11 +46,15 @@ pub fn kl(
 ) -> f64 {
     let b = mu.ncols() as f32;
     let mut total = 0.0f64;
-    Zip::from(dmu).and(dlogvar).and(mu).and(logvar).for_each(|dm, dl, &m, &lv| {
-        let e = lv.exp();
-        total += -0.5 * (1.0 + lv as f64 - (m as f64) * (m as f64) - e as f64);
-        *dm += beta * m / b;
-        *dl += beta * 0.5 * (e - 1.0) / b;
-    });
+    Zip::from(dmu)
+        .and(dlogvar)
+        .and(mu)
+        .and(logvar)
+        .for_each(|dm, dl, &m, &lv| {
+            let e = lv.exp();
+            total += -0.5 * (1.0 + lv as f64 - (m as f64) * (m as f64) - e as f64);
+            *dm += beta * m / b;
+            *dl += beta * 0.5 * (e - 1.0) / b;
+        });
     total / b as f64
 }

@@ -8,11 +8,27 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 const PARALLEL_MIN_FLOPS: usize = 1 << 20;
 
 /// `c = a . b` (or `c += a . b` with `accumulate`), with `a: m x k`, `b: k x n`, `c: m x n`.
-pub fn matmul(c: &mut ArrayViewMut2<f32>, a: &ArrayView2<f32>, b: &ArrayView2<f32>, accumulate: bool) {
+pub fn matmul(
+    c: &mut ArrayViewMut2<f32>,
+    a: &ArrayView2<f32>,
+    b: &ArrayView2<f32>,
+    accumulate: bool,
+) {
     let (m, k) = a.dim();
     let (k2, n) = b.dim();
-    assert_eq!(k, k2, "inner dimensions differ: {:?} x {:?}", a.dim(), b.dim());
-    assert_eq!(c.dim(), (m, n), "output is {:?}, product is {m} x {n}", c.dim());
+    assert_eq!(
+        k,
+        k2,
+        "inner dimensions differ: {:?} x {:?}",
+        a.dim(),
+        b.dim()
+    );
+    assert_eq!(
+        c.dim(),
+        (m, n),
+        "output is {:?}, product is {m} x {n}",
+        c.dim()
+    );
     if m == 0 || n == 0 {
         return;
     }
@@ -27,7 +43,11 @@ pub fn matmul(c: &mut ArrayViewMut2<f32>, a: &ArrayView2<f32>, b: &ArrayView2<f3
     } else {
         gemm::Parallelism::None
     };
-    let (cs, as_, bs) = (c.strides().to_vec(), a.strides().to_vec(), b.strides().to_vec());
+    let (cs, as_, bs) = (
+        c.strides().to_vec(),
+        a.strides().to_vec(),
+        b.strides().to_vec(),
+    );
     // SAFETY: the pointers and strides come from live ndarray views whose shapes were checked
     // above, so every index gemm forms stays inside its view; `c` is borrowed mutably and does
     // not alias `a` or `b` (Rust's borrow rules guarantee it).
@@ -64,7 +84,11 @@ mod tests {
     fn naive(a: &ArrayView2<f32>, b: &ArrayView2<f32>) -> Array2<f32> {
         let (m, k) = a.dim();
         let n = b.dim().1;
-        Array2::from_shape_fn((m, n), |(i, j)| (0..k).map(|p| a[[i, p]] as f64 * b[[p, j]] as f64).sum::<f64>() as f32)
+        Array2::from_shape_fn((m, n), |(i, j)| {
+            (0..k)
+                .map(|p| a[[i, p]] as f64 * b[[p, j]] as f64)
+                .sum::<f64>() as f32
+        })
     }
 
     #[test]
@@ -74,14 +98,26 @@ mod tests {
         let at = a.t().to_owned(); // 53 x 37, used through .t()
         let bt = b.t().to_owned();
         let expect = naive(&a.view(), &b.view());
-        for (av, bv) in [(a.view(), b.view()), (at.t(), b.view()), (a.view(), bt.t()), (at.t(), bt.t())] {
+        for (av, bv) in [
+            (a.view(), b.view()),
+            (at.t(), b.view()),
+            (a.view(), bt.t()),
+            (at.t(), bt.t()),
+        ] {
             let mut c = Array2::zeros((37, 29));
             matmul(&mut c.view_mut(), &av, &bv, false);
-            assert!(c.iter().zip(expect.iter()).all(|(x, y)| (x - y).abs() < 1e-3));
+            assert!(c
+                .iter()
+                .zip(expect.iter())
+                .all(|(x, y)| (x - y).abs() < 1e-3));
             // Into a transposed (column-major) output, and accumulating.
             let mut ct = Array2::<f32>::ones((29, 37));
             matmul(&mut ct.view_mut().reversed_axes(), &av, &bv, true);
-            assert!(ct.t().iter().zip(expect.iter()).all(|(x, y)| (x - (y + 1.0)).abs() < 1e-3));
+            assert!(ct
+                .t()
+                .iter()
+                .zip(expect.iter())
+                .all(|(x, y)| (x - (y + 1.0)).abs() < 1e-3));
         }
     }
 
@@ -103,19 +139,44 @@ mod tests {
             }
             eprintln!("{name}: {:.2} ms", t.elapsed().as_secs_f64() * 100.0);
         };
-        time("forward  Y = X W^T", &mut || matmul(&mut y.view_mut(), &x.view(), &w.t(), false));
-        time("weights dW = dY^T X", &mut || matmul(&mut dw.view_mut(), &dy.t(), &x.view(), false));
-        time("inputs  dX = dY W", &mut || matmul(&mut dx.view_mut(), &dy.view(), &w.view(), false));
+        time("forward  Y = X W^T", &mut || {
+            matmul(&mut y.view_mut(), &x.view(), &w.t(), false)
+        });
+        time("weights dW = dY^T X", &mut || {
+            matmul(&mut dw.view_mut(), &dy.t(), &x.view(), false)
+        });
+        time("inputs  dX = dY W", &mut || {
+            matmul(&mut dx.view_mut(), &dy.view(), &w.view(), false)
+        });
         let xt = x.t().to_owned();
-        time("forward from X^T stored", &mut || matmul(&mut y.view_mut(), &xt.t(), &w.t(), false));
-        time("forward as Y^T = W X^T", &mut || matmul(&mut y.view_mut().reversed_axes(), &w.view(), &x.t(), false));
+        time("forward from X^T stored", &mut || {
+            matmul(&mut y.view_mut(), &xt.t(), &w.t(), false)
+        });
+        time("forward as Y^T = W X^T", &mut || {
+            matmul(&mut y.view_mut().reversed_axes(), &w.view(), &x.t(), false)
+        });
         let mut yt = Array2::zeros((out, bsz));
-        time("forward into stored Y^T", &mut || matmul(&mut yt.view_mut(), &w.view(), &x.t(), false));
-        time("inputs as dX^T = W^T dY^T", &mut || matmul(&mut dx.view_mut().reversed_axes(), &w.t(), &dy.t(), false));
+        time("forward into stored Y^T", &mut || {
+            matmul(&mut yt.view_mut(), &w.view(), &x.t(), false)
+        });
+        time("inputs as dX^T = W^T dY^T", &mut || {
+            matmul(&mut dx.view_mut().reversed_axes(), &w.t(), &dy.t(), false)
+        });
         let mut dxt = Array2::zeros((inp, bsz));
-        time("inputs into stored dX^T", &mut || matmul(&mut dxt.view_mut(), &w.t(), &dy.t(), false));
-        time("weights as dW^T = X^T dY", &mut || matmul(&mut dw.view_mut().reversed_axes(), &x.t(), &dy.view(), false));
+        time("inputs into stored dX^T", &mut || {
+            matmul(&mut dxt.view_mut(), &w.t(), &dy.t(), false)
+        });
+        time("weights as dW^T = X^T dY", &mut || {
+            matmul(
+                &mut dw.view_mut().reversed_axes(),
+                &x.t(),
+                &dy.view(),
+                false,
+            )
+        });
         let dyt = dy.t().to_owned();
-        time("weights from stored dY^T, X^T", &mut || matmul(&mut dw.view_mut(), &dyt.view(), &xt.t(), false));
+        time("weights from stored dY^T, X^T", &mut || {
+            matmul(&mut dw.view_mut(), &dyt.view(), &xt.t(), false)
+        });
     }
 }

@@ -3,6 +3,7 @@
 //! directory on disk ([`checkpoint`]).
 
 pub mod adam;
+pub mod checkpoint;
 pub mod dense;
 pub mod loss;
 pub mod matmul;

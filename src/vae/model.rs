@@ -33,7 +33,13 @@ pub struct VaeConfig {
 
 impl VaeConfig {
     pub fn new(input_dim: usize, n_genres: usize) -> Self {
-        VaeConfig { input_dim, n_genres, hidden: vec![512, 256], latent: 64, leaky_slope: 0.01 }
+        VaeConfig {
+            input_dim,
+            n_genres,
+            hidden: vec![512, 256],
+            latent: 64,
+            leaky_slope: 0.01,
+        }
     }
 }
 
@@ -71,8 +77,19 @@ pub struct Workspace {
 impl Workspace {
     pub fn new(cfg: &VaeConfig, batch: usize) -> Self {
         let enc_sizes: Vec<usize> = cfg.hidden.iter().copied().chain([2 * cfg.latent]).collect();
-        let dec_sizes: Vec<usize> = cfg.hidden.iter().rev().copied().chain([cfg.input_dim]).collect();
-        let mk = |sizes: &[usize]| sizes.iter().map(|&n| Array2::zeros((n, batch))).collect::<Vec<_>>();
+        let dec_sizes: Vec<usize> = cfg
+            .hidden
+            .iter()
+            .rev()
+            .copied()
+            .chain([cfg.input_dim])
+            .collect();
+        let mk = |sizes: &[usize]| {
+            sizes
+                .iter()
+                .map(|&n| Array2::zeros((n, batch)))
+                .collect::<Vec<_>>()
+        };
         Workspace {
             batch,
             enc_in: Array2::zeros((cfg.input_dim + cfg.n_genres, batch)),
@@ -139,8 +156,16 @@ impl Vae {
 
     /// Names and layers in safetensors order: `encoder.{i}`, `decoder.{i}`.
     pub fn layers(&self) -> Vec<(String, &Dense)> {
-        let e = self.enc.iter().enumerate().map(|(i, l)| (format!("encoder.{i}"), l));
-        let d = self.dec.iter().enumerate().map(|(i, l)| (format!("decoder.{i}"), l));
+        let e = self
+            .enc
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (format!("encoder.{i}"), l));
+        let d = self
+            .dec
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (format!("decoder.{i}"), l));
         e.chain(d).collect()
     }
 
@@ -149,7 +174,10 @@ impl Vae {
     }
 
     pub fn parameter_count(&self) -> usize {
-        self.layers().iter().map(|(_, l)| l.w.len() + l.b.len()).sum()
+        self.layers()
+            .iter()
+            .map(|(_, l)| l.w.len() + l.b.len())
+            .sum()
     }
 
     /// Encoder forward from `ws.enc_in` into `ws.enc_act`.
@@ -158,7 +186,11 @@ impl Vae {
         let n = self.enc.len();
         for i in 0..n {
             let (before, rest) = ws.enc_act.split_at_mut(i);
-            let x = if i == 0 { ws.enc_in.view() } else { before[i - 1].view() };
+            let x = if i == 0 {
+                ws.enc_in.view()
+            } else {
+                before[i - 1].view()
+            };
             let y = &mut rest[0];
             self.enc[i].forward(&x, &mut y.view_mut());
             if i + 1 < n {
@@ -176,7 +208,11 @@ impl Vae {
         let (mu, lv) = (h.slice(s![..l, ..]), h.slice(s![l.., ..]));
         let mut z = ws.dec_in.slice_mut(s![..l, ..]);
         if sample {
-            ndarray::Zip::from(&mut z).and(&mu).and(&lv).and(&ws.eps).for_each(|z, &m, &v, &e| *z = m + (0.5 * v).exp() * e);
+            ndarray::Zip::from(&mut z)
+                .and(&mu)
+                .and(&lv)
+                .and(&ws.eps)
+                .for_each(|z, &m, &v, &e| *z = m + (0.5 * v).exp() * e);
         } else {
             z.assign(&mu);
         }
@@ -190,7 +226,11 @@ impl Vae {
         let n = self.dec.len();
         for i in 0..n {
             let (before, rest) = ws.dec_act.split_at_mut(i);
-            let x = if i == 0 { ws.dec_in.view() } else { before[i - 1].view() };
+            let x = if i == 0 {
+                ws.dec_in.view()
+            } else {
+                before[i - 1].view()
+            };
             let y = &mut rest[0];
             self.dec[i].forward(&x, &mut y.view_mut());
             if i + 1 < n {
@@ -207,18 +247,20 @@ impl Vae {
         let d = self.cfg.input_dim;
         let recon = loss::reconstruction_value(&ws.output(), &ws.enc_in.slice(s![..d, ..]));
         let (mu, lv) = ws.mu_logvar();
-        let kl = ndarray::Zip::from(&mu).and(&lv).fold(0.0f64, |acc, &m, &v| {
-            acc - 0.5 * (1.0 + v as f64 - (m as f64) * (m as f64) - (v as f64).exp())
-        }) / ws.batch as f64;
+        let kl = ndarray::Zip::from(&mu)
+            .and(&lv)
+            .fold(0.0f64, |acc, &m, &v| {
+                acc - 0.5 * (1.0 + v as f64 - (m as f64) * (m as f64) - (v as f64).exp())
+            })
+            / ws.batch as f64;
         Losses { recon, kl }
     }
 
     /// Forward and backward with the noise in `ws.eps`: the gradients of `recon + beta * kl`
-    /// are left in the layers (zeroed first).
+    /// are left in the layers (replacing the previous ones).
     pub fn forward_backward(&mut self, ws: &mut Workspace, beta: f32) -> Losses {
         let slope = self.cfg.leaky_slope;
         let (l, d) = (self.cfg.latent, self.cfg.input_dim);
-        self.layers_mut().into_iter().for_each(|layer| layer.zero_grad());
         self.encode_ws(ws);
         self.reparameterise(ws, true);
         self.decode_ws(ws);
@@ -227,12 +269,20 @@ impl Vae {
         let n = self.dec.len();
         let recon = {
             let x = ws.enc_in.slice(s![..d, ..]);
-            loss::reconstruction(&ws.dec_act[n - 1].view(), &x, &mut ws.dec_grad[n - 1].view_mut())
+            loss::reconstruction(
+                &ws.dec_act[n - 1].view(),
+                &x,
+                &mut ws.dec_grad[n - 1].view_mut(),
+            )
         };
         for i in (0..n).rev() {
             let (g_before, g_rest) = ws.dec_grad.split_at_mut(i);
             let dy = g_rest[0].view();
-            let x = if i == 0 { ws.dec_in.view() } else { ws.dec_act[i - 1].view() };
+            let x = if i == 0 {
+                ws.dec_in.view()
+            } else {
+                ws.dec_act[i - 1].view()
+            };
             if i == 0 {
                 self.dec[i].backward(&x, &dy, Some(&mut ws.dec_in_grad.view_mut()));
             } else {
@@ -251,7 +301,11 @@ impl Vae {
             let g = &mut ws.enc_grad[m - 1];
             let (mut dmu, mut dlv) = g.view_mut().split_at(Axis(0), l);
             dmu.assign(&dz);
-            ndarray::Zip::from(&mut dlv).and(&dz).and(&ws.eps).and(&lv).for_each(|d, &dz, &e, &v| *d = dz * e * 0.5 * (0.5 * v).exp());
+            ndarray::Zip::from(&mut dlv)
+                .and(&dz)
+                .and(&ws.eps)
+                .and(&lv)
+                .for_each(|d, &dz, &e, &v| *d = dz * e * 0.5 * (0.5 * v).exp());
             loss::kl(&mu, &lv, beta, &mut dmu, &mut dlv)
         };
 
@@ -274,7 +328,10 @@ impl Vae {
     pub fn grad_norm(&self) -> f64 {
         self.layers()
             .iter()
-            .map(|(_, l)| sum_squares(l.gw.as_slice().expect("contiguous")) + sum_squares(l.gb.as_slice().expect("contiguous")))
+            .map(|(_, l)| {
+                sum_squares(l.gw.as_slice().expect("contiguous"))
+                    + sum_squares(l.gb.as_slice().expect("contiguous"))
+            })
             .sum::<f64>()
             .sqrt()
     }
@@ -290,8 +347,16 @@ pub struct AdamState {
 
 impl AdamState {
     pub fn new(vae: &Vae) -> Self {
-        let sizes: Vec<usize> = vae.layers().iter().flat_map(|(_, l)| [l.w.len(), l.b.len()]).collect();
-        AdamState { step: 0, m: sizes.iter().map(|&n| vec![0.0; n]).collect(), v: sizes.iter().map(|&n| vec![0.0; n]).collect() }
+        let sizes: Vec<usize> = vae
+            .layers()
+            .iter()
+            .flat_map(|(_, l)| [l.w.len(), l.b.len()])
+            .collect();
+        AdamState {
+            step: 0,
+            m: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+            v: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+        }
     }
 
     /// One optimiser step from the gradients in `vae` (clipped to `cfg.clip_norm` if set).
@@ -305,10 +370,24 @@ impl AdamState {
         self.step += 1;
         let t = self.step;
         for (i, layer) in vae.layers_mut().into_iter().enumerate() {
-            let (w, gw) = (layer.w.as_slice_mut().expect("contiguous"), layer.gw.as_slice().expect("contiguous"));
+            let (w, gw) = (
+                layer.w.as_slice_mut().expect("contiguous"),
+                layer.gw.as_slice().expect("contiguous"),
+            );
             adam_update(cfg, t, scale, w, gw, &mut self.m[2 * i], &mut self.v[2 * i]);
-            let (b, gb) = (layer.b.as_slice_mut().expect("contiguous"), layer.gb.as_slice().expect("contiguous"));
-            adam_update(cfg, t, scale, b, gb, &mut self.m[2 * i + 1], &mut self.v[2 * i + 1]);
+            let (b, gb) = (
+                layer.b.as_slice_mut().expect("contiguous"),
+                layer.gb.as_slice().expect("contiguous"),
+            );
+            adam_update(
+                cfg,
+                t,
+                scale,
+                b,
+                gb,
+                &mut self.m[2 * i + 1],
+                &mut self.v[2 * i + 1],
+            );
         }
         norm
     }
@@ -319,7 +398,13 @@ mod tests {
     use super::*;
 
     fn tiny() -> (Vae, Workspace) {
-        let cfg = VaeConfig { input_dim: 7, n_genres: 3, hidden: vec![6, 5], latent: 3, leaky_slope: 0.1 };
+        let cfg = VaeConfig {
+            input_dim: 7,
+            n_genres: 3,
+            hidden: vec![6, 5],
+            latent: 3,
+            leaky_slope: 0.1,
+        };
         let vae = Vae::new(cfg.clone(), 11);
         let mut ws = Workspace::new(&cfg, 4);
         let mut rng = SplitMix64::new(5);
@@ -347,19 +432,35 @@ mod tests {
         // Larger weights in the small output layers so that every path carries signal.
         for layer in vae.layers_mut() {
             layer.w.mapv_inplace(|w| w * 1.5);
-            layer.b.iter_mut().enumerate().for_each(|(i, b)| *b = 0.05 * (i as f32 - 2.0));
+            layer
+                .b
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, b)| *b = 0.05 * (i as f32 - 2.0));
         }
         let beta = 0.7;
         let l = vae.forward_backward(&mut ws, beta);
         // Keep the loss small: f32 rounding of the loss, divided by 2h, is the noise floor.
         assert!(l.recon + l.kl < 50.0, "{l:?}");
-        let analytic: Vec<(Vec<f32>, Vec<f32>)> =
-            vae.layers().iter().map(|(_, l)| (l.gw.iter().copied().collect(), l.gb.iter().copied().collect())).collect();
+        let analytic: Vec<(Vec<f32>, Vec<f32>)> = vae
+            .layers()
+            .iter()
+            .map(|(_, l)| {
+                (
+                    l.gw.iter().copied().collect(),
+                    l.gb.iter().copied().collect(),
+                )
+            })
+            .collect();
         let h = 1e-2f32;
         let (mut checked, mut small_step) = (0, 0);
         for li in 0..analytic.len() {
             for which in 0..2 {
-                let n = if which == 0 { analytic[li].0.len() } else { analytic[li].1.len() };
+                let n = if which == 0 {
+                    analytic[li].0.len()
+                } else {
+                    analytic[li].1.len()
+                };
                 for k in 0..n {
                     let get = |vae: &mut Vae| -> *mut f32 {
                         let layer = &mut vae.layers_mut()[li];
@@ -380,8 +481,13 @@ mod tests {
                         unsafe { *p = orig };
                         (plus - minus) / (2.0 * h as f64)
                     };
-                    let a = if which == 0 { analytic[li].0[k] } else { analytic[li].1[k] } as f64;
-                    let close = |numeric: f64| (a - numeric).abs() <= 2e-2 * numeric.abs().max(1e-1);
+                    let a = if which == 0 {
+                        analytic[li].0[k]
+                    } else {
+                        analytic[li].1[k]
+                    } as f64;
+                    let close =
+                        |numeric: f64| (a - numeric).abs() <= 2e-2 * numeric.abs().max(1e-1);
                     let n1 = numeric_at(h);
                     if !close(n1) {
                         let n2 = numeric_at(h / 4.0);
@@ -397,7 +503,10 @@ mod tests {
             }
         }
         assert_eq!(checked, vae.parameter_count());
-        assert!(small_step * 50 <= checked, "{small_step} of {checked} entries needed the small step");
+        assert!(
+            small_step * 50 <= checked,
+            "{small_step} of {checked} entries needed the small step"
+        );
     }
 
     #[test]
@@ -407,9 +516,20 @@ mod tests {
         let lv = Array2::from_shape_vec((2, 2), vec![-0.5f32, 0.4, 1.1, -2.0]).unwrap();
         let mut dmu = Array2::zeros((2, 2));
         let mut dlv = Array2::zeros((2, 2));
-        let k0 = loss::kl(&mu.view(), &lv.view(), 1.0, &mut dmu.view_mut(), &mut dlv.view_mut());
+        let k0 = loss::kl(
+            &mu.view(),
+            &lv.view(),
+            1.0,
+            &mut dmu.view_mut(),
+            &mut dlv.view_mut(),
+        );
         // Closed form for one entry: -0.5 (1 + lv - mu^2 - e^lv) / B.
-        let expect: f64 = mu.iter().zip(lv.iter()).map(|(&m, &v)| -0.5 * (1.0 + v as f64 - (m * m) as f64 - (v as f64).exp())).sum::<f64>() / 2.0;
+        let expect: f64 = mu
+            .iter()
+            .zip(lv.iter())
+            .map(|(&m, &v)| -0.5 * (1.0 + v as f64 - (m * m) as f64 - (v as f64).exp()))
+            .sum::<f64>()
+            / 2.0;
         assert!((k0 - expect).abs() < 1e-6);
         let h = 1e-3f32;
         for i in 0..4 {
@@ -422,7 +542,13 @@ mod tests {
                         v2.as_slice_mut().unwrap()[i] += delta;
                     }
                     let (mut a, mut b) = (Array2::zeros((2, 2)), Array2::zeros((2, 2)));
-                    loss::kl(&m2.view(), &v2.view(), 1.0, &mut a.view_mut(), &mut b.view_mut())
+                    loss::kl(
+                        &m2.view(),
+                        &v2.view(),
+                        1.0,
+                        &mut a.view_mut(),
+                        &mut b.view_mut(),
+                    )
                 };
                 let numeric = (eval(h) - eval(-h)) / (2.0 * h as f64);
                 let a = g.as_slice().unwrap()[i] as f64;
@@ -434,13 +560,29 @@ mod tests {
     #[test]
     fn training_drives_the_loss_down_on_a_small_problem() {
         // Four prototype clips, one per genre, plus noise: the VAE must learn to reconstruct.
-        let cfg = VaeConfig { input_dim: 40, n_genres: 4, hidden: vec![32, 16], latent: 4, leaky_slope: 0.01 };
+        let cfg = VaeConfig {
+            input_dim: 40,
+            n_genres: 4,
+            hidden: vec![32, 16],
+            latent: 4,
+            leaky_slope: 0.01,
+        };
         let mut vae = Vae::new(cfg.clone(), 3);
         let mut adam = AdamState::new(&vae);
-        let acfg = AdamConfig { lr: 3e-3, clip_norm: Some(10.0), ..Default::default() };
+        let acfg = AdamConfig {
+            lr: 3e-3,
+            clip_norm: Some(10.0),
+            ..Default::default()
+        };
         let mut ws = Workspace::new(&cfg, 16);
         let mut rng = SplitMix64::new(9);
-        let protos: Vec<Vec<f32>> = (0..4).map(|g| (0..40).map(|i| ((i * (g + 1)) as f32 * 0.3).sin() * 2.0).collect()).collect();
+        let protos: Vec<Vec<f32>> = (0..4)
+            .map(|g| {
+                (0..40)
+                    .map(|i| ((i * (g + 1)) as f32 * 0.3).sin() * 2.0)
+                    .collect()
+            })
+            .collect();
         let fill = |ws: &mut Workspace, rng: &mut SplitMix64| {
             for b in 0..16 {
                 let g = b % 4;

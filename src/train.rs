@@ -1,0 +1,503 @@
+//! `spec-train`: the training loop around the hand-written VAE.
+//!
+//! Per epoch: the training clips are shuffled (seeded by `(seed, epoch)`), read from the
+//! cache a batch at a time (memory stays bounded), standardised, and fed to
+//! `forward_backward` + Adam; beta rises linearly over the KL warm-up. The last partial batch
+//! of an epoch is dropped (the shuffle changes it every epoch). Then the validation clips are
+//! scored with `z = mu`, the epoch is logged (`loss.csv`, `loss.png`), the best weights are
+//! kept in `weights.safetensors` and everything needed to resume in `checkpoint.safetensors`.
+//! Every random draw derives from `(seed, epoch)`, so a run interrupted after an epoch and
+//! resumed ends with the same weights as an uninterrupted one.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+
+use crate::dataset::features::Normalization;
+use crate::dataset::split::Split;
+use crate::dataset::{ClipReader, ClipRef, Dataset};
+use crate::vae::checkpoint::{self, EpochRecord, ModelConfig, TrainOptions, TrainState};
+use crate::vae::{AdamConfig, AdamState, Losses, Vae, VaeConfig, Workspace};
+use dsp::rng::SplitMix64;
+
+/// Fills workspaces with normalised clips streamed from the cache.
+pub struct BatchLoader<'a> {
+    reader: ClipReader<'a>,
+    ds: &'a Dataset,
+    norm: &'a Normalization,
+    genre_map: Vec<usize>,
+    buf: Vec<f32>,
+}
+
+impl<'a> BatchLoader<'a> {
+    /// `genres` is the model's genre list (a dataset genre must be in it).
+    pub fn new(
+        ds: &'a Dataset,
+        norm: &'a Normalization,
+        genres: &[String],
+    ) -> anyhow::Result<Self> {
+        let genre_map = ds
+            .genres
+            .iter()
+            .map(|g| {
+                genres.iter().position(|m| m == g).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "genre {g:?} is not one of the model's ({})",
+                        genres.join(", ")
+                    )
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(BatchLoader {
+            reader: ClipReader::new(ds),
+            ds,
+            norm,
+            genre_map,
+            buf: vec![0.0; ds.config.clip_len()],
+        })
+    }
+
+    /// Model genre index of a clip.
+    pub fn genre_of(&self, r: ClipRef) -> usize {
+        self.genre_map[self
+            .ds
+            .genre_index(&self.ds.songs[r.song].genre)
+            .expect("dataset genre")]
+    }
+
+    pub fn fill(&mut self, ws: &mut Workspace, clips: &[ClipRef]) -> anyhow::Result<()> {
+        for (col, &r) in clips.iter().enumerate() {
+            self.reader.read(r, &mut self.buf)?;
+            self.norm.normalize(&mut self.buf);
+            let g = self.genre_of(r);
+            ws.set_sample(col, &self.buf, g);
+        }
+        Ok(())
+    }
+
+    /// A normalised clip.
+    pub fn read(&mut self, r: ClipRef, out: &mut [f32]) -> anyhow::Result<()> {
+        self.reader.read(r, out)?;
+        self.norm.normalize(out);
+        Ok(())
+    }
+}
+
+/// Loss of `clips` with `z = mu` (no sampling), in batches of up to `batch`.
+pub fn evaluate(
+    vae: &Vae,
+    loader: &mut BatchLoader,
+    clips: &[ClipRef],
+    batch: usize,
+    cache: &mut HashMap<usize, Workspace>,
+) -> anyhow::Result<Losses> {
+    let (mut recon, mut kl, mut n) = (0.0, 0.0, 0usize);
+    for chunk in clips.chunks(batch) {
+        let ws = cache
+            .entry(chunk.len())
+            .or_insert_with(|| Workspace::new(&vae.cfg, chunk.len()));
+        loader.fill(ws, chunk)?;
+        let l = vae.forward(ws, false);
+        recon += l.recon * chunk.len() as f64;
+        kl += l.kl * chunk.len() as f64;
+        n += chunk.len();
+    }
+    let n = n.max(1) as f64;
+    Ok(Losses {
+        recon: recon / n,
+        kl: kl / n,
+    })
+}
+
+/// The baseline: reconstruction error (same units as the model's) of predicting the mean
+/// training clip for every clip in `clips`.
+pub fn mean_clip_baseline(
+    loader: &mut BatchLoader,
+    train: &[ClipRef],
+    clips: &[ClipRef],
+    clip_len: usize,
+) -> anyhow::Result<f64> {
+    let mut mean = vec![0.0f64; clip_len];
+    let mut buf = vec![0.0f32; clip_len];
+    for &r in train {
+        loader.read(r, &mut buf)?;
+        mean.iter_mut().zip(&buf).for_each(|(m, &v)| *m += v as f64);
+    }
+    mean.iter_mut()
+        .for_each(|m| *m /= train.len().max(1) as f64);
+    let mut total = 0.0;
+    for &r in clips {
+        loader.read(r, &mut buf)?;
+        total += mean
+            .iter()
+            .zip(&buf)
+            .map(|(m, &v)| (m - v as f64).powi(2))
+            .sum::<f64>();
+    }
+    Ok(total / clips.len().max(1) as f64)
+}
+
+/// What the caller asked for.
+pub struct TrainRequest<'a> {
+    pub model_dir: &'a Path,
+    pub options: TrainOptions,
+    pub hidden: Vec<usize>,
+    pub latent: usize,
+    pub resume: bool,
+    pub dump_png: bool,
+}
+
+/// Summary of a finished run.
+pub struct TrainReport {
+    pub state: TrainState,
+    pub stopped_early: bool,
+    pub parameters: usize,
+    pub samples_per_second: f64,
+}
+
+/// Train (or resume) on `ds` into `req.model_dir`.
+pub fn train(ds: &Dataset, req: &TrainRequest) -> anyhow::Result<TrainReport> {
+    let dir = req.model_dir;
+    let opts = &req.options;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("{}: cannot create the model directory", dir.display()))?;
+    let vae_cfg = VaeConfig {
+        hidden: req.hidden.clone(),
+        latent: req.latent,
+        ..VaeConfig::new(ds.config.clip_len(), ds.genres.len())
+    };
+
+    let (config, mut vae, mut adam, mut state) = if req.resume {
+        let saved = checkpoint::load_config(dir)?;
+        check_compatible(&saved, ds, &vae_cfg, opts)?;
+        let (vae, adam, state) = checkpoint::load_checkpoint(dir, &saved.vae)?;
+        let config = ModelConfig {
+            training: TrainOptions {
+                epochs: opts.epochs,
+                patience: opts.patience,
+                ..saved.training.clone()
+            },
+            ..saved
+        };
+        log::info!(
+            "resuming {} at epoch {} (step {})",
+            dir.display(),
+            state.epoch,
+            state.step
+        );
+        (config, vae, adam, state)
+    } else {
+        if dir.join(checkpoint::CHECKPOINT_FILE).exists() {
+            anyhow::bail!(
+                "{}: already holds a model; use --resume to continue it or choose another --model",
+                dir.display()
+            );
+        }
+        let normalization = ds.fit_normalization()?;
+        let config = ModelConfig {
+            format_version: checkpoint::FORMAT_VERSION,
+            features: ds.config.clone(),
+            vae: vae_cfg.clone(),
+            genres: ds.genres.clone(),
+            normalization,
+            training: opts.clone(),
+            songs_dir: ds.root.clone(),
+        };
+        let vae = Vae::new(vae_cfg.clone(), opts.seed);
+        let adam = AdamState::new(&vae);
+        let state = TrainState {
+            epoch: 0,
+            step: 0,
+            best_val: f64::INFINITY,
+            best_epoch: 0,
+            history: Vec::new(),
+            baseline_val_recon: f64::NAN,
+        };
+        (config, vae, adam, state)
+    };
+    checkpoint::save_config(dir, &config)?;
+
+    let norm = config.normalization.clone();
+    let mut loader = BatchLoader::new(ds, &norm, &config.genres)?;
+    let train_clips = ds.clips(Split::Train);
+    let mut val_clips = ds.clips(Split::Validation);
+    if val_clips.is_empty() {
+        log::warn!(
+            "no validation clips (every genre has a single song): validating on the training clips"
+        );
+        val_clips = train_clips.clone();
+    }
+    let b = opts.batch_size;
+    if train_clips.len() < b {
+        anyhow::bail!(
+            "{} training clips, fewer than one batch of {b}: lower --batch-size or add songs",
+            train_clips.len()
+        );
+    }
+    if state.baseline_val_recon.is_nan() {
+        state.baseline_val_recon =
+            mean_clip_baseline(&mut loader, &train_clips, &val_clips, ds.config.clip_len())?;
+    }
+    let adam_cfg = AdamConfig {
+        lr: opts.lr,
+        clip_norm: opts.clip_norm,
+        ..Default::default()
+    };
+    let steps_per_epoch = train_clips.len() / b;
+    let warmup_steps = (opts.kl_warmup_epochs * steps_per_epoch as f32).max(1.0);
+    let mut ws = Workspace::new(&vae.cfg, b);
+    let mut eval_ws = HashMap::new();
+    let mut stopped_early = false;
+    let (mut samples, mut train_secs) = (0usize, 0.0f64);
+
+    while state.epoch < opts.epochs {
+        let epoch = state.epoch;
+        let start = Instant::now();
+        let mut rng = SplitMix64::stream(opts.seed, 1 + epoch as u64);
+        let mut order = train_clips.clone();
+        rng.shuffle(&mut order);
+        let bar = crate::progress::bar(steps_per_epoch as u64, &format!("epoch {}", epoch + 1));
+        let (mut recon, mut kl, mut beta) = (0.0, 0.0, 0.0f32);
+        for chunk in order.chunks_exact(b) {
+            loader.fill(&mut ws, chunk)?;
+            ws.sample_eps(&mut rng);
+            beta = opts.beta * ((state.step as f32 + 1.0) / warmup_steps).min(1.0);
+            let l = vae.forward_backward(&mut ws, beta);
+            if !(l.recon.is_finite() && l.kl.is_finite()) {
+                bar.finish_and_clear();
+                anyhow::bail!(
+                    "the loss became {} at epoch {} step {} (reconstruction {}, KL {}); stopped. The last good checkpoint (epoch {}) is kept in {}: try a lower --lr or --clip-norm",
+                    if l.recon.is_nan() || l.kl.is_nan() { "NaN" } else { "infinite" },
+                    epoch + 1,
+                    state.step + 1,
+                    l.recon,
+                    l.kl,
+                    state.epoch,
+                    dir.display()
+                );
+            }
+            adam.apply(&mut vae, &adam_cfg);
+            state.step += 1;
+            recon += l.recon;
+            kl += l.kl;
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        let train_time = start.elapsed().as_secs_f64();
+        samples += steps_per_epoch * b;
+        train_secs += train_time;
+        let val = evaluate(&vae, &mut loader, &val_clips, b, &mut eval_ws)?;
+        let rec = EpochRecord {
+            epoch: epoch + 1,
+            train_recon: recon / steps_per_epoch as f64,
+            train_kl: kl / steps_per_epoch as f64,
+            val_recon: val.recon,
+            val_kl: val.kl,
+            beta: beta as f64,
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        state.history.push(rec);
+        state.epoch += 1;
+        let val_total = val.recon + val.kl;
+        let improved = val_total < state.best_val;
+        if improved {
+            state.best_val = val_total;
+            state.best_epoch = epoch + 1;
+            checkpoint::save_weights(&dir.join(checkpoint::WEIGHTS_FILE), &vae)?;
+        }
+        checkpoint::save_checkpoint(dir, &vae, &adam, &state)?;
+        write_loss_files(dir, &state)?;
+        if req.dump_png {
+            dump_reconstructions(dir, &vae, &mut loader, &val_clips, ds, &config, epoch + 1)?;
+        }
+        log::info!(
+            "epoch {:>3}: train recon {:.1} KL {:.1} | val recon {:.1} KL {:.1} | beta {:.2} | {:.1} s{}",
+            epoch + 1,
+            rec.train_recon,
+            rec.train_kl,
+            rec.val_recon,
+            rec.val_kl,
+            rec.beta,
+            rec.seconds,
+            if improved { " *" } else { "" }
+        );
+        eprintln!(
+            "epoch {:>3}/{}: train recon {:>8.1} KL {:>6.1} | val recon {:>8.1} KL {:>6.1} | {:>5.1} s{}",
+            epoch + 1,
+            opts.epochs,
+            rec.train_recon,
+            rec.train_kl,
+            rec.val_recon,
+            rec.val_kl,
+            rec.seconds,
+            if improved { "  (best)" } else { "" }
+        );
+        if let Some(p) = opts.patience {
+            if state.epoch - state.best_epoch >= p {
+                stopped_early = true;
+                break;
+            }
+        }
+    }
+    Ok(TrainReport {
+        state,
+        stopped_early,
+        parameters: vae.parameter_count(),
+        samples_per_second: if train_secs > 0.0 {
+            samples as f64 / train_secs
+        } else {
+            0.0
+        },
+    })
+}
+
+/// A resume must train the same network on the same kind of data.
+fn check_compatible(
+    saved: &ModelConfig,
+    ds: &Dataset,
+    vae_cfg: &VaeConfig,
+    opts: &TrainOptions,
+) -> anyhow::Result<()> {
+    let mut diffs = Vec::new();
+    if saved.features != ds.config {
+        diffs.push(format!(
+            "representation (saved bands {}, clip hop {}; now bands {}, clip hop {})",
+            saved.features.bands,
+            saved.features.clip_hop_seconds,
+            ds.config.bands,
+            ds.config.clip_hop_seconds
+        ));
+    }
+    if saved.vae.hidden != vae_cfg.hidden {
+        diffs.push(format!(
+            "hidden (saved {:?}, now {:?})",
+            saved.vae.hidden, vae_cfg.hidden
+        ));
+    }
+    if saved.vae.latent != vae_cfg.latent {
+        diffs.push(format!(
+            "latent (saved {}, now {})",
+            saved.vae.latent, vae_cfg.latent
+        ));
+    }
+    if saved.genres != ds.genres {
+        diffs.push(format!(
+            "genres (saved {}, now {})",
+            saved.genres.join(","),
+            ds.genres.join(",")
+        ));
+    }
+    let t = &saved.training;
+    for (name, a, b) in [
+        ("batch-size", t.batch_size as f64, opts.batch_size as f64),
+        ("lr", t.lr as f64, opts.lr as f64),
+        ("beta", t.beta as f64, opts.beta as f64),
+        (
+            "kl-warmup",
+            t.kl_warmup_epochs as f64,
+            opts.kl_warmup_epochs as f64,
+        ),
+        ("seed", t.seed as f64, opts.seed as f64),
+        (
+            "val-fraction",
+            t.validation_fraction as f64,
+            opts.validation_fraction as f64,
+        ),
+    ] {
+        if a != b {
+            diffs.push(format!("{name} (saved {a}, now {b})"));
+        }
+    }
+    if t.clip_norm != opts.clip_norm {
+        diffs.push(format!(
+            "clip-norm (saved {:?}, now {:?})",
+            t.clip_norm, opts.clip_norm
+        ));
+    }
+    if !diffs.is_empty() {
+        anyhow::bail!(
+            "cannot resume {}: the options differ from the saved model: {}",
+            saved.songs_dir.display(),
+            diffs.join("; ")
+        );
+    }
+    Ok(())
+}
+
+fn write_loss_files(dir: &Path, state: &TrainState) -> anyhow::Result<()> {
+    let mut csv = String::from(
+        "epoch,train_recon,train_kl,val_recon,val_kl,beta,seconds,baseline_val_recon\n",
+    );
+    for r in &state.history {
+        csv.push_str(&format!(
+            "{},{:.4},{:.4},{:.4},{:.4},{:.4},{:.3},{:.4}\n",
+            r.epoch,
+            r.train_recon,
+            r.train_kl,
+            r.val_recon,
+            r.val_kl,
+            r.beta,
+            r.seconds,
+            state.baseline_val_recon
+        ));
+    }
+    dsp::atomic::write_atomically(&dir.join("loss.csv"), csv.as_bytes())?;
+    let series = vec![
+        state
+            .history
+            .iter()
+            .map(|r| r.train_recon)
+            .collect::<Vec<_>>(),
+        state.history.iter().map(|r| r.val_recon).collect(),
+        vec![state.baseline_val_recon; state.history.len()],
+    ];
+    crate::plot::line_plot(&series, 640, 360).save(&dir.join("loss.png"))
+}
+
+/// Input (top) and reconstruction (bottom) of the first three validation clips.
+fn dump_reconstructions(
+    dir: &Path,
+    vae: &Vae,
+    loader: &mut BatchLoader,
+    val: &[ClipRef],
+    ds: &Dataset,
+    cfg: &ModelConfig,
+    epoch: usize,
+) -> anyhow::Result<()> {
+    let n = val.len().min(3);
+    if n == 0 {
+        return Ok(());
+    }
+    let out_dir = dir.join("reconstructions");
+    std::fs::create_dir_all(&out_dir)?;
+    let mut ws = Workspace::new(&vae.cfg, n);
+    loader.fill(&mut ws, &val[..n])?;
+    vae.forward(&mut ws, false);
+    let (frames, bands) = (ds.config.frames(), ds.config.bands());
+    for i in 0..n {
+        let mut input: Vec<f32> = ws
+            .enc_in
+            .column(i)
+            .iter()
+            .take(frames * bands)
+            .copied()
+            .collect();
+        let mut output: Vec<f32> = ws.output().column(i).to_vec();
+        cfg.normalization.denormalize(&mut input);
+        cfg.normalization.denormalize(&mut output);
+        let mut both = dsp::Spectrogram::zeros(frames, 2 * bands);
+        for t in 0..frames {
+            both.frame_mut(t)[..bands].copy_from_slice(&output[t * bands..(t + 1) * bands]);
+            both.frame_mut(t)[bands..].copy_from_slice(&input[t * bands..(t + 1) * bands]);
+        }
+        dsp::image::write_spectrogram_png(
+            &out_dir.join(format!("epoch-{epoch:03}-clip-{}.png", i + 1)),
+            &both,
+            dsp::spectrogram::FLOOR_DB,
+            0.0,
+        )?;
+    }
+    Ok(())
+}
