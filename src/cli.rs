@@ -42,6 +42,139 @@ pub enum Command {
     /// Train the VAE on a songs folder; checkpoints every epoch, loss.csv and loss.png in the
     /// model directory; --resume continues an interrupted run exactly.
     SpecTrain(SpecTrainArgs),
+    /// Generate clips (or N-bar loops) of a genre from a trained model.
+    SpecGenerate(SpecGenerateArgs),
+    /// Encode and decode a real file through the model.
+    SpecReconstruct(SpecReconstructArgs),
+    /// Walk the latent space between two files or seeds.
+    SpecInterpolate(SpecInterpolateArgs),
+    /// The main job on the bundled corpus: train a small model on songs/ (or reuse it) and
+    /// write generated beats and loops to out/demo/.
+    Demo(DemoArgs),
+}
+
+/// Output audio and phase reconstruction.
+#[derive(Debug, Args, Clone)]
+pub struct RenderArgs {
+    /// Output format.
+    #[arg(long, default_value = "mp3", value_parser = ["mp3", "wav"])]
+    pub format: String,
+    /// Griffin-Lim iterations.
+    #[arg(long, default_value_t = 32)]
+    pub gl_iters: usize,
+    /// Initial phase for Griffin-Lim.
+    #[arg(long, default_value = "pghi")]
+    pub init: PhaseInit,
+    /// Also write each spectrogram as a PNG beside the audio.
+    #[arg(long)]
+    pub dump_png: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SpecGenerateArgs {
+    /// Model directory.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Genre to generate (one of the model's).
+    #[arg(long)]
+    pub genre: String,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Number of clips.
+    #[arg(long, default_value_t = 4)]
+    pub count: usize,
+    /// Scale of the latent prior (lower: safer, higher: wilder).
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f32,
+    /// Seed: the same seed gives byte-identical files.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write loops of this many 4/4 bars instead of single 3 s clips.
+    #[arg(long)]
+    pub bars: Option<usize>,
+    #[command(flatten)]
+    pub render: RenderArgs,
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SpecReconstructArgs {
+    /// Model directory.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Audio file to encode.
+    pub input: PathBuf,
+    /// Output audio (.mp3 or .wav).
+    pub output: PathBuf,
+    /// Genre to condition on (default: the input's folder name if the model knows it, else
+    /// the model's first genre).
+    #[arg(long)]
+    pub genre: Option<String>,
+    #[command(flatten)]
+    pub part: PartArgs,
+    #[arg(long, default_value_t = 32)]
+    pub gl_iters: usize,
+    #[arg(long, default_value = "pghi")]
+    pub init: PhaseInit,
+    /// Seed of Griffin-Lim's random phase (where PGHI leaves it random).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write input and reconstruction spectrograms as PNGs beside OUT.
+    #[arg(long)]
+    pub dump_png: bool,
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SpecInterpolateArgs {
+    /// Model directory.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Start: an audio file, or seed:N[:genre] for a latent drawn from the prior.
+    pub a: String,
+    /// End: as A.
+    pub b: String,
+    /// Number of steps including both ends.
+    #[arg(long, default_value_t = 8)]
+    pub steps: usize,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Genre for audio-file ends (default: the file's folder name if known, else the first).
+    #[arg(long)]
+    pub genre: Option<String>,
+    #[command(flatten)]
+    pub render: RenderArgs,
+    /// Seed of Griffin-Lim's random phase (where PGHI leaves it random).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Songs folder (made with make-corpus if missing or empty).
+    #[arg(long, default_value = "songs")]
+    pub songs: PathBuf,
+    /// Model directory (reused when it is up to date).
+    #[arg(long, default_value = "models/demo")]
+    pub model: PathBuf,
+    /// Output folder.
+    #[arg(long, default_value = "out/demo")]
+    pub out: PathBuf,
+    /// Training epochs.
+    #[arg(long, default_value_t = 40)]
+    pub epochs: usize,
+    /// Retrain even if the model is up to date.
+    #[arg(long)]
+    pub retrain: bool,
 }
 
 #[derive(Debug, Args)]

@@ -204,6 +204,7 @@ pub fn train(ds: &Dataset, req: &TrainRequest) -> anyhow::Result<TrainReport> {
             normalization,
             training: opts.clone(),
             songs_dir: ds.root.clone(),
+            genre_tempi: ds.genres.iter().map(|g| median_tempo(ds, g)).collect(),
         };
         let vae = Vae::new(vae_cfg.clone(), opts.seed);
         let adam = AdamState::new(&vae);
@@ -351,6 +352,17 @@ pub fn train(ds: &Dataset, req: &TrainRequest) -> anyhow::Result<TrainReport> {
             0.0
         },
     })
+}
+
+fn median_tempo(ds: &Dataset, genre: &str) -> Option<f32> {
+    let mut t: Vec<f32> = ds
+        .songs
+        .iter()
+        .filter(|s| s.genre == genre && s.split == Split::Train)
+        .filter_map(|s| s.meta.tempo_bpm)
+        .collect();
+    t.sort_by(f32::total_cmp);
+    t.get(t.len() / 2).copied()
 }
 
 /// A resume must train the same network on the same kind of data.

@@ -6,10 +6,33 @@ use common::*;
 
 use std::path::Path;
 
-const SMALL: [&str; 8] = ["--bands", "16", "--hidden", "32,16", "--latent", "4", "--batch-size", "8"];
+const SMALL: [&str; 8] = [
+    "--bands",
+    "16",
+    "--hidden",
+    "32,16",
+    "--latent",
+    "4",
+    "--batch-size",
+    "8",
+];
 
 fn corpus(dir: &Path) {
-    ok(dir, &["make-corpus", "songs", "--per-genre", "3", "--seconds", "8", "--genres", "trap,lo-fi", "--seed", "3"]);
+    ok(
+        dir,
+        &[
+            "make-corpus",
+            "songs",
+            "--per-genre",
+            "3",
+            "--seconds",
+            "8",
+            "--genres",
+            "trap,lo-fi",
+            "--seed",
+            "3",
+        ],
+    );
 }
 
 fn train(dir: &Path, model: &str, extra: &[&str]) -> std::process::Output {
@@ -25,37 +48,108 @@ fn interrupted_and_resumed_run_ends_with_the_same_weights() {
     let d = dir.path();
     corpus(d);
     let full = train(d, "full", &["--epochs", "3", "--json"]);
-    assert!(full.status.success(), "{}", String::from_utf8_lossy(&full.stderr));
+    assert!(
+        full.status.success(),
+        "{}",
+        String::from_utf8_lossy(&full.stderr)
+    );
     let v = json(&String::from_utf8(full.stdout).unwrap());
-    assert_eq!((v["epochs"].as_u64(), v["steps"].as_u64()), (Some(3), Some(6)));
-    assert!(v["val_recon"].as_f64().unwrap().is_finite() && v["baseline_val_recon"].as_f64().unwrap() > 0.0, "{v}");
+    assert_eq!(
+        (v["epochs"].as_u64(), v["steps"].as_u64()),
+        (Some(3), Some(6))
+    );
+    assert!(
+        v["val_recon"].as_f64().unwrap().is_finite()
+            && v["baseline_val_recon"].as_f64().unwrap() > 0.0,
+        "{v}"
+    );
     assert!(train(d, "part", &["--epochs", "1"]).status.success());
     let resumed = train(d, "part", &["--epochs", "3", "--resume"]);
-    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
     for f in ["weights.safetensors", "checkpoint.safetensors", "loss.csv"] {
-        let (a, b) = (std::fs::read(d.join("full").join(f)).unwrap(), std::fs::read(d.join("part").join(f)).unwrap());
+        let (a, b) = (
+            std::fs::read(d.join("full").join(f)).unwrap(),
+            std::fs::read(d.join("part").join(f)).unwrap(),
+        );
         if f == "loss.csv" {
             // Timings differ; every loss value must not.
             let strip = |s: &[u8]| -> Vec<String> {
-                String::from_utf8_lossy(s).lines().map(|l| { let c: Vec<&str> = l.split(',').collect(); format!("{}", [&c[..6], &c[7..]].concat().join(",")) }).collect()
+                String::from_utf8_lossy(s)
+                    .lines()
+                    .map(|l| {
+                        let c: Vec<&str> = l.split(',').collect();
+                        format!("{}", [&c[..6], &c[7..]].concat().join(","))
+                    })
+                    .collect()
             };
             assert_eq!(strip(&a), strip(&b));
         } else {
             // Tensors after the header (the checkpoint's metadata also records timings).
-            let data = |s: &[u8]| s[8 + u64::from_le_bytes(s[..8].try_into().unwrap()) as usize..].to_vec();
-            assert!(data(&a) == data(&b), "{f}: tensors differ between the uninterrupted and the resumed run");
+            let data = |s: &[u8]| {
+                s[8 + u64::from_le_bytes(s[..8].try_into().unwrap()) as usize..].to_vec()
+            };
+            assert!(
+                data(&a) == data(&b),
+                "{f}: tensors differ between the uninterrupted and the resumed run"
+            );
         }
     }
     let csv = std::fs::read_to_string(d.join("full/loss.csv")).unwrap();
     assert_eq!(csv.lines().count(), 4);
     assert_eq!(png_size(&d.join("full/loss.png")), (640, 360));
     // No temporary files are left in the model directory.
-    assert!(std::fs::read_dir(d.join("full")).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with('.')));
+    assert!(std::fs::read_dir(d.join("full")).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .starts_with('.')));
 
     // A resume with a different architecture or option names the field.
-    let err = fails(d, &["spec-train", "songs", "--model", "part", "--bands", "16", "--hidden", "32,16", "--latent", "6", "--batch-size", "8", "--epochs", "4", "--resume"]);
+    let err = fails(
+        d,
+        &[
+            "spec-train",
+            "songs",
+            "--model",
+            "part",
+            "--bands",
+            "16",
+            "--hidden",
+            "32,16",
+            "--latent",
+            "6",
+            "--batch-size",
+            "8",
+            "--epochs",
+            "4",
+            "--resume",
+        ],
+    );
     assert!(err.contains("latent (saved 4, now 6)"), "{err}");
-    let err = fails(d, &["spec-train", "songs", "--model", "part", "--bands", "16", "--hidden", "32,16", "--latent", "4", "--batch-size", "4", "--epochs", "4", "--resume"]);
+    let err = fails(
+        d,
+        &[
+            "spec-train",
+            "songs",
+            "--model",
+            "part",
+            "--bands",
+            "16",
+            "--hidden",
+            "32,16",
+            "--latent",
+            "4",
+            "--batch-size",
+            "4",
+            "--epochs",
+            "4",
+            "--resume",
+        ],
+    );
     assert!(err.contains("batch-size (saved 8, now 4)"), "{err}");
     // Training into an existing model without --resume is refused.
     let err = String::from_utf8(train(d, "full", &["--epochs", "1"]).stderr).unwrap();
@@ -69,7 +163,15 @@ fn damaged_model_directories_are_clear_errors() {
     corpus(d);
     assert!(train(d, "m", &["--epochs", "1"]).status.success());
     let resume = |d: &Path| {
-        let mut args = vec!["spec-train", "songs", "--model", "m", "--epochs", "2", "--resume"];
+        let mut args = vec![
+            "spec-train",
+            "songs",
+            "--model",
+            "m",
+            "--epochs",
+            "2",
+            "--resume",
+        ];
         args.extend_from_slice(&SMALL);
         fails(d, &args)
     };
@@ -78,20 +180,33 @@ fn damaged_model_directories_are_clear_errors() {
     let good = std::fs::read(&ck).unwrap();
     std::fs::write(&ck, &good[..good.len() / 2]).unwrap();
     let err = resume(d);
-    assert!(err.contains("checkpoint.safetensors") && err.contains("not a valid safetensors file"), "{err}");
+    assert!(
+        err.contains("checkpoint.safetensors") && err.contains("not a valid safetensors file"),
+        "{err}"
+    );
     std::fs::remove_file(&ck).unwrap();
     let err = resume(d);
-    assert!(err.contains("checkpoint.safetensors") && err.contains("cannot read"), "{err}");
+    assert!(
+        err.contains("checkpoint.safetensors") && err.contains("cannot read"),
+        "{err}"
+    );
     std::fs::write(&ck, &good).unwrap();
     // Another format version.
     let cfg = d.join("m/config.json");
     let text = std::fs::read_to_string(&cfg).unwrap();
-    std::fs::write(&cfg, text.replace("\"format_version\": 1", "\"format_version\": 99")).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replace("\"format_version\": 1", "\"format_version\": 99"),
+    )
+    .unwrap();
     let err = resume(d);
     assert!(err.contains("format version Some(99)"), "{err}");
     std::fs::write(&cfg, "{ not json").unwrap();
     let err = resume(d);
-    assert!(err.contains("not valid JSON") && !err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("not valid JSON") && !err.contains("panicked"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -101,10 +216,20 @@ fn a_diverging_loss_stops_with_a_clear_message_and_keeps_the_last_checkpoint() {
     corpus(d);
     assert!(train(d, "m", &["--epochs", "1"]).status.success());
     let before = std::fs::read(d.join("m/checkpoint.safetensors")).unwrap();
-    let out = train(d, "m2", &["--epochs", "3", "--lr", "1e12", "--clip-norm", "0"]);
+    let out = train(
+        d,
+        "m2",
+        &["--epochs", "3", "--lr", "1e12", "--clip-norm", "0"],
+    );
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(!out.status.success());
-    assert!(err.contains("the loss became") && err.contains("stopped"), "{err}");
+    assert!(
+        err.contains("the loss became") && err.contains("stopped"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
-    assert_eq!(before, std::fs::read(d.join("m/checkpoint.safetensors")).unwrap());
+    assert_eq!(
+        before,
+        std::fs::read(d.join("m/checkpoint.safetensors")).unwrap()
+    );
 }

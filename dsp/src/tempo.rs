@@ -116,8 +116,8 @@ pub fn estimate_tempo(env: &[f32], frame_rate: f32, min_bpm: f32, max_bpm: f32) 
         lag_of(max_bpm).floor().max(2.0) as usize,
         lag_of(min_bpm).ceil() as usize,
     );
-    // Three beats of the slowest tempo must fit, or nothing can be said.
-    if env.len() < 3 * hi + 2 {
+    // Two beats of the slowest tempo must fit (r at L and 2L), or nothing can be said.
+    if env.len() < 2 * hi + 2 {
         return None;
     }
     let r = autocorrelation(env, env.len());

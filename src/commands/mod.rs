@@ -1,9 +1,13 @@
 //! One module per subcommand; each takes its parsed arguments and returns `anyhow::Result`.
 
 mod dataset_info;
+mod demo;
 mod make_corpus;
 mod resynth;
 mod spec_dump;
+mod spec_generate;
+mod spec_interpolate;
+mod spec_reconstruct;
 mod spec_train;
 
 use std::path::Path;
@@ -19,6 +23,10 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::MakeCorpus(a) => make_corpus::run(a),
         Command::DatasetInfo(a) => dataset_info::run(a),
         Command::SpecTrain(a) => spec_train::run(a),
+        Command::SpecGenerate(a) => spec_generate::run(a).map(|_| ()),
+        Command::SpecReconstruct(a) => spec_reconstruct::run(a),
+        Command::SpecInterpolate(a) => spec_interpolate::run(a),
+        Command::Demo(a) => demo::run(a),
     }
 }
 
@@ -75,6 +83,44 @@ pub(crate) fn dataset_setup(
             cache_dir: a.cache.clone(),
         },
     ))
+}
+
+/// The genre for conditioning a real file: `--genre`, else the file's folder name when the
+/// model knows it, else the model's first genre.
+pub(crate) fn genre_for_file(
+    model: &crate::vae::checkpoint::Model,
+    explicit: Option<&str>,
+    path: &Path,
+) -> anyhow::Result<usize> {
+    if let Some(g) = explicit {
+        return model.genre_index(g);
+    }
+    let folder = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    Ok(model.genre_index(folder).unwrap_or(0))
+}
+
+/// Write audio by format name, and optionally a PNG of its spectrogram beside it.
+pub(crate) fn write_clip(
+    path: &Path,
+    audio: &[f32],
+    rate: u32,
+    png: Option<&dsp::Spectrogram>,
+) -> anyhow::Result<()> {
+    dsp::write_audio(path, audio, rate, &dsp::EncodeOptions::default())
+        .with_context(|| format!("writing {}", path.display()))?;
+    if let Some(db) = png {
+        dsp::image::write_spectrogram_png(
+            &path.with_extension("png"),
+            db,
+            dsp::spectrogram::FLOOR_DB,
+            0.0,
+        )?;
+    }
+    Ok(())
 }
 
 /// Print a JSON value as one line on stdout.

@@ -81,6 +81,10 @@ impl FeatureConfig {
     pub fn projection(&self) -> BandProjection {
         BandProjection::mel(self.bands(), self.n_fft, self.sample_rate)
     }
+    /// The 128 mel bands the tempo detector uses (whatever the model's own bands are).
+    pub fn projection_for_tempo(&self) -> BandProjection {
+        BandProjection::mel(128.min(self.bins()), self.n_fft, self.sample_rate)
+    }
     /// A stable 64-bit hash of the configuration (FNV-1a over its JSON), used by the cache.
     pub fn hash(&self) -> u64 {
         fnv1a(

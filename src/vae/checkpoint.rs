@@ -70,6 +70,9 @@ pub struct ModelConfig {
     pub training: TrainOptions,
     /// The songs folder it was trained on.
     pub songs_dir: PathBuf,
+    /// Median detected tempo (BPM) of each genre's training songs, if any was found.
+    #[serde(default)]
+    pub genre_tempi: Vec<Option<f32>>,
 }
 
 /// One epoch's numbers (a row of `loss.csv`).

@@ -324,6 +324,28 @@ impl Vae {
         Losses { recon, kl }
     }
 
+    /// Decode latent vectors `z: [latent, B]` with genre weights `genre: [n_genres, B]` (a
+    /// one-hot, or a blend when interpolating) to outputs `[input_dim, B]`.
+    pub fn decode(&self, z: &ArrayView2<f32>, genre: &ArrayView2<f32>) -> Array2<f32> {
+        let mut ws = Workspace::new(&self.cfg, z.ncols());
+        let l = self.cfg.latent;
+        ws.dec_in.slice_mut(s![..l, ..]).assign(z);
+        ws.dec_in.slice_mut(s![l.., ..]).assign(genre);
+        self.decode_ws(&mut ws);
+        ws.output().to_owned()
+    }
+
+    /// Posterior means `[latent, B]` of normalised clips `x: [input_dim, B]` with genres.
+    pub fn encode_mean(&self, x: &ArrayView2<f32>, genres: &[usize]) -> Array2<f32> {
+        let mut ws = Workspace::new(&self.cfg, x.ncols());
+        for (b, &g) in genres.iter().enumerate() {
+            let col = x.column(b).to_vec();
+            ws.set_sample(b, &col, g);
+        }
+        self.encode_ws(&mut ws);
+        ws.mu_logvar().0.to_owned()
+    }
+
     /// Global L2 norm of all gradients.
     pub fn grad_norm(&self) -> f64 {
         self.layers()
