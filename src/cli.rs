@@ -93,6 +93,9 @@ pub struct SpecGenerateArgs {
     /// Write loops of this many 4/4 bars instead of single 3 s clips.
     #[arg(long)]
     pub bars: Option<usize>,
+    /// Latent prior: genre (the genre's aggregate posterior) or standard (N(0, I)).
+    #[arg(long, value_enum, default_value = "genre")]
+    pub prior: crate::generate::Prior,
     #[command(flatten)]
     pub render: RenderArgs,
     /// Print one JSON object instead of the summary.
@@ -148,6 +151,9 @@ pub struct SpecInterpolateArgs {
     /// Genre for audio-file ends (default: the file's folder name if known, else the first).
     #[arg(long)]
     pub genre: Option<String>,
+    /// Latent prior for seed:N ends (as spec-generate's --prior).
+    #[arg(long, value_enum, default_value = "genre")]
+    pub prior: crate::generate::Prior,
     #[command(flatten)]
     pub render: RenderArgs,
     /// Seed of Griffin-Lim's random phase (where PGHI leaves it random).

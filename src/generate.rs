@@ -52,19 +52,18 @@ impl<'a> Synth<'a> {
         g
     }
 
-    /// Decode latents `z: [latent, n]` with genre weights to band-dB spectrograms.
+    /// Decode latents `z: [latent, n]` with genre weights to band-dB spectrograms. Each column
+    /// is decoded on its own: a product's rounding depends on the batch width, and a clip must
+    /// not depend on which other clips were asked for.
     pub fn decode(&self, z: &Array2<f32>, genre: &Array2<f32>) -> Vec<Spectrogram> {
-        let y = self.model.vae.decode(&z.view(), &genre.view());
         let f = &self.model.config.features;
-        (0..y.ncols())
+        (0..z.ncols())
             .map(|c| {
-                let mut v = y.column(c).to_vec();
+                let zc = z.slice(ndarray::s![.., c..c + 1]);
+                let gc = genre.slice(ndarray::s![.., c..c + 1]);
+                let mut v = self.model.vae.decode(&zc, &gc).column(0).to_vec();
                 self.model.config.normalization.denormalize(&mut v);
-                Spectrogram {
-                    frames: f.frames(),
-                    bins: f.bands(),
-                    data: v,
-                }
+                Spectrogram { frames: f.frames(), bins: f.bands(), data: v }
             })
             .collect()
     }
@@ -132,8 +131,51 @@ impl<'a> Synth<'a> {
     }
 }
 
+/// Where latent vectors are drawn from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Prior {
+    /// `z ~ N(mean_g, T^2 std_g^2)`: the genre's aggregate posterior (per-dimension mean and
+    /// spread of its training clips' encodings), so that samples sound like the genre.
+    Genre,
+    /// `z ~ N(0, T^2 I)`: the VAE's prior; the genre enters only through the decoder input.
+    Standard,
+}
+
+/// Latent vector `index` of a seed: draws from stream `(seed, index)`, so clip `i` is the same
+/// whatever the number of clips asked for.
+pub fn sample_latent(
+    model: &Model,
+    genre: usize,
+    seed: u64,
+    index: u64,
+    temperature: f32,
+    prior: Prior,
+) -> Vec<f32> {
+    let mut rng = dsp::rng::SplitMix64::stream(seed, index);
+    let eps: Vec<f32> = (0..model.config.vae.latent)
+        .map(|_| rng.normal() * temperature)
+        .collect();
+    match (prior, model.config.genre_latent.get(genre)) {
+        (Prior::Genre, Some(s)) => eps
+            .iter()
+            .zip(&s.mean)
+            .zip(&s.std)
+            .map(|((e, m), sd)| m + sd * e)
+            .collect(),
+        _ => eps,
+    }
+}
+
 /// Spherical interpolation between two latent vectors (linear when they are parallel).
 pub fn slerp(a: &[f32], b: &[f32], t: f32) -> Vec<f32> {
+    // The ends exactly (rounding would make them differ from A's and B's own decodings).
+    if t <= 0.0 {
+        return a.to_vec();
+    }
+    if t >= 1.0 {
+        return b.to_vec();
+    }
     let na = a.iter().map(|v| v * v).sum::<f32>().sqrt();
     let nb = b.iter().map(|v| v * v).sum::<f32>().sqrt();
     let cos = if na > 0.0 && nb > 0.0 {
@@ -161,8 +203,7 @@ mod tests {
         let a = vec![1.0, 0.0, 0.0];
         let b = vec![0.0, 1.0, 0.0];
         assert_eq!(slerp(&a, &b, 0.0), a);
-        let e = slerp(&a, &b, 1.0);
-        assert!(e.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-6));
+        assert_eq!(slerp(&a, &b, 1.0), b);
         let m = slerp(&a, &b, 0.5);
         assert!((m[0] - 0.70710677).abs() < 1e-5 && (m[1] - 0.70710677).abs() < 1e-5);
         let mut x = vec![0.3, -0.1, 0.0];

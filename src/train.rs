@@ -205,6 +205,7 @@ pub fn train(ds: &Dataset, req: &TrainRequest) -> anyhow::Result<TrainReport> {
             training: opts.clone(),
             songs_dir: ds.root.clone(),
             genre_tempi: ds.genres.iter().map(|g| median_tempo(ds, g)).collect(),
+            genre_latent: Vec::new(),
         };
         let vae = Vae::new(vae_cfg.clone(), opts.seed);
         let adam = AdamState::new(&vae);
@@ -342,6 +343,17 @@ pub fn train(ds: &Dataset, req: &TrainRequest) -> anyhow::Result<TrainReport> {
             }
         }
     }
+    // The genres' aggregate posteriors under the best weights, for genre-conditional sampling.
+    let best = crate::vae::checkpoint::Model::load(dir)?;
+    let genre_latent =
+        genre_latent_stats(&best.vae, &mut loader, &train_clips, config.genres.len())?;
+    checkpoint::save_config(
+        dir,
+        &ModelConfig {
+            genre_latent,
+            ..config
+        },
+    )?;
     Ok(TrainReport {
         state,
         stopped_early,
@@ -352,6 +364,48 @@ pub fn train(ds: &Dataset, req: &TrainRequest) -> anyhow::Result<TrainReport> {
             0.0
         },
     })
+}
+
+/// Mean and standard deviation per latent dimension of the posterior means of each genre's
+/// clips.
+pub fn genre_latent_stats(
+    vae: &Vae,
+    loader: &mut BatchLoader,
+    clips: &[ClipRef],
+    n_genres: usize,
+) -> anyhow::Result<Vec<checkpoint::LatentStats>> {
+    let l = vae.cfg.latent;
+    let (mut sum, mut sq, mut n) = (
+        vec![vec![0.0f64; l]; n_genres],
+        vec![vec![0.0f64; l]; n_genres],
+        vec![0usize; n_genres],
+    );
+    let mut ws = Workspace::new(&vae.cfg, 1);
+    let mut buf = vec![0.0f32; vae.cfg.input_dim];
+    for &r in clips {
+        loader.read(r, &mut buf)?;
+        let g = loader.genre_of(r);
+        ws.set_sample(0, &buf, g);
+        vae.encode_ws(&mut ws);
+        let (mu, _) = ws.mu_logvar();
+        for (j, &m) in mu.column(0).iter().enumerate() {
+            sum[g][j] += m as f64;
+            sq[g][j] += (m as f64) * (m as f64);
+        }
+        n[g] += 1;
+    }
+    Ok((0..n_genres)
+        .map(|g| {
+            let c = n[g].max(1) as f64;
+            let mean: Vec<f32> = sum[g].iter().map(|s| (s / c) as f32).collect();
+            let std = sq[g]
+                .iter()
+                .zip(&mean)
+                .map(|(q, &m)| ((q / c - (m as f64).powi(2)).max(0.0).sqrt() as f32).max(1e-3))
+                .collect();
+            checkpoint::LatentStats { mean, std }
+        })
+        .collect())
 }
 
 fn median_tempo(ds: &Dataset, genre: &str) -> Option<f32> {

@@ -122,6 +122,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
                 temperature: 0.8,
                 seed: 1,
                 bars,
+                prior: crate::generate::Prior::Genre,
                 render: render.clone(),
                 json: true,
             };

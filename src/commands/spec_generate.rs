@@ -8,10 +8,9 @@ use ndarray::Array2;
 use serde_json::json;
 
 use crate::cli::SpecGenerateArgs;
-use crate::generate::{Synth, Timing};
+use crate::generate::{sample_latent, Synth, Timing};
 use crate::loops::tile_to_bars;
 use crate::vae::checkpoint::Model;
-use dsp::rng::SplitMix64;
 use dsp::GriffinLimConfig;
 
 /// One written file.
@@ -83,14 +82,11 @@ pub fn generate_files(
     let latent = model.config.vae.latent;
     let mut timing = Timing::default();
 
-    // z ~ N(0, T^2 I), one stream per clip index: clip i is the same whatever --count is.
     let t0 = Instant::now();
     let mut z = Array2::zeros((latent, a.count));
     for i in 0..a.count {
-        let mut rng = SplitMix64::stream(a.seed, i as u64);
-        z.column_mut(i)
-            .iter_mut()
-            .for_each(|v| *v = rng.normal() * a.temperature);
+        let zi = sample_latent(model, genre, a.seed, i as u64, a.temperature, a.prior);
+        z.column_mut(i).iter_mut().zip(zi).for_each(|(d, v)| *d = v);
     }
     let specs = synth.decode(&z, &synth.one_hot(&vec![genre; a.count]));
     timing.decoder = t0.elapsed().as_secs_f64();

@@ -5,9 +5,8 @@ use ndarray::Array2;
 use serde_json::json;
 
 use crate::cli::SpecInterpolateArgs;
-use crate::generate::{slerp, Synth};
+use crate::generate::{sample_latent, slerp, Prior, Synth};
 use crate::vae::checkpoint::Model;
-use dsp::rng::SplitMix64;
 use dsp::GriffinLimConfig;
 
 /// A latent end point and its genre.
@@ -16,6 +15,7 @@ fn end_point(
     model: &Model,
     synth: &mut Synth,
     genre_arg: Option<&str>,
+    prior: Prior,
 ) -> anyhow::Result<(Vec<f32>, usize)> {
     if let Some(rest) = spec.strip_prefix("seed:") {
         let mut parts = rest.splitn(2, ':');
@@ -31,12 +31,8 @@ fn end_point(
                 .transpose()?
                 .unwrap_or(0),
         };
-        // The same draw as spec-generate's first clip with this seed.
-        let mut rng = SplitMix64::stream(seed, 0);
-        return Ok((
-            (0..model.config.vae.latent).map(|_| rng.normal()).collect(),
-            genre,
-        ));
+        // The same draw as spec-generate's first clip with this seed (temperature 1).
+        return Ok((sample_latent(model, genre, seed, 0, 1.0, prior), genre));
     }
     let path = std::path::Path::new(spec);
     let genre = super::genre_for_file(model, genre_arg, path)?;
@@ -53,8 +49,8 @@ pub fn run(a: SpecInterpolateArgs) -> anyhow::Result<()> {
     }
     let model = Model::load(&a.model)?;
     let mut synth = Synth::new(&model)?;
-    let (za, ga) = end_point(&a.a, &model, &mut synth, a.genre.as_deref())?;
-    let (zb, gb) = end_point(&a.b, &model, &mut synth, a.genre.as_deref())?;
+    let (za, ga) = end_point(&a.a, &model, &mut synth, a.genre.as_deref(), a.prior)?;
+    let (zb, gb) = end_point(&a.b, &model, &mut synth, a.genre.as_deref(), a.prior)?;
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("{}: cannot create", a.out.display()))?;
     let (latent, n_genres) = (model.config.vae.latent, model.config.genres.len());

@@ -73,6 +73,17 @@ pub struct ModelConfig {
     /// Median detected tempo (BPM) of each genre's training songs, if any was found.
     #[serde(default)]
     pub genre_tempi: Vec<Option<f32>>,
+    /// Per genre: mean and standard deviation, per latent dimension, of the posterior means
+    /// of its training clips under the best weights (the genre's aggregate posterior).
+    #[serde(default)]
+    pub genre_latent: Vec<LatentStats>,
+}
+
+/// Per-dimension statistics of a set of latent vectors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatentStats {
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
 }
 
 /// One epoch's numbers (a row of `loss.csv`).
