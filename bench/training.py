@@ -3,11 +3,9 @@ torch.set_num_threads(2)) and beatgen, input 128 bands x 259 frames = 33,152 val
 one-hot, hidden 512 and 256, latent 64, LeakyReLU 0.01, linear output, loss = sum of squared
 error averaged over the batch + beta * KL, Adam (1e-3, 0.9, 0.999, 1e-8), batch 32,
 global-norm clipping at 1000. Random standardised data, so only speed and memory are compared.
-beatgen is timed by its criterion-free `bench-train` mode? No: by running `cargo bench`'s
-training unit would need criterion; instead this script runs `beatgen spec-train` on a
-synthetic songs folder? Neither: it times both in-process-tree with the same step count.
-Reports samples per second (median of 5 timing windows of 10 steps after 3 warm-up steps)
-and peak resident memory of each process.
+Each side runs in its own child process (PyTorch here, beatgen through its hidden
+`bench-train` command): samples per second is the median of 5 timing windows of 10 steps
+after 3 warm-up steps, and peak memory is each process's maximum resident set size.
 """
 import argparse, json, os, resource, subprocess, sys, time
 

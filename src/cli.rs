@@ -51,6 +51,23 @@ pub enum Command {
     /// The main job on the bundled corpus: train a small model on songs/ (or reuse it) and
     /// write generated beats and loops to out/demo/.
     Demo(DemoArgs),
+    /// Time training steps of the default network on random data (for bench/training.py).
+    #[command(hide = true)]
+    BenchTrain(BenchTrainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchTrainArgs {
+    /// Steps per timing window.
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Timing windows (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    pub windows: usize,
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Output audio and phase reconstruction.

@@ -63,7 +63,11 @@ impl<'a> Synth<'a> {
                 let gc = genre.slice(ndarray::s![.., c..c + 1]);
                 let mut v = self.model.vae.decode(&zc, &gc).column(0).to_vec();
                 self.model.config.normalization.denormalize(&mut v);
-                Spectrogram { frames: f.frames(), bins: f.bands(), data: v }
+                Spectrogram {
+                    frames: f.frames(),
+                    bins: f.bands(),
+                    data: v,
+                }
             })
             .collect()
     }

@@ -1,5 +1,6 @@
 //! One module per subcommand; each takes its parsed arguments and returns `anyhow::Result`.
 
+mod bench_train;
 mod dataset_info;
 mod demo;
 mod make_corpus;
@@ -27,6 +28,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::SpecReconstruct(a) => spec_reconstruct::run(a),
         Command::SpecInterpolate(a) => spec_interpolate::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::BenchTrain(a) => bench_train::run(a),
     }
 }
 
