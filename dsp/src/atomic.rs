@@ -15,13 +15,26 @@ pub fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
-/// Atomically replace `path` with `bytes`.
+/// Atomically replace `path` with `bytes`, flushed to disk before the rename.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_replace(path, bytes, true)
+}
+
+/// Atomically replace `path` with `bytes` without waiting for the disk: safe against the
+/// process being killed (readers see the old or the new file), not against a power cut. For
+/// caches, whose damaged entries are detected and rebuilt.
+pub fn write_atomically_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_replace(path, bytes, false)
+}
+
+fn write_replace(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     let tmp = temp_path(path);
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if sync {
+            f.sync_all()?;
+        }
         std::fs::rename(&tmp, path)
     })();
     if let Err(e) = result {

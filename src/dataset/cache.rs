@@ -76,7 +76,8 @@ pub fn read_meta(path: &Path) -> Option<(SongMeta, u64)> {
     (f.metadata().ok()?.len() == expected).then_some((meta, data_offset))
 }
 
-/// Write an entry atomically. `clips` holds `meta.clip_starts.len() * meta.clip_len` values.
+/// Write an entry atomically (not synced: a cache entry damaged by a power cut fails its size
+/// check and is rebuilt). `clips` holds `meta.clip_starts.len() * meta.clip_len` values.
 pub fn write_entry(path: &Path, meta: &SongMeta, clips: &[f32]) -> anyhow::Result<()> {
     anyhow::ensure!(
         clips.len() == meta.clip_starts.len() * meta.clip_len,
@@ -90,7 +91,7 @@ pub fn write_entry(path: &Path, meta: &SongMeta, clips: &[f32]) -> anyhow::Resul
     for v in clips {
         bytes.extend_from_slice(&v.to_le_bytes());
     }
-    dsp::atomic::write_atomically(path, &bytes)?;
+    dsp::atomic::write_atomically_unsynced(path, &bytes)?;
     Ok(())
 }
 

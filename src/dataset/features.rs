@@ -10,8 +10,8 @@
 //! defaults 259 x 128 = 33,152 values.
 
 use dsp::bands::BandProjection;
-use dsp::spectrogram::{db_reference, log_spectrogram, magnitude_to_db, FLOOR_DB};
-use dsp::{Spectrogram, StftConfig, StftPlan};
+use dsp::spectrogram::{db_reference, log_spectrogram_into, magnitude_to_db, FLOOR_DB};
+use dsp::{ComplexSpec, Spectrogram, StftConfig, StftPlan};
 use serde::{Deserialize, Serialize};
 
 /// Every numeric choice of the representation. Saved with the model, so a model always
@@ -105,11 +105,14 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
-/// Turns audio into band dB features and back to magnitudes; owns its plans.
+/// Turns audio into band dB features and back to magnitudes; owns its plans and its STFT
+/// buffers (large fresh allocations cost page faults on every call otherwise).
 pub struct FeatureExtractor {
     pub config: FeatureConfig,
     plan: StftPlan,
     projection: BandProjection,
+    complex: ComplexSpec,
+    db: Spectrogram,
 }
 
 impl FeatureExtractor {
@@ -118,18 +121,22 @@ impl FeatureExtractor {
             config: config.clone(),
             plan: StftPlan::new(config.stft())?,
             projection: config.projection(),
+            complex: ComplexSpec::zeros(0, 0),
+            db: Spectrogram::zeros(0, 0),
         })
     }
 
     /// Band dB features (frames x bands) of a clip.
     pub fn band_db(&mut self, clip: &[f32]) -> dsp::Result<Spectrogram> {
-        let db = log_spectrogram(&mut self.plan, clip)?;
-        Ok(self.projection.forward(&db))
+        log_spectrogram_into(&mut self.plan, clip, &mut self.complex, &mut self.db)?;
+        Ok(self.projection.forward(&self.db))
     }
 
-    /// Full dB spectrogram (frames x bins) of any signal (for tempo and PNGs).
-    pub fn bin_db(&mut self, signal: &[f32]) -> dsp::Result<Spectrogram> {
-        log_spectrogram(&mut self.plan, signal)
+    /// Full dB spectrogram (frames x bins) of any signal (for tempo and PNGs), in a buffer the
+    /// extractor keeps.
+    pub fn bin_db(&mut self, signal: &[f32]) -> dsp::Result<&Spectrogram> {
+        log_spectrogram_into(&mut self.plan, signal, &mut self.complex, &mut self.db)?;
+        Ok(&self.db)
     }
 
     /// Band dB features back to STFT magnitudes (frames x bins) for Griffin-Lim.

@@ -1,0 +1,58 @@
+//! Criterion benchmark of one generated clip, latent to MP3 file, split into its stages:
+//! decoder (default VAE shape, 128 bands x 259 frames), Griffin-Lim (PGHI + 32 iterations, the
+//! spec-generate default), and MP3 encoding + atomic write. The weights are random (the time
+//! does not depend on their values); the output is denormalised to a realistic dB range.
+//! Run: `cargo bench --bench generate`.
+
+use beatgen::dataset::features::{FeatureConfig, Normalization};
+use beatgen::generate::Synth;
+use beatgen::vae::checkpoint::{Model, ModelConfig, TrainOptions, FORMAT_VERSION};
+use beatgen::vae::{Vae, VaeConfig};
+use criterion::{criterion_group, criterion_main, Criterion};
+use dsp::{GriffinLimConfig, PhaseInit};
+use ndarray::Array2;
+
+fn bench(c: &mut Criterion) {
+    let features = FeatureConfig::default();
+    let vae_cfg = VaeConfig::new(features.clip_len(), 5);
+    let bands = features.bands();
+    let config = ModelConfig {
+        format_version: FORMAT_VERSION,
+        features: features.clone(),
+        vae: vae_cfg.clone(),
+        genres: ["boom-bap", "drill", "house", "lo-fi", "trap"].iter().map(|s| s.to_string()).collect(),
+        normalization: Normalization { mean: vec![-45.0; bands], std: vec![12.0; bands] },
+        training: TrainOptions::default(),
+        songs_dir: "songs".into(),
+        genre_tempi: vec![None; 5],
+        genre_latent: Vec::new(),
+    };
+    let model = Model { config, vae: Vae::new(vae_cfg, 0), dir: ".".into() };
+    let synth = Synth::new(&model).unwrap();
+    let z = Array2::from_shape_fn((64, 1), |(i, _)| ((i * 7 % 13) as f32 - 6.0) / 6.0);
+    let genre = synth.one_hot(&[4]);
+    let gl = GriffinLimConfig { iterations: 32, init: PhaseInit::Pghi, ..Default::default() };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("clip.mp3");
+    let spec = synth.decode(&z, &genre).remove(0);
+    let (audio, _) = synth.render(&spec, &gl).unwrap();
+
+    let mut g = c.benchmark_group("one 3 s clip");
+    g.sample_size(20);
+    g.bench_function("decoder", |b| b.iter(|| synth.decode(&z, &genre)));
+    g.bench_function("griffin-lim (pghi + 32)", |b| b.iter(|| synth.render(&spec, &gl).unwrap()));
+    g.bench_function("mp3 encode + write", |b| {
+        b.iter(|| dsp::write_audio(&out, &audio, 22050, &dsp::EncodeOptions::default()).unwrap())
+    });
+    g.bench_function("latent to mp3 file (total)", |b| {
+        b.iter(|| {
+            let s = synth.decode(&z, &genre).remove(0);
+            let (a, _) = synth.render(&s, &gl).unwrap();
+            dsp::write_audio(&out, &a, 22050, &dsp::EncodeOptions::default()).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
