@@ -20,18 +20,32 @@ fn bench(c: &mut Criterion) {
         format_version: FORMAT_VERSION,
         features: features.clone(),
         vae: vae_cfg.clone(),
-        genres: ["boom-bap", "drill", "house", "lo-fi", "trap"].iter().map(|s| s.to_string()).collect(),
-        normalization: Normalization { mean: vec![-45.0; bands], std: vec![12.0; bands] },
+        genres: ["boom-bap", "drill", "house", "lo-fi", "trap"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        normalization: Normalization {
+            mean: vec![-45.0; bands],
+            std: vec![12.0; bands],
+        },
         training: TrainOptions::default(),
         songs_dir: "songs".into(),
         genre_tempi: vec![None; 5],
         genre_latent: Vec::new(),
     };
-    let model = Model { config, vae: Vae::new(vae_cfg, 0), dir: ".".into() };
+    let model = Model {
+        config,
+        vae: Vae::new(vae_cfg, 0),
+        dir: ".".into(),
+    };
     let synth = Synth::new(&model).unwrap();
     let z = Array2::from_shape_fn((64, 1), |(i, _)| ((i * 7 % 13) as f32 - 6.0) / 6.0);
     let genre = synth.one_hot(&[4]);
-    let gl = GriffinLimConfig { iterations: 32, init: PhaseInit::Pghi, ..Default::default() };
+    let gl = GriffinLimConfig {
+        iterations: 32,
+        init: PhaseInit::Pghi,
+        ..Default::default()
+    };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("clip.mp3");
     let spec = synth.decode(&z, &genre).remove(0);
@@ -40,7 +54,9 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("one 3 s clip");
     g.sample_size(20);
     g.bench_function("decoder", |b| b.iter(|| synth.decode(&z, &genre)));
-    g.bench_function("griffin-lim (pghi + 32)", |b| b.iter(|| synth.render(&spec, &gl).unwrap()));
+    g.bench_function("griffin-lim (pghi + 32)", |b| {
+        b.iter(|| synth.render(&spec, &gl).unwrap())
+    });
     g.bench_function("mp3 encode + write", |b| {
         b.iter(|| dsp::write_audio(&out, &audio, 22050, &dsp::EncodeOptions::default()).unwrap())
     });

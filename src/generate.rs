@@ -29,10 +29,12 @@ pub struct Timing {
     pub encoding: f64,
 }
 
-/// A model with the feature pipeline of its representation.
+/// A model with the feature pipeline of its representation, and a pool of Griffin-Lim plans
+/// reused across clips (a fresh plan's buffers cost page faults on every clip).
 pub struct Synth<'a> {
     pub model: &'a Model,
     pub fx: FeatureExtractor,
+    plans: std::sync::Mutex<Vec<GriffinLim>>,
 }
 
 impl<'a> Synth<'a> {
@@ -40,6 +42,7 @@ impl<'a> Synth<'a> {
         Ok(Synth {
             model,
             fx: FeatureExtractor::new(&model.config.features)?,
+            plans: Default::default(),
         })
     }
 
@@ -105,9 +108,16 @@ impl<'a> Synth<'a> {
     ) -> anyhow::Result<(Vec<f32>, f32)> {
         let mag = self.fx.band_db_to_magnitude(band_db);
         let f = &self.model.config.features;
-        let mut gl = GriffinLim::new(f.stft())?;
+        let pooled = self.plans.lock().map(|mut p| p.pop()).unwrap_or(None);
+        let mut gl = match pooled {
+            Some(gl) => gl,
+            None => GriffinLim::new(f.stft())?,
+        };
         let mut audio = vec![0.0f32; f.clip_samples()];
         let sc = gl.run(&mag, gl_cfg, &mut audio)?;
+        if let Ok(mut p) = self.plans.lock() {
+            p.push(gl);
+        }
         peak_normalize(&mut audio);
         Ok((audio, sc))
     }

@@ -1,13 +1,14 @@
 //! Writing mono audio: MP3 through LAME (constant bit rate, sample rate kept) or WAV through
 //! hound (16-bit PCM or 32-bit float). The format follows the file extension. Files are written
-//! to a temporary name and renamed into place ([`crate::atomic`]).
+//! to a temporary name and renamed into place ([`crate::atomic`]): a killed process never
+//! leaves half a file.
 
 use std::io::Cursor;
 use std::path::Path;
 
 use mp3lame_encoder::{Bitrate, Builder, FlushNoGap, MonoPcm};
 
-use crate::atomic::write_atomically;
+use crate::atomic::write_atomically_unsynced;
 use crate::error::{DspError, Result};
 
 /// Output container chosen from a path's extension.
@@ -76,7 +77,7 @@ pub fn write_audio(
         path: path.to_path_buf(),
         detail,
     })?;
-    write_atomically(path, &bytes)
+    write_atomically_unsynced(path, &bytes)
 }
 
 /// WAV bytes (16-bit PCM or 32-bit float, mono).
@@ -145,7 +146,8 @@ pub fn encode_mp3(
     b.set_sample_rate(sample_rate)
         .map_err(|e| format!("sample rate {sample_rate} Hz: {e:?}"))?;
     b.set_brate(bitrate(kbps)?).map_err(|e| format!("{e:?}"))?;
-    b.set_quality(mp3lame_encoder::Quality::Best)
+    // q = 2, LAME's recommended high quality (`lame -h`); q = 0 is much slower for no audible gain.
+    b.set_quality(mp3lame_encoder::Quality::NearBest)
         .map_err(|e| format!("{e:?}"))?;
     let mut enc = b
         .build()

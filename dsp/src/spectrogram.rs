@@ -18,7 +18,8 @@ pub fn fast_log2(x: f32) -> f32 {
     let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
     let s = (m - 1.0) / (m + 1.0);
     let s2 = s * s;
-    let series = s * (1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0)))));
+    let series =
+        s * (1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0)))));
     e as f32 + series * (2.0 / std::f32::consts::LN_2)
 }
 
@@ -76,18 +77,27 @@ pub fn log_spectrogram(plan: &mut StftPlan, signal: &[f32]) -> Result<Spectrogra
 
 /// [`log_spectrogram`] into caller-owned buffers (`scratch` holds the complex STFT), so that
 /// repeated calls allocate nothing once the buffers have grown.
-pub fn log_spectrogram_into(plan: &mut StftPlan, signal: &[f32], scratch: &mut ComplexSpec, out: &mut Spectrogram) -> Result<()> {
+pub fn log_spectrogram_into(
+    plan: &mut StftPlan,
+    signal: &[f32],
+    scratch: &mut ComplexSpec,
+    out: &mut Spectrogram,
+) -> Result<()> {
     use rayon::prelude::*;
     plan.forward(signal, scratch)?;
     let reference = db_reference(plan.config());
     let floor_power = (reference * 10f32.powf(FLOOR_DB / 20.0)).powi(2);
     let offset = 20.0 * reference.log10();
     out.reshape(scratch.frames, scratch.bins);
-    out.data.par_chunks_mut(4096).zip(scratch.data.par_chunks(4096)).for_each(|(o, c)| {
-        for (o, c) in o.iter_mut().zip(c) {
-            *o = DB_PER_LOG2_POWER * fast_log2((c.re * c.re + c.im * c.im).max(floor_power)) - offset;
-        }
-    });
+    out.data
+        .par_chunks_mut(4096)
+        .zip(scratch.data.par_chunks(4096))
+        .for_each(|(o, c)| {
+            for (o, c) in o.iter_mut().zip(c) {
+                *o = DB_PER_LOG2_POWER * fast_log2((c.re * c.re + c.im * c.im).max(floor_power))
+                    - offset;
+            }
+        });
     Ok(())
 }
 
