@@ -51,9 +51,24 @@ pub enum Command {
     /// The main job on the bundled corpus: train a small model on songs/ (or reuse it) and
     /// write generated beats and loops to out/demo/.
     Demo(DemoArgs),
+    /// Print the decoder's raw (normalised) output for a latent and genre as JSON (for
+    /// bench/check_safetensors.py).
+    #[command(hide = true)]
+    DecodeRaw(DecodeRawArgs),
     /// Time training steps of the default network on random data (for bench/training.py).
     #[command(hide = true)]
     BenchTrain(BenchTrainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DecodeRawArgs {
+    #[arg(long)]
+    pub model: PathBuf,
+    #[arg(long)]
+    pub genre: String,
+    /// Comma-separated latent values.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub z: Vec<f32>,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,21 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::SpecInterpolate(a) => spec_interpolate::run(a),
         Command::Demo(a) => demo::run(a),
         Command::BenchTrain(a) => bench_train::run(a),
+        Command::DecodeRaw(a) => {
+            let model = crate::vae::checkpoint::Model::load(&a.model)?;
+            let g = model.genre_index(&a.genre)?;
+            anyhow::ensure!(
+                a.z.len() == model.config.vae.latent,
+                "--z needs {} values, got {}",
+                model.config.vae.latent,
+                a.z.len()
+            );
+            let z = ndarray::Array2::from_shape_vec((a.z.len(), 1), a.z.clone())?;
+            let mut onehot = ndarray::Array2::zeros((model.config.genres.len(), 1));
+            onehot[[g, 0]] = 1.0;
+            let y = model.vae.decode(&z.view(), &onehot.view());
+            print_json(&serde_json::json!({"genre_index": g, "output": y.column(0).to_vec()}))
+        }
     }
 }
 
