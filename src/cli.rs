@@ -48,6 +48,9 @@ pub enum Command {
     SpecReconstruct(SpecReconstructArgs),
     /// Walk the latent space between two files or seeds.
     SpecInterpolate(SpecInterpolateArgs),
+    /// Quality report of a model against real songs: phase ceiling, reconstruction, genre
+    /// classifier, Frechet distance with floors and ceilings, rhythm, novelty, diversity.
+    Eval(EvalArgs),
     /// The main job on the bundled corpus: train a small model on songs/ (or reuse it) and
     /// write generated beats and loops to out/demo/.
     Demo(DemoArgs),
@@ -192,6 +195,27 @@ pub struct SpecInterpolateArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Model directory.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Songs folder (the model's own split by song decides what is held out).
+    pub songs: PathBuf,
+    /// Generated clips per genre.
+    #[arg(long, default_value_t = 10)]
+    pub count: usize,
+    /// Seed of the generated clips.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also write report.md and PNGs (gallery, feature projection) here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
 }

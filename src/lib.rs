@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod corpus;
 pub mod dataset;
+pub mod eval;
 pub mod generate;
 pub mod logging;
 pub mod loops;

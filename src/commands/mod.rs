@@ -3,6 +3,7 @@
 mod bench_train;
 mod dataset_info;
 mod demo;
+mod eval;
 mod make_corpus;
 mod resynth;
 mod spec_dump;
@@ -28,6 +29,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::SpecReconstruct(a) => spec_reconstruct::run(a),
         Command::SpecInterpolate(a) => spec_interpolate::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Eval(a) => eval::run(a),
         Command::BenchTrain(a) => bench_train::run(a),
         Command::DecodeRaw(a) => {
             let model = crate::vae::checkpoint::Model::load(&a.model)?;

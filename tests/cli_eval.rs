@@ -1,0 +1,86 @@
+//! `eval` through the real binary on a tiny model: every metric group with per-genre values,
+//! the report files, and the floors below the ceilings.
+
+mod common;
+use common::*;
+
+#[test]
+fn eval_reports_every_metric_per_genre_with_floors_and_ceilings() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "make-corpus",
+            "songs",
+            "--per-genre",
+            "3",
+            "--seconds",
+            "8",
+            "--genres",
+            "house,lo-fi",
+            "--seed",
+            "4",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "spec-train",
+            "songs",
+            "--model",
+            "m",
+            "--bands",
+            "16",
+            "--hidden",
+            "32,16",
+            "--latent",
+            "4",
+            "--batch-size",
+            "4",
+            "--epochs",
+            "2",
+        ],
+    );
+    let v = json(&ok(
+        d,
+        &[
+            "eval", "--model", "m", "songs", "--count", "3", "--out", "report", "--json",
+        ],
+    ));
+    for key in [
+        "gl",
+        "reconstruction",
+        "classifier",
+        "frechet",
+        "rhythm",
+        "novelty",
+        "diversity",
+    ] {
+        for g in ["house", "lo-fi"] {
+            assert!(
+                v[key]["per_genre"][g].is_object(),
+                "{key}/{g} missing: {}",
+                v[key]
+            );
+        }
+    }
+    assert_eq!(v["counts"]["generated_clips"], 6);
+    // White noise is far from real beats; real training clips are much closer (the floor).
+    let fd = &v["frechet"]["overall"];
+    assert!(
+        fd["floor_train_real"].as_f64().unwrap() < fd["ceiling_white_noise"].as_f64().unwrap(),
+        "{fd}"
+    );
+    // PGHI beats random phase on real held-out clips.
+    let gl = &v["gl"]["per_genre"]["house"];
+    assert!(
+        gl["pghi_32"].as_f64().unwrap() < gl["random_32"].as_f64().unwrap(),
+        "{gl}"
+    );
+    for f in ["report.md", "projection.png", "generated-house.png"] {
+        assert!(d.join("report").join(f).is_file(), "{f}");
+    }
+    let err = fails(d, &["eval", "--model", "m", "missing-songs"]);
+    assert!(err.contains("missing-songs"), "{err}");
+}
