@@ -8,40 +8,7 @@ use common::*;
 fn eval_reports_every_metric_per_genre_with_floors_and_ceilings() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(
-        d,
-        &[
-            "make-corpus",
-            "songs",
-            "--per-genre",
-            "3",
-            "--seconds",
-            "8",
-            "--genres",
-            "house,lo-fi",
-            "--seed",
-            "4",
-        ],
-    );
-    ok(
-        d,
-        &[
-            "spec-train",
-            "songs",
-            "--model",
-            "m",
-            "--bands",
-            "16",
-            "--hidden",
-            "32,16",
-            "--latent",
-            "4",
-            "--batch-size",
-            "4",
-            "--epochs",
-            "2",
-        ],
-    );
+    tiny_model(d);
     let v = json(&ok(
         d,
         &[
@@ -78,7 +45,12 @@ fn eval_reports_every_metric_per_genre_with_floors_and_ceilings() {
         gl["pghi_32"].as_f64().unwrap() < gl["random_32"].as_f64().unwrap(),
         "{gl}"
     );
-    for f in ["report.md", "projection.png", "generated-house.png"] {
+    for f in [
+        "report.md",
+        "projection.png",
+        "generated-house.png",
+        "real-house.png",
+    ] {
         assert!(d.join("report").join(f).is_file(), "{f}");
     }
     let err = fails(d, &["eval", "--model", "m", "missing-songs"]);

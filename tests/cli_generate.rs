@@ -7,43 +7,6 @@ use common::*;
 
 use std::path::Path;
 
-fn tiny_model(d: &Path) {
-    ok(
-        d,
-        &[
-            "make-corpus",
-            "songs",
-            "--per-genre",
-            "2",
-            "--seconds",
-            "8",
-            "--genres",
-            "house,lo-fi",
-            "--seed",
-            "4",
-        ],
-    );
-    ok(
-        d,
-        &[
-            "spec-train",
-            "songs",
-            "--model",
-            "m",
-            "--bands",
-            "16",
-            "--hidden",
-            "32,16",
-            "--latent",
-            "4",
-            "--batch-size",
-            "4",
-            "--epochs",
-            "2",
-        ],
-    );
-}
-
 fn decode(p: &Path) -> dsp::Decoded {
     dsp::decode_file(p, &dsp::DecodeOptions::default()).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -193,6 +156,17 @@ fn loops_have_whole_bars_and_interpolation_ends_match_reconstructions() {
     );
     let audio = decode(&d.join(f["path"].as_str().unwrap())).samples;
     assert!(audio.iter().all(|v| v.is_finite() && v.abs() <= 1.0));
+    // No click at the seams: their spectral flux stays at the level of the loop's own onsets.
+    let seams: Vec<usize> = f["seams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_u64().unwrap() as usize)
+        .collect();
+    assert!(!seams.is_empty());
+    let mut plan = dsp::StftPlan::new(dsp::StftConfig::default()).unwrap();
+    let ratio = beatgen::loops::seam_flux_ratio(&audio, &seams, &mut plan);
+    assert!(ratio < 1.5, "seam flux ratio {ratio}");
 
     // Interpolation from a file to itself: every step is the file's reconstruction.
     let song = std::fs::read_dir(d.join("songs/house"))

@@ -17,46 +17,40 @@ pub fn temp_path(path: &Path) -> PathBuf {
 
 /// Atomically replace `path` with `bytes`, flushed to disk before the rename.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_replace(path, bytes, true)
+    replace_with(path, true, |w| w.write_all(bytes))
 }
 
 /// Atomically replace `path` with `bytes` without waiting for the disk: safe against the
 /// process being killed (readers see the old or the new file), not against a power cut. For
-/// caches, whose damaged entries are detected and rebuilt.
+/// caches, whose damaged entries are detected and rebuilt, and for generated audio.
 pub fn write_atomically_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_replace(path, bytes, false)
+    replace_with(path, false, |w| w.write_all(bytes))
 }
 
-fn write_replace(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
-    let tmp = temp_path(path);
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        if sync {
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(DspError::io(path, e));
-    }
-    Ok(())
-}
-
-/// Atomically replace `path` with what `write` writes (buffered), for large files that should
-/// not be assembled in memory first.
+/// Atomically replace `path` with what `write` writes (buffered, synced), for large files that
+/// should not be assembled in memory first.
 pub fn write_atomically_with(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
+    replace_with(path, true, write)
+}
+
+/// Write the temporary file through a buffer, optionally sync it, rename it into place; on
+/// any error remove it and report the target path.
+fn replace_with(
+    path: &Path,
+    sync: bool,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let tmp = temp_path(path);
     let result = (|| {
-        let f = std::fs::File::create(&tmp)?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&tmp)?);
         write(&mut w)?;
         let f = w.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
+        if sync {
+            f.sync_all()?;
+        }
         std::fs::rename(&tmp, path)
     })();
     if let Err(e) = result {

@@ -97,13 +97,19 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         std::fs::create_dir_all(out)
             .with_context(|| format!("{}: cannot create", out.display()))?;
         let synth = crate::generate::Synth::new(&model)?;
-        for (g, s) in model.config.genres.iter().zip(&first_specs) {
+        let png = |name: String, s: &dsp::Spectrogram| {
             dsp::image::write_spectrogram_png(
-                &out.join(format!("generated-{g}.png")),
+                &out.join(name),
                 &synth.to_bin_db(s),
                 dsp::spectrogram::FLOOR_DB,
                 0.0,
-            )?;
+            )
+        };
+        for (g, (generated, real)) in model.config.genres.iter().zip(&first_specs) {
+            png(format!("generated-{g}.png"), generated)?;
+            if let Some(real) = real {
+                png(format!("real-{g}.png"), real)?;
+            }
         }
         let pts: Vec<(f64, f64, usize, bool)> = report["projection"]
             .as_array()
@@ -127,9 +133,11 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
             report["counts"]["generated_clips"],
             table(&report)
         );
-        md.push_str("Generated spectrograms: ");
+        md.push_str("| genre | generated | held-out real |\n|---|---|---|\n");
         for g in &model.config.genres {
-            md.push_str(&format!("![{g}](generated-{g}.png) "));
+            md.push_str(&format!(
+                "| {g} | ![generated {g}](generated-{g}.png) | ![real {g}](real-{g}.png) |\n"
+            ));
         }
         md.push_str("\n\nFeature projection (first two principal components of the training clips' features; filled: held-out real, hollow: generated; colour: genre):\n\n![projection](projection.png)\n");
         dsp::atomic::write_atomically(&out.join("report.md"), md.as_bytes())?;

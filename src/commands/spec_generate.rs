@@ -20,6 +20,8 @@ pub struct Generated {
     pub seconds: f64,
     pub tempo_bpm: Option<f32>,
     pub spectral_convergence_db: f32,
+    /// Sample positions of the loop seams (empty for single clips).
+    pub seams: Vec<usize>,
 }
 
 pub fn run(a: SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
@@ -109,10 +111,11 @@ pub fn generate_files(
         let db = synth.fx.bin_db(&audio)?;
         let tempo =
             dsp::tempo::tempo_of_spectrogram(&db, &f.projection_for_tempo(), f.frame_rate());
-        let (audio, name) = match a.bars {
+        let (audio, name, seams) = match a.bars {
             None => (
                 audio,
                 format!("{}-seed{}-{:02}.{ext}", a.genre, a.seed, i + 1),
+                Vec::new(),
             ),
             Some(bars) => {
                 // The clip's own tempo, else the genre's training tempo with the clip's phase.
@@ -132,6 +135,7 @@ pub fn generate_files(
                 (
                     lp.audio,
                     format!("{}-seed{}-{:02}-{bars}bars.{ext}", a.genre, a.seed, i + 1),
+                    lp.seams,
                 )
             }
         };
@@ -143,6 +147,7 @@ pub fn generate_files(
             seconds: audio.len() as f64 / f.sample_rate as f64,
             tempo_bpm: tempo.map(|t| t.bpm),
             spectral_convergence_db: sc,
+            seams,
         });
     }
     timing.encoding = t2.elapsed().as_secs_f64();

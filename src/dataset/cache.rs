@@ -95,17 +95,19 @@ pub fn write_entry(path: &Path, meta: &SongMeta, clips: &[f32]) -> anyhow::Resul
     Ok(())
 }
 
-/// Read clip `index` of an entry into `out` (length `clip_len`).
+/// Read clip `index` of an entry into `out` (length `clip_len`), through the caller's byte
+/// buffer `buf` (resized as needed, so repeated reads do not allocate).
 pub fn read_clip(
     file: &mut File,
     data_offset: u64,
     index: usize,
     out: &mut [f32],
+    buf: &mut Vec<u8>,
 ) -> std::io::Result<()> {
     let bytes_per = out.len() * 4;
     file.seek(SeekFrom::Start(data_offset + (index * bytes_per) as u64))?;
-    let mut buf = vec![0u8; bytes_per];
-    file.read_exact(&mut buf)?;
+    buf.resize(bytes_per, 0);
+    file.read_exact(buf)?;
     for (o, c) in out.iter_mut().zip(buf.chunks_exact(4)) {
         *o = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
     }

@@ -271,6 +271,7 @@ impl Dataset {
 pub struct ClipReader<'a> {
     ds: &'a Dataset,
     open: BTreeMap<usize, File>,
+    bytes: Vec<u8>,
 }
 
 impl<'a> ClipReader<'a> {
@@ -278,6 +279,7 @@ impl<'a> ClipReader<'a> {
         ClipReader {
             ds,
             open: BTreeMap::new(),
+            bytes: Vec::new(),
         }
     }
 
@@ -294,7 +296,7 @@ impl<'a> ClipReader<'a> {
             self.open.insert(r.song, f);
         }
         let f = self.open.get_mut(&r.song).expect("inserted above");
-        cache::read_clip(f, song.data_offset, r.clip, out).map_err(|e| {
+        cache::read_clip(f, song.data_offset, r.clip, out, &mut self.bytes).map_err(|e| {
             anyhow::anyhow!(
                 "{}: cannot read clip {} ({e}); delete the cache folder to rebuild it",
                 song.cache_file.display(),

@@ -146,13 +146,13 @@ fn lsd(a: &[f32], b: &[f32]) -> f64 {
         .sqrt()
 }
 
-/// Run the evaluation; returns the report as JSON and the band spectrograms of the first
-/// generated clip per genre (for the gallery).
+/// Run the evaluation; returns the report as JSON and, per genre, the band spectrograms of
+/// the first generated clip and of the first held-out real clip (for the gallery).
 pub fn evaluate(
     model: &Model,
     songs: &Path,
     opts: &EvalOptions,
-) -> anyhow::Result<(Value, Vec<Spectrogram>)> {
+) -> anyhow::Result<(Value, Vec<(Spectrogram, Option<Spectrogram>)>)> {
     let t = &model.config.training;
     let dopts = DatasetOptions {
         validation_fraction: t.validation_fraction,
@@ -244,6 +244,7 @@ pub fn evaluate(
         .collect();
     let synth = Synth::new(model)?;
     let mut recon: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut first_real: Vec<Option<Spectrogram>> = vec![None; genres.len()];
     for r in ds.clips(Split::Validation) {
         reader.read(r, &mut buf)?;
         let g = genre_of(&ds.songs[r.song].genre);
@@ -252,6 +253,9 @@ pub fn evaluate(
             bins: cfg.bands(),
             data: buf.clone(),
         };
+        if first_real[g].is_none() {
+            first_real[g] = Some(band.clone());
+        }
         let z = synth.encode(&band, g);
         let zs = ndarray::Array2::from_shape_vec((z.len(), 1), z)?;
         let out = synth.decode(&zs, &synth.one_hot(&[g])).remove(0);
@@ -433,5 +437,5 @@ pub fn evaluate(
         "rhythm": rhythm, "novelty": novelty, "diversity": diversity,
         "projection": points.iter().map(|p| json!([p.0, p.1, p.2, if p.3 { "real" } else { "generated" }])).collect::<Vec<_>>(),
     });
-    Ok((report, first_specs))
+    Ok((report, first_specs.into_iter().zip(first_real).collect()))
 }

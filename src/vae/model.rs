@@ -182,21 +182,7 @@ impl Vae {
 
     /// Encoder forward from `ws.enc_in` into `ws.enc_act`.
     pub fn encode_ws(&self, ws: &mut Workspace) {
-        let slope = self.cfg.leaky_slope;
-        let n = self.enc.len();
-        for i in 0..n {
-            let (before, rest) = ws.enc_act.split_at_mut(i);
-            let x = if i == 0 {
-                ws.enc_in.view()
-            } else {
-                before[i - 1].view()
-            };
-            let y = &mut rest[0];
-            self.enc[i].forward(&x, &mut y.view_mut());
-            if i + 1 < n {
-                leaky_relu(&mut y.view_mut(), slope);
-            }
-        }
+        forward_stack(&self.enc, &ws.enc_in, &mut ws.enc_act, self.cfg.leaky_slope);
     }
 
     /// Fill the decoder input: `z = mu + exp(logvar/2) * eps` (or `z = mu` when `sample` is
@@ -222,21 +208,7 @@ impl Vae {
 
     /// Decoder forward from `ws.dec_in` into `ws.dec_act`.
     pub fn decode_ws(&self, ws: &mut Workspace) {
-        let slope = self.cfg.leaky_slope;
-        let n = self.dec.len();
-        for i in 0..n {
-            let (before, rest) = ws.dec_act.split_at_mut(i);
-            let x = if i == 0 {
-                ws.dec_in.view()
-            } else {
-                before[i - 1].view()
-            };
-            let y = &mut rest[0];
-            self.dec[i].forward(&x, &mut y.view_mut());
-            if i + 1 < n {
-                leaky_relu(&mut y.view_mut(), slope);
-            }
-        }
+        forward_stack(&self.dec, &ws.dec_in, &mut ws.dec_act, self.cfg.leaky_slope);
     }
 
     /// Forward pass and loss values (no gradients). `sample` uses `ws.eps`; otherwise `z = mu`.
@@ -356,6 +328,25 @@ impl Vae {
             })
             .sum::<f64>()
             .sqrt()
+    }
+}
+
+/// Run a stack of dense layers: LeakyReLU after every layer but the last (linear output);
+/// `acts[i]` receives layer `i`'s output.
+fn forward_stack(layers: &[Dense], input: &Array2<f32>, acts: &mut [Array2<f32>], slope: f32) {
+    let n = layers.len();
+    for i in 0..n {
+        let (before, rest) = acts.split_at_mut(i);
+        let x = if i == 0 {
+            input.view()
+        } else {
+            before[i - 1].view()
+        };
+        let y = &mut rest[0];
+        layers[i].forward(&x, &mut y.view_mut());
+        if i + 1 < n {
+            leaky_relu(&mut y.view_mut(), slope);
+        }
     }
 }
 

@@ -53,3 +53,41 @@ pub fn png_size(p: &Path) -> (u32, u32) {
     let r = dec.read_info().unwrap();
     (r.info().width, r.info().height)
 }
+
+/// A tiny corpus (house and lo-fi, 3 songs of 8 s each) and a tiny model `m` trained on it.
+pub fn tiny_model(d: &Path) {
+    ok(
+        d,
+        &[
+            "make-corpus",
+            "songs",
+            "--per-genre",
+            "3",
+            "--seconds",
+            "8",
+            "--genres",
+            "house,lo-fi",
+            "--seed",
+            "4",
+        ],
+    );
+    ok(
+        d,
+        &[
+            "spec-train",
+            "songs",
+            "--model",
+            "m",
+            "--bands",
+            "16",
+            "--hidden",
+            "32,16",
+            "--latent",
+            "4",
+            "--batch-size",
+            "4",
+            "--epochs",
+            "2",
+        ],
+    );
+}
