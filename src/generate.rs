@@ -219,7 +219,10 @@ mod tests {
         assert_eq!(slerp(&a, &b, 0.0), a);
         assert_eq!(slerp(&a, &b, 1.0), b);
         let m = slerp(&a, &b, 0.5);
-        assert!((m[0] - 0.70710677).abs() < 1e-5 && (m[1] - 0.70710677).abs() < 1e-5);
+        assert!(
+            (m[0] - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-5
+                && (m[1] - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-5
+        );
         let mut x = vec![0.3, -0.1, 0.0];
         peak_normalize(&mut x);
         assert!((x[0] - 10f32.powf(-1.0 / 20.0)).abs() < 1e-6);

@@ -82,7 +82,7 @@ fn interrupted_and_resumed_run_ends_with_the_same_weights() {
                     .lines()
                     .map(|l| {
                         let c: Vec<&str> = l.split(',').collect();
-                        format!("{}", [&c[..6], &c[7..]].concat().join(","))
+                        [&c[..6], &c[7..]].concat().join(",").to_string()
                     })
                     .collect()
             };

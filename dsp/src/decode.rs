@@ -219,7 +219,7 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded> {
         let needed = decoded.capacity() as u64;
         if sample_buf
             .as_ref()
-            .map_or(true, |b| (b.capacity() as u64) < needed * channels as u64)
+            .is_none_or(|b| (b.capacity() as u64) < needed * channels as u64)
         {
             sample_buf = Some(SampleBuffer::<f32>::new(needed, spec));
         }

@@ -54,7 +54,7 @@ impl StftConfig {
         (self.frames(len) - 1) * self.hop + self.n_fft
     }
     fn validate(&self) -> Result<()> {
-        if self.n_fft < 4 || self.n_fft % 2 != 0 {
+        if self.n_fft < 4 || !self.n_fft.is_multiple_of(2) {
             return Err(DspError::Parameter {
                 name: "n_fft",
                 detail: format!("must be even and >= 4, got {}", self.n_fft),

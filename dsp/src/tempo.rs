@@ -137,10 +137,10 @@ pub fn estimate_tempo(env: &[f32], frame_rate: f32, min_bpm: f32, max_bpm: f32) 
     // half also repeats at least HALF_RATIO as strongly is really two beats.
     let mut best = best;
     while best / 2 >= lo {
-        let half = if r[best / 2] >= r[(best + 1) / 2] {
+        let half = if r[best / 2] >= r[best.div_ceil(2)] {
             best / 2
         } else {
-            (best + 1) / 2
+            best.div_ceil(2)
         };
         if r[half] < HALF_RATIO * r[best] {
             break;

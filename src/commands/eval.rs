@@ -140,6 +140,15 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
             ));
         }
         md.push_str("\n\nFeature projection (first two principal components of the training clips' features; filled: held-out real, hollow: generated; colour: genre):\n\n![projection](projection.png)\n");
+        let colours = ["blue", "orange", "green", "red", "purple", "brown"];
+        let legend: Vec<String> = model
+            .config
+            .genres
+            .iter()
+            .enumerate()
+            .map(|(i, g)| format!("{} {g}", colours[i % colours.len()]))
+            .collect();
+        md.push_str(&format!("\nColours: {}.\n", legend.join(", ")));
         dsp::atomic::write_atomically(&out.join("report.md"), md.as_bytes())?;
     }
     if a.json {

@@ -109,8 +109,7 @@ pub fn generate_files(
     let t2 = Instant::now();
     for (i, ((audio, sc), spec)) in rendered.into_iter().zip(&specs).enumerate() {
         let db = synth.fx.bin_db(&audio)?;
-        let tempo =
-            dsp::tempo::tempo_of_spectrogram(&db, &f.projection_for_tempo(), f.frame_rate());
+        let tempo = dsp::tempo::tempo_of_spectrogram(db, &f.projection_for_tempo(), f.frame_rate());
         let (audio, name, seams) = match a.bars {
             None => (
                 audio,

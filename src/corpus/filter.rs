@@ -88,11 +88,38 @@ mod tests {
     #[test]
     fn responses_at_known_points() {
         let sr = 22050.0;
-        assert!(gain(Biquad::lowpass(1000.0, 0.7071, sr), 100.0) > 0.98);
-        assert!(gain(Biquad::lowpass(1000.0, 0.7071, sr), 8000.0) < 0.03);
-        assert!((gain(Biquad::lowpass(1000.0, 0.7071, sr), 1000.0) - 0.7071).abs() < 0.02);
-        assert!(gain(Biquad::highpass(5000.0, 0.7071, sr), 200.0) < 0.01);
-        assert!(gain(Biquad::highpass(5000.0, 0.7071, sr), 10000.0) > 0.95);
+        assert!(
+            gain(
+                Biquad::lowpass(1000.0, std::f32::consts::FRAC_1_SQRT_2, sr),
+                100.0
+            ) > 0.98
+        );
+        assert!(
+            gain(
+                Biquad::lowpass(1000.0, std::f32::consts::FRAC_1_SQRT_2, sr),
+                8000.0
+            ) < 0.03
+        );
+        assert!(
+            (gain(
+                Biquad::lowpass(1000.0, std::f32::consts::FRAC_1_SQRT_2, sr),
+                1000.0
+            ) - std::f32::consts::FRAC_1_SQRT_2)
+                .abs()
+                < 0.02
+        );
+        assert!(
+            gain(
+                Biquad::highpass(5000.0, std::f32::consts::FRAC_1_SQRT_2, sr),
+                200.0
+            ) < 0.01
+        );
+        assert!(
+            gain(
+                Biquad::highpass(5000.0, std::f32::consts::FRAC_1_SQRT_2, sr),
+                10000.0
+            ) > 0.95
+        );
         assert!((gain(Biquad::bandpass(2000.0, 2.0, sr), 2000.0) - 1.0).abs() < 0.02);
     }
 }

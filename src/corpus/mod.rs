@@ -75,7 +75,11 @@ impl SongSpec {
             },
             kit_seed,
             seconds,
-            sample_rate: if index % 2 == 0 { 22050 } else { 44100 },
+            sample_rate: if index.is_multiple_of(2) {
+                22050
+            } else {
+                44100
+            },
             root: rng.gen_range(45.0f32..57.0).round(),
         }
     }
@@ -108,7 +112,7 @@ pub fn render_song(spec: &SongSpec) -> Vec<f32> {
     let claps = takes(&mut |r| clap(&kit, sr, r), &mut rng);
     let hats = takes(&mut |r| hat(&kit, sr, false, r), &mut rng);
     let open_hats = takes(&mut |r| hat(&kit, sr, true, r), &mut rng);
-    let rims = vec![rim(&kit, sr)];
+    let rims = [rim(&kit, sr)];
     // Mix levels: genre defaults, +-3 dB per song.
     let mut lvl = |base: f32| base * 10f32.powf(rng.gen_range(-3.0..3.0) / 20.0);
     let (g_kick, g_snare, g_clap, g_hat, g_bass, g_keys) = match spec.genre {

@@ -345,7 +345,7 @@ fn analyse_song(path: &Path, fx: &mut FeatureExtractor) -> (SongMeta, Vec<f32>) 
     }
     // Tempo of the whole song, from the mel-band onset envelope.
     let tempo = fx.bin_db(&x).ok().and_then(|db| {
-        dsp::tempo::tempo_of_spectrogram(&db, &cfg.projection_for_tempo(), cfg.frame_rate())
+        dsp::tempo::tempo_of_spectrogram(db, &cfg.projection_for_tempo(), cfg.frame_rate())
     });
     if let Some(t) = tempo {
         meta.tempo_bpm = Some(t.bpm);
