@@ -16,3 +16,10 @@ pub fn bar(len: u64, message: &str) -> ProgressBar {
     pb.set_message(message.to_string());
     pb
 }
+
+/// A progress line on stderr (epochs, the demo's steps), silent under `-q`.
+pub fn say(args: std::fmt::Arguments) {
+    if log::log_enabled!(target: "beatgen", log::Level::Warn) {
+        eprintln!("{args}");
+    }
+}

@@ -314,18 +314,7 @@ pub fn train(ds: &Dataset, req: &TrainRequest) -> anyhow::Result<TrainReport> {
         if req.dump_png {
             dump_reconstructions(dir, &vae, &mut loader, &val_clips, ds, &config, epoch + 1)?;
         }
-        log::info!(
-            "epoch {:>3}: train recon {:.1} KL {:.1} | val recon {:.1} KL {:.1} | beta {:.2} | {:.1} s{}",
-            epoch + 1,
-            rec.train_recon,
-            rec.train_kl,
-            rec.val_recon,
-            rec.val_kl,
-            rec.beta,
-            rec.seconds,
-            if improved { " *" } else { "" }
-        );
-        eprintln!(
+        crate::progress::say(format_args!(
             "epoch {:>3}/{}: train recon {:>8.1} KL {:>6.1} | val recon {:>8.1} KL {:>6.1} | {:>5.1} s{}",
             epoch + 1,
             opts.epochs,
@@ -335,7 +324,7 @@ pub fn train(ds: &Dataset, req: &TrainRequest) -> anyhow::Result<TrainReport> {
             rec.val_kl,
             rec.seconds,
             if improved { "  (best)" } else { "" }
-        );
+        ));
         if let Some(p) = opts.patience {
             if state.epoch - state.best_epoch >= p {
                 stopped_early = true;

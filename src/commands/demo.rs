@@ -19,15 +19,18 @@ fn has_songs(dir: &Path) -> bool {
 pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let start = Instant::now();
     if !has_songs(&a.songs) {
-        eprintln!(
+        crate::progress::say(format_args!(
             "[1/3] {} is empty: synthesising the default corpus (make-corpus, seed 1)",
             a.songs.display()
-        );
+        ));
         let bar = crate::progress::bar(0, "synthesising");
         make_corpus(&a.songs, &CorpusOptions::default(), &bar)?;
         bar.finish_and_clear();
     } else {
-        eprintln!("[1/3] using the songs in {}", a.songs.display());
+        crate::progress::say(format_args!(
+            "[1/3] using the songs in {}",
+            a.songs.display()
+        ));
     }
     let (features, dopts) = super::dataset_setup(
         &crate::cli::DatasetArgs {
@@ -63,10 +66,10 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             .as_ref()
             .is_some_and(|(_, _, s)| s.epoch >= options.epochs || s.epoch - s.best_epoch >= 10);
     if reuse {
-        eprintln!(
+        crate::progress::say(format_args!(
             "[2/3] {} is up to date: reusing it (--retrain to train again)",
             a.model.display()
-        );
+        ));
     } else {
         let resume = !a.retrain && finished.is_some();
         if a.retrain && a.model.exists() {
@@ -74,14 +77,14 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         } else if !resume && a.model.join(checkpoint::CHECKPOINT_FILE).exists() {
             anyhow::bail!("{}: holds a model trained with other settings; use --retrain to replace it or --model for another folder", a.model.display());
         }
-        eprintln!(
+        crate::progress::say(format_args!(
             "[2/3] training {} on {} songs ({} genres), up to {} epochs{}",
             a.model.display(),
             ds.songs.len(),
             ds.genres.len(),
             a.epochs,
             if resume { ", resuming" } else { "" }
-        );
+        ));
         let req = TrainRequest {
             model_dir: &a.model,
             options: options.clone(),
@@ -92,19 +95,19 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         };
         let report = train(&ds, &req)?;
         let s = &report.state;
-        eprintln!(
+        crate::progress::say(format_args!(
             "      best validation reconstruction {:.0} at epoch {} (mean-clip baseline {:.0}); {:.0} samples/s",
             s.history.get(s.best_epoch.saturating_sub(1)).map_or(f64::NAN, |r| r.val_recon),
             s.best_epoch,
             s.baseline_val_recon,
             report.samples_per_second
-        );
+        ));
     }
     let model = Model::load(&a.model)?;
-    eprintln!(
+    crate::progress::say(format_args!(
         "[3/3] generating 2 clips and one 4-bar loop per genre into {}",
         a.out.display()
-    );
+    ));
     let render = RenderArgs {
         format: "mp3".into(),
         gl_iters: 32,
