@@ -1,4 +1,8 @@
-//! Sample-rate conversion with rubato's windowed-sinc resampler.
+//! Sample-rate conversion with rubato's windowed-sinc resampler: a 128-tap Blackman-Harris
+//! sinc tabulated at 256 sub-sample offsets, linearly interpolated between them (half the work
+//! of cubic interpolation; the table is fine enough that the interpolation error stays far
+//! below the filter's own stop band). Tests hold the amplitude of a tone within 0.2% and an
+//! out-of-band tone below -60 dB.
 
 use rubato::{
     calculate_cutoff, Resampler, SincFixedIn, SincInterpolationParameters, SincInterpolationType,
@@ -30,8 +34,8 @@ pub fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>> {
     let params = SincInterpolationParameters {
         sinc_len: SINC_LEN,
         f_cutoff: calculate_cutoff(SINC_LEN, window),
-        interpolation: SincInterpolationType::Cubic,
-        oversampling_factor: 128,
+        interpolation: SincInterpolationType::Linear,
+        oversampling_factor: 256,
         window,
     };
     let err = |e: &dyn std::fmt::Display| DspError::Resample(e.to_string());
