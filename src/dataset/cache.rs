@@ -1,5 +1,6 @@
 //! The on-disk clip cache: one file per song, keyed by the song's path, size and modification
-//! time and the hash of the [`FeatureConfig`](super::features::FeatureConfig). A second run
+//! time, the hash of the [`FeatureConfig`](super::features::FeatureConfig) and
+//! [`PIPELINE_VERSION`]. A second run
 //! reads features instead of decoding; a changed file or a changed config is a miss.
 //!
 //! File layout (little-endian): `b"BGCACHE1"`, a u64 header length, the JSON [`SongMeta`],
@@ -15,6 +16,10 @@ use serde::{Deserialize, Serialize};
 use super::features::fnv1a;
 
 const MAGIC: &[u8; 8] = b"BGCACHE1";
+
+/// Bumped whenever decoding, resampling or feature code changes what a cached clip holds, so
+/// that old caches are rebuilt rather than silently mixed in.
+pub const PIPELINE_VERSION: u32 = 2;
 
 /// What the pipeline learned about one song. `error` is set (and there are no clips) when the
 /// song could not be used; that is cached too, so a broken file is not decoded every run.
@@ -50,7 +55,7 @@ pub fn entry_path(cache_dir: &Path, song: &Path, config_hash: u64) -> PathBuf {
         .unwrap_or((0, 0));
     let abs = std::fs::canonicalize(song).unwrap_or_else(|_| song.to_path_buf());
     let key = format!(
-        "{}\u{0}{size}\u{0}{mtime}\u{0}{config_hash:016x}",
+        "{}\u{0}{size}\u{0}{mtime}\u{0}{config_hash:016x}\u{0}{PIPELINE_VERSION}",
         abs.display()
     );
     cache_dir.join(format!("{:016x}.clips", fnv1a(key.as_bytes())))
