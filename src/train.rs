@@ -119,14 +119,8 @@ pub fn mean_clip_baseline(
     clips: &[ClipRef],
     clip_len: usize,
 ) -> anyhow::Result<f64> {
-    let mut mean = vec![0.0f64; clip_len];
+    let mean = crate::dataset::mean_clip(train, clip_len, |r, b| loader.read(r, b))?;
     let mut buf = vec![0.0f32; clip_len];
-    for &r in train {
-        loader.read(r, &mut buf)?;
-        mean.iter_mut().zip(&buf).for_each(|(m, &v)| *m += v as f64);
-    }
-    mean.iter_mut()
-        .for_each(|m| *m /= train.len().max(1) as f64);
     let mut total = 0.0;
     for &r in clips {
         loader.read(r, &mut buf)?;

@@ -213,24 +213,34 @@ impl GriffinLim {
         let bins = mag.bins;
         let block = mag.frames.div_ceil(self.plan.blocks()).max(1);
         let (kernels, workers, padded, _) = self.plan.parts(mag.frames);
-        let (num, den) = workers
+        // Per-block sums collected in block order, so the total does not depend on scheduling.
+        let parts: Vec<(f64, f64)> = workers
             .par_iter_mut()
             .enumerate()
             .map(|(b, w)| {
                 let (mut num, mut den) = (0.0f64, 0.0f64);
                 for t in b * block..((b + 1) * block).min(mag.frames) {
                     kernels.forward_frame(padded, t, w);
-                    for (x, &s) in w.spec.iter().zip(mag.frame(t)).take(bins) {
-                        let d = (s - x.norm()) as f64;
-                        num += d * d;
-                        den += (s as f64) * (s as f64);
-                    }
+                    let (n, d) = sc_sums(&w.spec[..bins], mag.frame(t));
+                    num += n;
+                    den += d;
                 }
                 (num, den)
             })
-            .reduce(|| (0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+            .collect();
+        let (num, den) = parts.iter().fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
         sc_db(num, den)
     }
+}
+
+/// `(sum (S - |X|)^2, sum S^2)` over matching coefficients: the two halves of the SC ratio.
+fn sc_sums(spec: &[Complex32], mag: &[f32]) -> (f64, f64) {
+    spec.iter()
+        .zip(mag)
+        .fold((0.0, 0.0), |(num, den), (x, &s)| {
+            let d = (s - x.norm()) as f64;
+            (num + d * d, den + (s as f64) * (s as f64))
+        })
 }
 
 fn sc_db(num: f64, den: f64) -> f32 {
@@ -258,12 +268,7 @@ pub fn spectral_convergence_db(
             actual: format!("{} x {}", spec.frames, spec.bins),
         });
     }
-    let (mut num, mut den) = (0.0f64, 0.0f64);
-    for (x, &s) in spec.data.iter().zip(&mag.data) {
-        let d = (s - x.norm()) as f64;
-        num += d * d;
-        den += (s as f64) * (s as f64);
-    }
+    let (num, den) = sc_sums(&spec.data, &mag.data);
     Ok(sc_db(num, den))
 }
 

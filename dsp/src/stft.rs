@@ -175,10 +175,6 @@ impl StftPlan {
         self.cfg
     }
 
-    pub fn window(&self) -> &[f32] {
-        &self.window
-    }
-
     /// Forward STFT of `signal` into `out` (reshaped to `frames(len) x bins`).
     pub fn forward(&mut self, signal: &[f32], out: &mut ComplexSpec) -> Result<()> {
         if signal.is_empty() {

@@ -10,7 +10,7 @@
 //! defaults 259 x 128 = 33,152 values.
 
 use dsp::bands::BandProjection;
-use dsp::spectrogram::{db_reference, log_spectrogram_into, magnitude_to_db, FLOOR_DB};
+use dsp::spectrogram::{db_reference, log_spectrogram_into, FLOOR_DB};
 use dsp::{ComplexSpec, Spectrogram, StftConfig, StftPlan};
 use serde::{Deserialize, Serialize};
 
@@ -150,10 +150,6 @@ impl FeatureExtractor {
     pub fn band_db_to_bin_db(&self, bands: &Spectrogram) -> Spectrogram {
         self.projection.inverse(bands)
     }
-
-    pub fn magnitude_to_db(&self, mag: &Spectrogram) -> Spectrogram {
-        magnitude_to_db(mag, db_reference(self.config.stft()))
-    }
 }
 
 /// Per-band standardisation: `x = (db - mean[b]) / std[b]`, statistics from the training
@@ -165,13 +161,6 @@ pub struct Normalization {
 }
 
 impl Normalization {
-    /// Statistics of clips given as band dB features (frames x bands).
-    pub fn fit<'a>(bands: usize, clips: impl IntoIterator<Item = &'a [f32]>) -> Self {
-        let mut acc = NormalizationFit::new(bands);
-        clips.into_iter().for_each(|c| acc.add(c));
-        acc.finish()
-    }
-
     pub fn normalize(&self, clip: &mut [f32]) {
         let b = self.mean.len();
         for frame in clip.chunks_exact_mut(b) {
@@ -256,7 +245,9 @@ mod tests {
         let clips: Vec<Vec<f32>> = (0..4)
             .map(|i| (0..6).map(|j| (i * 6 + j) as f32 * 3.0 - 40.0).collect())
             .collect();
-        let norm = Normalization::fit(2, clips.iter().map(|c| c.as_slice()));
+        let mut fit = NormalizationFit::new(2);
+        clips.iter().for_each(|c| fit.add(c));
+        let norm = fit.finish();
         let mut all: Vec<f32> = clips.concat();
         norm.normalize(&mut all);
         for b in 0..2 {

@@ -267,6 +267,23 @@ impl Dataset {
     }
 }
 
+/// Mean (in f64) of `clips`, each read by `read` into a buffer of `clip_len` values.
+pub fn mean_clip(
+    clips: &[ClipRef],
+    clip_len: usize,
+    mut read: impl FnMut(ClipRef, &mut [f32]) -> anyhow::Result<()>,
+) -> anyhow::Result<Vec<f64>> {
+    let mut mean = vec![0.0f64; clip_len];
+    let mut buf = vec![0.0f32; clip_len];
+    for &r in clips {
+        read(r, &mut buf)?;
+        mean.iter_mut().zip(&buf).for_each(|(m, &v)| *m += v as f64);
+    }
+    mean.iter_mut()
+        .for_each(|m| *m /= clips.len().max(1) as f64);
+    Ok(mean)
+}
+
 /// Reads clips from the cache, keeping the song files it has opened.
 pub struct ClipReader<'a> {
     ds: &'a Dataset,

@@ -229,18 +229,12 @@ pub fn evaluate(
     // 2. Reconstruction through the VAE vs the mean training clip (band dB).
     let mut reader = ClipReader::new(&ds);
     let mut buf = vec![0.0f32; cfg.clip_len()];
-    let mut mean_clip = vec![0.0f64; cfg.clip_len()];
-    let train_refs = ds.clips(Split::Train);
-    for &r in &train_refs {
-        reader.read(r, &mut buf)?;
-        mean_clip
-            .iter_mut()
-            .zip(&buf)
-            .for_each(|(m, &v)| *m += v as f64);
-    }
-    let mean_clip: Vec<f32> = mean_clip
+    let mean_clip: Vec<f32> =
+        crate::dataset::mean_clip(&ds.clips(Split::Train), cfg.clip_len(), |r, b| {
+            reader.read(r, b)
+        })?
         .iter()
-        .map(|m| (m / train_refs.len().max(1) as f64) as f32)
+        .map(|&m| m as f32)
         .collect();
     let synth = Synth::new(model)?;
     let mut recon: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();

@@ -31,13 +31,6 @@ impl Dense {
         }
     }
 
-    pub fn inputs(&self) -> usize {
-        self.w.ncols()
-    }
-    pub fn outputs(&self) -> usize {
-        self.w.nrows()
-    }
-
     /// `y = W x + b` for a batch: `x: [in, B]`, `y: [out, B]`.
     pub fn forward(&self, x: &ArrayView2<f32>, y: &mut ArrayViewMut2<f32>) {
         matmul(y, &self.w.view(), x, false);
