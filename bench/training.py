@@ -1,55 +1,46 @@
-"""Training-unit peer comparison (../shared/DESIGN.md): the same MLP VAE in PyTorch (CPU,
-torch.set_num_threads(2)) and beatgen, input 128 bands x 259 frames = 33,152 values + 5-genre
-one-hot, hidden 512 and 256, latent 64, LeakyReLU 0.01, linear output, loss = sum of squared
-error averaged over the batch + beta * KL, Adam (1e-3, 0.9, 0.999, 1e-8), batch 32,
-global-norm clipping at 1000. Random standardised data, so only speed and memory are compared.
-Each side runs in its own child process (PyTorch here, beatgen through its hidden
-`bench-train` command): samples per second is the median of 5 timing windows of 10 steps
-after 3 warm-up steps, and peak memory is each process's maximum resident set size.
+"""Training-unit peer comparison: the same VAE in PyTorch (CPU, torch.set_num_threads(2)) and
+beatgen. The network is the one beatgen declares for the default representation (2 bars on the
+bar grid, 256 frames x 128 bands, 5 genres, latent 64): beatgen's hidden `bench-train --json`
+prints its layer specs and PyTorch builds the same nn.Sequential from them (see
+check_safetensors.py). Loss = sum of squared error averaged over the batch + KL, Adam (1e-3,
+0.9, 0.999, 1e-8), batch 32, global-norm clipping at 1000. Random standardised data, so only
+speed and memory are compared. Each side runs in its own child process (PyTorch here, beatgen
+through `bench-train`): samples per second is the median of 5 timing windows of 10 steps after
+3 warm-up steps, and peak memory is each process's maximum resident set size.
+
+    bench/.venv/bin/python bench/training.py --beatgen target/release/beatgen [--arch conv|mlp]
 """
 import argparse, json, os, resource, subprocess, sys, time
 
 import numpy as np
 
-D, G, H1, H2, L, B = 33152, 5, 512, 256, 64, 32
+sys.path.insert(0, os.path.dirname(__file__))
+from check_safetensors import build  # noqa: E402
 
 
-def torch_run(steps, windows):
+def torch_run(net, steps, windows):
     import torch
-    from torch import nn
     torch.set_num_threads(2)
     torch.manual_seed(0)
-
-    class VAE(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.encoder = nn.ModuleList([nn.Linear(D + G, H1), nn.Linear(H1, H2), nn.Linear(H2, 2 * L)])
-            self.decoder = nn.ModuleList([nn.Linear(L + G, H2), nn.Linear(H2, H1), nn.Linear(H1, D)])
-            self.act = nn.LeakyReLU(0.01)
-
-        def forward(self, x, c):
-            h = torch.cat([x, c], 1)
-            h = self.act(self.encoder[0](h))
-            h = self.act(self.encoder[1](h))
-            mu, logvar = self.encoder[2](h).chunk(2, 1)
-            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-            d = torch.cat([z, c], 1)
-            d = self.act(self.decoder[0](d))
-            d = self.act(self.decoder[1](d))
-            return self.decoder[2](d), mu, logvar
-
-    model = VAE()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = torch.randn(B, D)
+    T, F, L, B = net["frames"], net["bands"], net["latent"], net["batch"]
+    G = net["n_genres"]
+    enc = build(net["encoder"], F + G, T)
+    dec = build(net["decoder"], L + G, 1)
+    params = list(enc.parameters()) + list(dec.parameters())
+    opt = torch.optim.Adam(params, lr=1e-3)
+    x = torch.randn(B, F, T)
     c = torch.nn.functional.one_hot(torch.arange(B) % G, G).float()
 
     def step():
         opt.zero_grad()
-        y, mu, logvar = model(x, c)
+        h = enc(torch.cat([x, c[:, :, None].expand(B, G, T)], 1)).reshape(B, -1)
+        mu, logvar = h.chunk(2, 1)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        y = dec(torch.cat([z, c], 1)).reshape(B, F, T)
         rec = ((y - x) ** 2).sum() / B
         kl = (-0.5 * (1 + logvar - mu ** 2 - logvar.exp())).sum() / B
         (rec + kl).backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1000.0)
+        torch.nn.utils.clip_grad_norm_(params, 1000.0)
         opt.step()
 
     for _ in range(3):
@@ -60,28 +51,32 @@ def torch_run(steps, windows):
         for _ in range(steps):
             step()
         rates.append(steps * B / (time.perf_counter() - t))
-    return float(np.median(rates))
+    return float(np.median(rates)), sum(p.numel() for p in params)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--beatgen", required=True)
+    ap.add_argument("--arch", default="conv")
     ap.add_argument("--json-out")
-    ap.add_argument("--child", action="store_true")
+    ap.add_argument("--child")
     args = ap.parse_args()
     if args.child:
-        rate = torch_run(10, 5)
+        rate, n = torch_run(json.loads(args.child), 10, 5)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps({"samples_per_second": rate, "peak_mb": peak_mb}))
+        print(json.dumps({"samples_per_second": rate, "peak_mb": peak_mb, "parameters": n}))
         return
-    torch_res = json.loads(subprocess.run([sys.executable, __file__, "--beatgen", args.beatgen, "--child"],
-                                          check=True, capture_output=True, text=True).stdout)
-    res = subprocess.run([args.beatgen, "--threads", "2", "bench-train", "--steps", "10", "--windows", "5", "--json"],
+    res = subprocess.run([args.beatgen, "--threads", "2", "bench-train", "--arch", args.arch,
+                          "--steps", "10", "--windows", "5", "--json"],
                          check=True, capture_output=True, text=True)
     ours = json.loads(res.stdout)
+    net = dict(ours["network"], batch=ours["batch"])
+    torch_res = json.loads(subprocess.run([sys.executable, __file__, "--beatgen", args.beatgen, "--child", json.dumps(net)],
+                                          check=True, capture_output=True, text=True).stdout)
+    assert torch_res["parameters"] == ours["parameters"], (torch_res, ours["parameters"])
     import torch
-    print(f"Training unit: input {D} + {G} genres, hidden {H1}/{H2}, latent {L}, batch {B}, 2 threads "
-          f"(median of 5 windows of 10 steps)")
+    print(f"Training unit ({args.arch}, {ours['parameters']} parameters): {net['frames']} frames x {net['bands']} bands "
+          f"+ {net['n_genres']} genres, latent {net['latent']}, batch {net['batch']}, 2 threads (median of 5 windows of 10 steps)")
     print()
     print("| implementation | samples/s | peak memory | beatgen is faster by |")
     print("|---|---:|---:|---:|")

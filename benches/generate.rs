@@ -7,14 +7,20 @@
 use beatgen::dataset::features::{FeatureConfig, Normalization};
 use beatgen::generate::Synth;
 use beatgen::vae::checkpoint::{Model, ModelConfig, TrainOptions, FORMAT_VERSION};
-use beatgen::vae::{Vae, VaeConfig};
+use beatgen::vae::{Architecture, Vae, VaeConfig};
 use criterion::{criterion_group, criterion_main, Criterion};
 use dsp::{GriffinLimConfig, PhaseInit};
 use ndarray::Array2;
 
 fn bench(c: &mut Criterion) {
     let features = FeatureConfig::default();
-    let vae_cfg = VaeConfig::new(features.clip_len(), 5);
+    let vae_cfg = VaeConfig::new(
+        features.frames(),
+        features.bands(),
+        5,
+        64,
+        &Architecture::default(),
+    );
     let bands = features.bands();
     let config = ModelConfig {
         format_version: FORMAT_VERSION,
@@ -35,7 +41,7 @@ fn bench(c: &mut Criterion) {
     };
     let model = Model {
         config,
-        vae: Vae::new(vae_cfg, 0),
+        vae: Vae::new(vae_cfg, 0).unwrap(),
         dir: ".".into(),
     };
     let synth = Synth::new(&model).unwrap();

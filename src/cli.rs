@@ -74,8 +74,76 @@ pub struct DecodeRawArgs {
     pub z: Vec<f32>,
 }
 
+/// Which network to build (saved with a model).
+#[derive(Debug, Args, Clone)]
+pub struct NetworkArgs {
+    /// Network family: conv (strided 1-D convolutions over time, bands as channels) or mlp
+    /// (dense layers over the flattened clip, the first version's model).
+    #[arg(long, value_enum, default_value = "conv")]
+    pub arch: ArchKind,
+    /// Latent dimensions.
+    #[arg(long, default_value_t = 64)]
+    pub latent: usize,
+    /// mlp: encoder hidden sizes (the decoder mirrors them).
+    #[arg(long, value_delimiter = ',', default_value = "512,256")]
+    pub hidden: Vec<usize>,
+    /// conv: channels of every convolution.
+    #[arg(long, default_value_t = 192)]
+    pub channels: usize,
+    /// conv: strided convolutions in the encoder (each halves the time steps; the decoder
+    /// mirrors them with upsampling convolutions).
+    #[arg(long, default_value_t = 3)]
+    pub conv_layers: usize,
+    /// conv: kernel size over time (odd).
+    #[arg(long, default_value_t = 5)]
+    pub kernel: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RepresentationKind {
+    Bars,
+    Clips,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ArchKind {
+    Conv,
+    Mlp,
+}
+
+impl NetworkArgs {
+    pub fn architecture(&self) -> anyhow::Result<crate::vae::Architecture> {
+        use crate::vae::Architecture;
+        anyhow::ensure!(self.latent > 0, "--latent must be positive");
+        Ok(match self.arch {
+            ArchKind::Conv => {
+                anyhow::ensure!(
+                    self.channels > 0 && self.conv_layers > 0 && self.kernel % 2 == 1,
+                    "--channels and --conv-layers must be positive and --kernel odd"
+                );
+                Architecture::Conv {
+                    channels: self.channels,
+                    layers: self.conv_layers,
+                    kernel: self.kernel,
+                }
+            }
+            ArchKind::Mlp => {
+                anyhow::ensure!(
+                    !self.hidden.is_empty() && !self.hidden.contains(&0),
+                    "every --hidden size must be positive"
+                );
+                Architecture::Mlp {
+                    hidden: self.hidden.clone(),
+                }
+            }
+        })
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct BenchTrainArgs {
+    #[command(flatten)]
+    pub net: NetworkArgs,
     /// Steps per timing window.
     #[arg(long, default_value_t = 10)]
     pub steps: usize,
@@ -125,7 +193,11 @@ pub struct SpecGenerateArgs {
     /// Seed: the same seed gives byte-identical files.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Write loops of this many 4/4 bars instead of single 3 s clips.
+    /// Output tempo in BPM (bar-grid models; default: the genre's median training tempo).
+    #[arg(long)]
+    pub bpm: Option<f32>,
+    /// Output length in 4/4 bars, tiling the generated bars (bar-grid models; default: the
+    /// model's bars, 2; at most 512).
     #[arg(long)]
     pub bars: Option<usize>,
     /// Latent prior: genre (the genre's aggregate posterior) or standard (N(0, I)).
@@ -160,6 +232,9 @@ pub struct SpecReconstructArgs {
     /// Seed of Griffin-Lim's random phase (where PGHI leaves it random).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Output tempo (bar-grid models; default: the input's own tempo).
+    #[arg(long)]
+    pub bpm: Option<f32>,
     /// Write input and reconstruction spectrograms as PNGs beside OUT.
     #[arg(long)]
     pub dump_png: bool,
@@ -189,9 +264,13 @@ pub struct SpecInterpolateArgs {
     /// Latent prior for seed:N ends (as spec-generate's --prior).
     #[arg(long, value_enum, default_value = "genre")]
     pub prior: crate::generate::Prior,
+    /// Output tempo (bar-grid models; default: the mean of both ends' genre tempi).
+    #[arg(long)]
+    pub bpm: Option<f32>,
     #[command(flatten)]
     pub render: RenderArgs,
-    /// Seed of Griffin-Lim's random phase (where PGHI leaves it random).
+    /// Seed of Griffin-Lim's random phase (where PGHI leaves it random), the same for every
+    /// step so that the walk changes only with the latent.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Print one JSON object instead of the summary.
@@ -254,12 +333,14 @@ pub struct SpecTrainArgs {
     /// Adam learning rate.
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f32,
-    /// Latent dimensions.
-    #[arg(long, default_value_t = 64)]
-    pub latent: usize,
-    /// Encoder hidden sizes (the decoder mirrors them).
-    #[arg(long, value_delimiter = ',', default_value = "512,256")]
-    pub hidden: Vec<usize>,
+    #[command(flatten)]
+    pub net: NetworkArgs,
+    /// Reconstruction loss: mse (squared error) or l1 (absolute error).
+    #[arg(long, value_enum, default_value = "mse")]
+    pub recon_loss: crate::vae::ReconLoss,
+    /// KL free bits per latent dimension (0 = off).
+    #[arg(long, default_value_t = 0.0)]
+    pub free_bits: f32,
     /// Weight of the KL term after the warm-up.
     #[arg(long, default_value_t = 1.0)]
     pub beta: f32,
@@ -291,16 +372,26 @@ pub struct SpecTrainArgs {
 /// How a songs folder becomes clips (saved with a model).
 #[derive(Debug, Args, Clone)]
 pub struct DatasetArgs {
+    /// bars: examples of whole bars from bar lines on a grid of frames per 16th note;
+    /// clips: fixed 3 s clips at hop 256 (the first version, for comparison).
+    #[arg(long, value_enum, default_value = "bars")]
+    pub representation: RepresentationKind,
+    /// bars: bars per example.
+    #[arg(long, default_value_t = 2)]
+    pub grid_bars: usize,
+    /// bars: STFT frames per 16th note.
+    #[arg(long, default_value_t = 8)]
+    pub frames_per_16th: usize,
     /// Mel bands of the model input (513 = the linear STFT, no band compression).
     #[arg(long, default_value_t = 128)]
     pub bands: usize,
     /// Fraction of each genre's songs held out for validation.
     #[arg(long, default_value_t = 0.2)]
     pub val_fraction: f32,
-    /// Seconds between clip starts (before snapping to beats).
+    /// clips: seconds between clip starts (before snapping to beats).
     #[arg(long, default_value_t = 1.5)]
     pub clip_hop: f32,
-    /// Do not move clip starts onto detected beats.
+    /// clips: do not move clip starts onto detected beats.
     #[arg(long)]
     pub no_beat_align: bool,
     /// Cache folder (default SONGS/.beatgen-cache).

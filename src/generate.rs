@@ -12,6 +12,39 @@ use dsp::{GriffinLim, GriffinLimConfig, Spectrogram};
 /// Peak level of written audio, in dBFS (no clipping, a little headroom for MP3).
 pub const PEAK_DBFS: f32 = -1.0;
 
+/// Tempo of generated audio when neither `--bpm` nor the genre's training tempo is known.
+pub const DEFAULT_BPM: f32 = 120.0;
+/// Accepted output tempi (BPM).
+pub const MIN_BPM: f32 = 40.0;
+pub const MAX_BPM: f32 = 250.0;
+/// Longest loop written, in bars (bounds memory: 512 bars at 40 BPM is 51 min of audio).
+pub const MAX_BARS: usize = 512;
+
+/// How decoded spectrograms become audio.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderSpec {
+    pub gl: GriffinLimConfig,
+    /// Output tempo on the bar grid (default [`DEFAULT_BPM`]; callers pass the genre's).
+    pub bpm: Option<f32>,
+    /// Output length in bars on the bar grid (default: the model's bars).
+    pub bars: Option<usize>,
+}
+
+/// Rendered audio.
+pub struct Rendered {
+    pub audio: Vec<f32>,
+    pub spectral_convergence_db: f32,
+    /// Sample positions where the loop's cycle repeats.
+    pub seams: Vec<usize>,
+}
+
+/// The Griffin-Lim seed of clip `index` of a request with `seed`: every command that writes
+/// several clips from one seed uses this rule, so clip `i` sounds the same whichever command
+/// and whatever count asked for it.
+pub fn clip_seed(seed: u64, index: u64) -> u64 {
+    seed.wrapping_mul(1000).wrapping_add(index)
+}
+
 /// Scale `audio` so its peak is at [`PEAK_DBFS`] (silence stays silence).
 pub fn peak_normalize(audio: &mut [f32]) {
     let peak = audio.iter().fold(0.0f32, |m, v| m.max(v.abs()));
@@ -62,9 +95,9 @@ impl<'a> Synth<'a> {
         let f = &self.model.config.features;
         (0..z.ncols())
             .map(|c| {
-                let zc = z.slice(ndarray::s![.., c..c + 1]);
-                let gc = genre.slice(ndarray::s![.., c..c + 1]);
-                let mut v = self.model.vae.decode(&zc, &gc).column(0).to_vec();
+                let zc = z.column(c).to_vec();
+                let gc = genre.column(c).to_vec();
+                let mut v = self.model.vae.decode_clip(&zc, &gc);
                 self.model.config.normalization.denormalize(&mut v);
                 Spectrogram {
                     frames: f.frames(),
@@ -79,62 +112,152 @@ impl<'a> Synth<'a> {
     pub fn encode(&self, band_db: &Spectrogram, genre: usize) -> Vec<f32> {
         let mut x = band_db.data.clone();
         self.model.config.normalization.normalize(&mut x);
-        let xs = Array2::from_shape_vec((x.len(), 1), x).expect("one column");
+        self.model.vae.encode_mean(&x, genre)
+    }
+
+    /// Band dB features of the first example of `audio` (its first whole bars from a bar
+    /// line on the bar grid, else its first clip), and the tempo found (BPM).
+    pub fn features(&mut self, audio: &[f32]) -> anyhow::Result<(Spectrogram, Option<f32>)> {
+        let ex = crate::dataset::find_examples(audio, &mut self.fx).map_err(anyhow::Error::msg)?;
+        let Some(&start) = ex.starts.first() else {
+            anyhow::bail!(
+                "need {:.1} s of audio, got {:.2} s",
+                ex.samples / self.model.config.features.sample_rate as f64,
+                audio.len() as f64 / self.model.config.features.sample_rate as f64
+            );
+        };
+        let band = ex.features(&mut self.fx, audio, start)?;
+        Ok((band, ex.tempo.map(|t| t.bpm)))
+    }
+
+    /// The tempo generated clips of a genre are rendered at by default: the genre's median
+    /// training tempo, else [`DEFAULT_BPM`].
+    pub fn default_bpm(&self, genre: usize) -> f32 {
         self.model
-            .vae
-            .encode_mean(&xs.view(), &[genre])
-            .column(0)
-            .to_vec()
+            .config
+            .genre_tempi
+            .get(genre)
+            .copied()
+            .flatten()
+            .unwrap_or(DEFAULT_BPM)
     }
 
-    /// Band dB of the first clip of `audio` (which must be at least one clip long).
-    pub fn features(&mut self, audio: &[f32]) -> anyhow::Result<Spectrogram> {
-        let n = self.model.config.features.clip_samples();
-        anyhow::ensure!(
-            audio.len() >= n,
-            "need {:.1} s of audio, got {:.2} s",
-            self.model.config.features.clip_seconds,
-            audio.len() as f64 / self.model.config.features.sample_rate as f64
-        );
-        Ok(self.fx.band_db(&audio[..n])?)
-    }
-
-    /// Audio of a band-dB spectrogram: Griffin-Lim, then peak-normalised. Returns the audio and
-    /// the spectral convergence against the target magnitudes.
-    pub fn render(
+    /// Run Griffin-Lim on magnitudes for `len` samples with a pooled plan.
+    fn griffin_lim(
         &self,
-        band_db: &Spectrogram,
+        mag: &Spectrogram,
         gl_cfg: &GriffinLimConfig,
+        len: usize,
     ) -> anyhow::Result<(Vec<f32>, f32)> {
-        let mag = self.fx.band_db_to_magnitude(band_db);
         let f = &self.model.config.features;
         let pooled = self.plans.lock().map(|mut p| p.pop()).unwrap_or(None);
         let mut gl = match pooled {
             Some(gl) => gl,
             None => GriffinLim::new(f.stft())?,
         };
-        let mut audio = vec![0.0f32; f.clip_samples()];
-        let sc = gl.run(&mag, gl_cfg, &mut audio)?;
+        let mut audio = vec![0.0f32; len];
+        let sc = gl.run(mag, gl_cfg, &mut audio)?;
         if let Ok(mut p) = self.plans.lock() {
             p.push(gl);
         }
-        peak_normalize(&mut audio);
         Ok((audio, sc))
     }
 
-    /// Render many spectrograms in parallel, timing the stages.
+    /// Audio of a band-dB spectrogram, peak-normalised, with Griffin-Lim's spectral
+    /// convergence against its target magnitudes.
+    ///
+    /// On the bar grid: the grid is read cyclically and mapped to `spec.bpm` (linear
+    /// interpolation between grid frames at each STFT frame of the output), one cycle of the
+    /// model's bars is reconstructed with a beat of context on either side, the context after
+    /// the cycle is crossfaded (equal power, [`crate::loops::CROSSFADE_SECONDS`]) into its
+    /// start so the cycle loops seamlessly, and the cycle is tiled to `spec.bars` bars: exactly
+    /// `round(bars * bar_samples(bpm))` samples. With fixed clips: the 3 s clip as it is.
+    pub fn render(&self, band_db: &Spectrogram, spec: &RenderSpec) -> anyhow::Result<Rendered> {
+        let f = &self.model.config.features;
+        let Some(grid) = f.grid else {
+            anyhow::ensure!(
+                spec.bpm.is_none() && spec.bars.is_none(),
+                "this model was trained on fixed 3 s clips: --bpm and --bars need a bar-grid model"
+            );
+            let mag = self.fx.band_db_to_magnitude(band_db);
+            let (mut audio, sc) = self.griffin_lim(&mag, &spec.gl, f.clip_samples())?;
+            peak_normalize(&mut audio);
+            return Ok(Rendered {
+                audio,
+                spectral_convergence_db: sc,
+                seams: Vec::new(),
+            });
+        };
+        let bpm = spec.bpm.unwrap_or(DEFAULT_BPM);
+        let bars = spec.bars.unwrap_or(grid.bars);
+        anyhow::ensure!(
+            (MIN_BPM..=MAX_BPM).contains(&bpm) && (1..=MAX_BARS).contains(&bars),
+            "--bpm must be in {MIN_BPM}..={MAX_BPM} and --bars in 1..={MAX_BARS} (got {bpm} and {bars})"
+        );
+        let bar = crate::dataset::features::bar_samples(bpm, f.sample_rate);
+        let cycle_exact = grid.bars as f64 * bar;
+        let cycle = cycle_exact.round() as usize;
+        let margin = (bar / 4.0).round() as usize;
+        let len = cycle + 2 * margin;
+        let frames = f.stft().frames(len);
+        // Grid frames per sample; output frame j is centred at sample j * hop - margin of the cycle.
+        let rate = grid.frames() as f64 / cycle_exact;
+        let n = grid.frames() as f64;
+        let mut warped = Spectrogram::zeros(frames, band_db.bins);
+        for j in 0..frames {
+            let u = (((j * f.hop) as f64 - margin as f64) * rate).rem_euclid(n);
+            let (i0, w) = (u.floor() as usize % grid.frames(), (u - u.floor()) as f32);
+            let i1 = (i0 + 1) % grid.frames();
+            let (a, b) = (band_db.frame(i0), band_db.frame(i1));
+            for (d, (&x, &y)) in warped.frame_mut(j).iter_mut().zip(a.iter().zip(b)) {
+                *d = x + w * (y - x);
+            }
+        }
+        let mag = self.fx.band_db_to_magnitude(&warped);
+        let (y, sc) = self.griffin_lim(&mag, &spec.gl, len)?;
+        // One seamless cycle: the rendered continuation fades out over the cycle's start.
+        let xf = ((crate::loops::CROSSFADE_SECONDS * f.sample_rate as f32) as usize).min(margin);
+        let mut one = y[margin..margin + cycle].to_vec();
+        for (i, v) in one.iter_mut().take(xf).enumerate() {
+            let a = std::f32::consts::FRAC_PI_2 * i as f32 / xf as f32;
+            *v = *v * a.sin() + y[margin + cycle + i] * a.cos();
+        }
+        let total = (bars as f64 * bar).round() as usize;
+        let mut audio: Vec<f32> = one.iter().copied().cycle().take(total).collect();
+        let seams = (1..)
+            .map(|k| k * cycle)
+            .take_while(|&s| s < total)
+            .collect();
+        peak_normalize(&mut audio);
+        Ok(Rendered {
+            audio,
+            spectral_convergence_db: sc,
+            seams,
+        })
+    }
+
+    /// Render many spectrograms in parallel (clip `i` with Griffin-Lim seed `seeds[i]`),
+    /// returning the time it took.
     pub fn render_all(
         &self,
         specs: &[Spectrogram],
-        gl_cfg: &GriffinLimConfig,
+        spec: &RenderSpec,
         seeds: &[u64],
-    ) -> anyhow::Result<(Vec<(Vec<f32>, f32)>, f64)> {
+    ) -> anyhow::Result<(Vec<Rendered>, f64)> {
         use rayon::prelude::*;
         let start = Instant::now();
         let out = specs
             .par_iter()
             .zip(seeds)
-            .map(|(s, &seed)| self.render(s, &GriffinLimConfig { seed, ..*gl_cfg }))
+            .map(|(s, &seed)| {
+                self.render(
+                    s,
+                    &RenderSpec {
+                        gl: GriffinLimConfig { seed, ..spec.gl },
+                        ..*spec
+                    },
+                )
+            })
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok((out, start.elapsed().as_secs_f64()))
     }
@@ -143,6 +266,89 @@ impl<'a> Synth<'a> {
     pub fn to_bin_db(&self, band_db: &Spectrogram) -> Spectrogram {
         self.fx.band_db_to_bin_db(band_db)
     }
+}
+
+/// What to generate: a domain request that every command builds from its own arguments.
+#[derive(Debug, Clone, Copy)]
+pub struct GenerateRequest {
+    /// Model genre index.
+    pub genre: usize,
+    pub count: usize,
+    /// Scale of the latent prior's spread.
+    pub temperature: f32,
+    /// Clip `i` draws its latent from stream `(seed, i)` ([`sample_latent`]) and its
+    /// Griffin-Lim phase from [`clip_seed`]`(seed, i)`.
+    pub seed: u64,
+    pub prior: Prior,
+    /// Griffin-Lim iterations and initialisation (its seed is set per clip).
+    pub gl: GriffinLimConfig,
+    /// Output tempo (default: the genre's training tempo) and length in bars (default: the
+    /// model's bars), on the bar grid.
+    pub bpm: Option<f32>,
+    pub bars: Option<usize>,
+}
+
+/// One generated clip.
+pub struct GeneratedClip {
+    /// The decoded band-dB spectrogram (frames x bands).
+    pub spectrogram: Spectrogram,
+    pub audio: Vec<f32>,
+    pub spectral_convergence_db: f32,
+    pub seams: Vec<usize>,
+    /// The tempo it was rendered at (bar grid only).
+    pub bpm: Option<f32>,
+}
+
+/// The one generation path: latents -> decoder -> Griffin-Lim (clips in parallel).
+pub fn generate(
+    synth: &Synth,
+    req: &GenerateRequest,
+) -> anyhow::Result<(Vec<GeneratedClip>, Timing)> {
+    let model = synth.model;
+    anyhow::ensure!(
+        req.count >= 1 && req.temperature >= 0.0 && req.bars != Some(0),
+        "--count and --bars must be at least 1 and --temperature non-negative"
+    );
+    let grid = model.config.features.grid.is_some();
+    let bpm = grid.then(|| req.bpm.unwrap_or_else(|| synth.default_bpm(req.genre)));
+    let mut timing = Timing::default();
+    let t0 = Instant::now();
+    let mut z = Array2::zeros((model.config.vae.latent, req.count));
+    for i in 0..req.count {
+        let zi = sample_latent(
+            model,
+            req.genre,
+            req.seed,
+            i as u64,
+            req.temperature,
+            req.prior,
+        );
+        z.column_mut(i).iter_mut().zip(zi).for_each(|(d, v)| *d = v);
+    }
+    let specs = synth.decode(&z, &synth.one_hot(&vec![req.genre; req.count]));
+    timing.decoder = t0.elapsed().as_secs_f64();
+    let seeds: Vec<u64> = (0..req.count as u64)
+        .map(|i| clip_seed(req.seed, i))
+        .collect();
+    let render = RenderSpec {
+        gl: req.gl,
+        bpm: if grid { bpm } else { req.bpm },
+        bars: req.bars,
+    };
+    let (rendered, secs) = synth.render_all(&specs, &render, &seeds)?;
+    timing.griffin_lim = secs;
+    let clips = specs
+        .into_iter()
+        .zip(rendered)
+        .map(|(spectrogram, r)| GeneratedClip {
+            spectrogram,
+            audio: r.audio,
+            spectral_convergence_db: r.spectral_convergence_db,
+            seams: r.seams,
+            bpm,
+        })
+        .collect();
+    Ok((clips, timing))
 }
 
 /// Where latent vectors are drawn from.
@@ -211,6 +417,78 @@ pub fn slerp(a: &[f32], b: &[f32], t: f32) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::corpus::{render_song, Genre, SongSpec};
+    use crate::dataset::features::{FeatureConfig, Normalization};
+    use crate::vae::checkpoint::{ModelConfig, TrainOptions, FORMAT_VERSION};
+    use crate::vae::{Architecture, Vae, VaeConfig};
+
+    /// A model shell: the default representation with a tiny untrained network (rendering
+    /// does not use the network).
+    fn shell() -> Model {
+        let features = FeatureConfig::default();
+        let vae = VaeConfig::new(
+            features.frames(),
+            features.bands(),
+            1,
+            2,
+            &Architecture::Mlp { hidden: vec![4] },
+        );
+        Model {
+            config: ModelConfig {
+                format_version: FORMAT_VERSION,
+                features: features.clone(),
+                vae: vae.clone(),
+                genres: vec!["x".into()],
+                normalization: Normalization {
+                    mean: vec![0.0; 128],
+                    std: vec![1.0; 128],
+                },
+                training: TrainOptions::default(),
+                songs_dir: "songs".into(),
+                genre_tempi: vec![None],
+                genre_latent: Vec::new(),
+            },
+            vae: Vae::zeros(vae).unwrap(),
+            dir: ".".into(),
+        }
+    }
+
+    /// The bar grid of a real (synthesised) 90 BPM beat, rendered at other tempi: exactly the
+    /// bars asked for, and the tempo detector hears the tempo asked for within 1%.
+    #[test]
+    fn bar_grid_renders_at_any_tempo_with_exact_length() {
+        let model = shell();
+        let mut synth = Synth::new(&model).unwrap();
+        let spec = SongSpec::new(Genre::BoomBap, 0, 16.0, 1);
+        let song = dsp::resample::resample(&render_song(&spec), spec.sample_rate, 22050).unwrap();
+        let (grid, bpm) = synth.features(&song).unwrap();
+        assert!((bpm.unwrap() - spec.bpm).abs() < 0.02 * spec.bpm);
+        for (target, bars) in [(128.0f32, 8usize), (76.0, 4), (143.0, 8)] {
+            let r = synth
+                .render(
+                    &grid,
+                    &RenderSpec {
+                        gl: GriffinLimConfig::default(),
+                        bpm: Some(target),
+                        bars: Some(bars),
+                    },
+                )
+                .unwrap();
+            let expect = (bars as f64 * 4.0 * 60.0 / target as f64 * 22050.0).round() as usize;
+            assert_eq!(r.audio.len(), expect, "{target} BPM x {bars} bars");
+            let db = synth.fx.bin_db(&r.audio).unwrap();
+            let heard = dsp::tempo::tempo_of_spectrogram(
+                db,
+                &model.config.features.projection_for_tempo(),
+                model.config.features.frame_rate(),
+            )
+            .unwrap();
+            assert!(
+                (heard.bpm - target).abs() < 0.01 * target,
+                "asked {target}, heard {heard:?}"
+            );
+        }
+    }
 
     #[test]
     fn slerp_endpoints_and_norm() {

@@ -1,75 +1,8 @@
-//! Seamless loops: cut a clip to a whole number of beats starting on a beat, and tile it to
-//! N bars with short equal-power crossfades at the seams.
-
-use dsp::tempo::Tempo;
+//! Seamless loops: the crossfade at a loop's seam (used by [`crate::generate::Synth::render`],
+//! which tiles the generated bars) and the measure of how audible a seam is.
 
 /// Crossfade length at each seam, in seconds.
 pub const CROSSFADE_SECONDS: f32 = 0.010;
-
-/// A loop: the audio and where its seams are (sample positions).
-pub struct Loop {
-    pub audio: Vec<f32>,
-    pub seams: Vec<usize>,
-    /// Beats per repeated segment, and the tempo used.
-    pub beats_per_segment: usize,
-    pub bpm: f32,
-}
-
-/// Tile `clip` (at `sample_rate`) into `bars` bars of 4/4 at the clip's `tempo` (period and
-/// phase in STFT frames of `hop` samples). The segment is the largest of 8, 4, 2 or 1 beats
-/// that fits after the first beat; it is repeated with equal-power crossfades (`cos`/`sin`
-/// gains, so the summed power stays constant) that borrow the samples just past the cut.
-pub fn tile_to_bars(
-    clip: &[f32],
-    sample_rate: u32,
-    hop: usize,
-    tempo: &Tempo,
-    bars: usize,
-) -> Loop {
-    let period = tempo.period_frames as f64 * hop as f64;
-    let start = (tempo.phase_frames as f64 * hop as f64).round() as usize;
-    let xf = (CROSSFADE_SECONDS * sample_rate as f32) as usize;
-    let available = clip.len().saturating_sub(start + xf);
-    let beats = [8usize, 4, 2, 1]
-        .into_iter()
-        .find(|&b| (b as f64 * period) as usize <= available)
-        .unwrap_or(1);
-    let seg_len = ((beats as f64 * period).round() as usize)
-        .clamp(1, clip.len().saturating_sub(start).max(1));
-    let total = ((bars * 4) as f64 * period).round() as usize;
-    let mut audio = vec![0.0f32; total + xf];
-    let mut seams = Vec::new();
-    let mut pos = 0usize;
-    while pos < total {
-        // Segment with its crossfade tail (the samples after the cut, faded out).
-        for i in 0..seg_len + xf {
-            let src = start + i;
-            if src >= clip.len() || pos + i >= audio.len() {
-                break;
-            }
-            let gain = if pos > 0 && i < xf {
-                // Fade in over the previous segment's tail.
-                (std::f32::consts::FRAC_PI_2 * i as f32 / xf as f32).sin()
-            } else if i >= seg_len {
-                (std::f32::consts::FRAC_PI_2 * (i - seg_len) as f32 / xf as f32).cos()
-            } else {
-                1.0
-            };
-            audio[pos + i] += gain * clip[src];
-        }
-        pos += seg_len;
-        if pos < total {
-            seams.push(pos);
-        }
-    }
-    audio.truncate(total);
-    Loop {
-        audio,
-        seams,
-        beats_per_segment: beats,
-        bpm: tempo.bpm,
-    }
-}
 
 /// Seam measure: the largest linear-bin spectral flux within one frame of any seam, divided
 /// by the largest flux more than three frames away from every seam (the loop's own strongest
@@ -129,27 +62,23 @@ mod tests {
     }
 
     #[test]
-    fn loops_have_the_right_length_and_clean_seams() {
+    fn the_seam_measure_tells_clean_seams_from_clicks() {
+        // Whole beats of a periodic beat, tiled: the seams are ordinary beats.
         let clip = beat_clip(120.0, 3.0);
-        let tempo = Tempo {
-            bpm: 120.0,
-            period_frames: 0.5 * 22050.0 / 256.0,
-            phase_frames: 0.0,
-            strength: 1.0,
-        };
-        let lp = tile_to_bars(&clip, 22050, 256, &tempo, 4);
-        // 4 bars of 4 beats at 120 BPM = 8 s.
-        assert_eq!(lp.audio.len(), 8 * 22050);
-        assert_eq!(lp.beats_per_segment, 4);
-        assert_eq!(lp.seams.len(), 3);
+        let beat = 11025;
+        let tiled: Vec<f32> = clip[..4 * beat]
+            .iter()
+            .cycle()
+            .take(16 * beat)
+            .copied()
+            .collect();
         let mut plan = dsp::StftPlan::new(dsp::StftConfig::default()).unwrap();
-        let ratio = seam_flux_ratio(&lp.audio, &lp.seams, &mut plan);
+        let ratio = seam_flux_ratio(&tiled, &[4 * beat, 8 * beat, 12 * beat], &mut plan);
         assert!(ratio < 1.2, "seam flux ratio {ratio}");
-        // The naive alternative, tiling a cut that is not on the beat grid with hard seams,
-        // clicks: the measure must see it.
+        // A cut off the beat grid, tiled with hard seams, clicks: the measure must see it.
         let cut = &clip[..20000];
         let naive: Vec<f32> = cut.iter().cycle().take(4 * 20000).copied().collect();
         let bad = seam_flux_ratio(&naive, &[20000, 40000, 60000], &mut plan);
-        assert!(bad > 1.3, "naive seams {bad} vs ours {ratio}");
+        assert!(bad > 1.3, "naive seams {bad} vs whole beats {ratio}");
     }
 }

@@ -19,7 +19,9 @@ use crate::dataset::features::Normalization;
 use crate::dataset::split::Split;
 use crate::dataset::{ClipReader, ClipRef, Dataset};
 use crate::vae::checkpoint::{self, EpochRecord, ModelConfig, TrainOptions, TrainState};
-use crate::vae::{AdamConfig, AdamState, Losses, Vae, VaeConfig, Workspace};
+use crate::vae::{
+    AdamConfig, AdamState, Architecture, Losses, ReconLoss, Vae, VaeConfig, Workspace,
+};
 use dsp::rng::SplitMix64;
 
 /// Fills workspaces with normalised clips streamed from the cache.
@@ -91,15 +93,16 @@ pub fn evaluate(
     loader: &mut BatchLoader,
     clips: &[ClipRef],
     batch: usize,
+    recon_loss: ReconLoss,
     cache: &mut HashMap<usize, Workspace>,
 ) -> anyhow::Result<Losses> {
     let (mut recon, mut kl, mut n) = (0.0, 0.0, 0usize);
     for chunk in clips.chunks(batch) {
         let ws = cache
             .entry(chunk.len())
-            .or_insert_with(|| Workspace::new(&vae.cfg, chunk.len()));
+            .or_insert_with(|| Workspace::new(vae, chunk.len()));
         loader.fill(ws, chunk)?;
-        let l = vae.forward(ws, false);
+        let l = vae.forward(ws, false, recon_loss);
         recon += l.recon * chunk.len() as f64;
         kl += l.kl * chunk.len() as f64;
         n += chunk.len();
@@ -118,6 +121,7 @@ pub fn mean_clip_baseline(
     train: &[ClipRef],
     clips: &[ClipRef],
     clip_len: usize,
+    recon_loss: ReconLoss,
 ) -> anyhow::Result<f64> {
     let mean = crate::dataset::mean_clip(train, clip_len, |r, b| loader.read(r, b))?;
     let mut buf = vec![0.0f32; clip_len];
@@ -127,7 +131,10 @@ pub fn mean_clip_baseline(
         total += mean
             .iter()
             .zip(&buf)
-            .map(|(m, &v)| (m - v as f64).powi(2))
+            .map(|(m, &v)| match recon_loss {
+                ReconLoss::Mse => (m - v as f64).powi(2),
+                ReconLoss::L1 => (m - v as f64).abs(),
+            })
             .sum::<f64>();
     }
     Ok(total / clips.len().max(1) as f64)
@@ -137,7 +144,7 @@ pub fn mean_clip_baseline(
 pub struct TrainRequest<'a> {
     pub model_dir: &'a Path,
     pub options: TrainOptions,
-    pub hidden: Vec<usize>,
+    pub arch: Architecture,
     pub latent: usize,
     pub resume: bool,
     pub dump_png: bool,
@@ -157,15 +164,17 @@ pub fn train(ds: &Dataset, req: &TrainRequest) -> anyhow::Result<TrainReport> {
     let opts = &req.options;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("{}: cannot create the model directory", dir.display()))?;
-    let vae_cfg = VaeConfig {
-        hidden: req.hidden.clone(),
-        latent: req.latent,
-        ..VaeConfig::new(ds.config.clip_len(), ds.genres.len())
-    };
+    let vae_cfg = VaeConfig::new(
+        ds.config.frames(),
+        ds.config.bands(),
+        ds.genres.len(),
+        req.latent,
+        &req.arch,
+    );
 
     let (config, mut vae, mut adam, mut state) = if req.resume {
         let saved = checkpoint::load_config(dir)?;
-        check_compatible(&saved, ds, &vae_cfg, opts)?;
+        check_compatible(dir, &saved, ds, &vae_cfg, opts)?;
         let (vae, adam, state) = checkpoint::load_checkpoint(dir, &saved.vae)?;
         let config = ModelConfig {
             training: TrainOptions {
@@ -201,7 +210,7 @@ pub fn train(ds: &Dataset, req: &TrainRequest) -> anyhow::Result<TrainReport> {
             genre_tempi: ds.genres.iter().map(|g| median_tempo(ds, g)).collect(),
             genre_latent: Vec::new(),
         };
-        let vae = Vae::new(vae_cfg.clone(), opts.seed);
+        let vae = Vae::new(vae_cfg.clone(), opts.seed)?;
         let adam = AdamState::new(&vae);
         let state = TrainState {
             epoch: 0,
@@ -233,8 +242,13 @@ pub fn train(ds: &Dataset, req: &TrainRequest) -> anyhow::Result<TrainReport> {
         );
     }
     if state.baseline_val_recon.is_nan() {
-        state.baseline_val_recon =
-            mean_clip_baseline(&mut loader, &train_clips, &val_clips, ds.config.clip_len())?;
+        state.baseline_val_recon = mean_clip_baseline(
+            &mut loader,
+            &train_clips,
+            &val_clips,
+            ds.config.clip_len(),
+            opts.recon_loss,
+        )?;
     }
     let adam_cfg = AdamConfig {
         lr: opts.lr,
@@ -243,7 +257,7 @@ pub fn train(ds: &Dataset, req: &TrainRequest) -> anyhow::Result<TrainReport> {
     };
     let steps_per_epoch = train_clips.len() / b;
     let warmup_steps = (opts.kl_warmup_epochs * steps_per_epoch as f32).max(1.0);
-    let mut ws = Workspace::new(&vae.cfg, b);
+    let mut ws = Workspace::new(&vae, b);
     let mut eval_ws = HashMap::new();
     let mut stopped_early = false;
     let (mut samples, mut train_secs) = (0usize, 0.0f64);
@@ -260,7 +274,7 @@ pub fn train(ds: &Dataset, req: &TrainRequest) -> anyhow::Result<TrainReport> {
             loader.fill(&mut ws, chunk)?;
             ws.sample_eps(&mut rng);
             beta = opts.beta * ((state.step as f32 + 1.0) / warmup_steps).min(1.0);
-            let l = vae.forward_backward(&mut ws, beta);
+            let l = vae.forward_backward(&mut ws, &opts.objective(beta));
             if !(l.recon.is_finite() && l.kl.is_finite()) {
                 bar.finish_and_clear();
                 anyhow::bail!(
@@ -284,7 +298,14 @@ pub fn train(ds: &Dataset, req: &TrainRequest) -> anyhow::Result<TrainReport> {
         let train_time = start.elapsed().as_secs_f64();
         samples += steps_per_epoch * b;
         train_secs += train_time;
-        let val = evaluate(&vae, &mut loader, &val_clips, b, &mut eval_ws)?;
+        let val = evaluate(
+            &vae,
+            &mut loader,
+            &val_clips,
+            b,
+            opts.recon_loss,
+            &mut eval_ws,
+        )?;
         let rec = EpochRecord {
             epoch: epoch + 1,
             train_recon: recon / steps_per_epoch as f64,
@@ -363,15 +384,12 @@ pub fn genre_latent_stats(
         vec![vec![0.0f64; l]; n_genres],
         vec![0usize; n_genres],
     );
-    let mut ws = Workspace::new(&vae.cfg, 1);
-    let mut buf = vec![0.0f32; vae.cfg.input_dim];
+    let mut buf = vec![0.0f32; vae.cfg.clip_len()];
     for &r in clips {
         loader.read(r, &mut buf)?;
         let g = loader.genre_of(r);
-        ws.set_sample(0, &buf, g);
-        vae.encode_ws(&mut ws);
-        let (mu, _) = ws.mu_logvar();
-        for (j, &m) in mu.column(0).iter().enumerate() {
+        let mu = vae.encode_mean(&buf, g);
+        for (j, &m) in mu.iter().enumerate() {
             sum[g][j] += m as f64;
             sq[g][j] += (m as f64) * (m as f64);
         }
@@ -404,6 +422,7 @@ fn median_tempo(ds: &Dataset, genre: &str) -> Option<f32> {
 
 /// A resume must train the same network on the same kind of data.
 fn check_compatible(
+    model_dir: &Path,
     saved: &ModelConfig,
     ds: &Dataset,
     vae_cfg: &VaeConfig,
@@ -419,17 +438,15 @@ fn check_compatible(
             ds.config.clip_hop_seconds
         ));
     }
-    if saved.vae.hidden != vae_cfg.hidden {
-        diffs.push(format!(
-            "hidden (saved {:?}, now {:?})",
-            saved.vae.hidden, vae_cfg.hidden
-        ));
-    }
     if saved.vae.latent != vae_cfg.latent {
         diffs.push(format!(
             "latent (saved {}, now {})",
             saved.vae.latent, vae_cfg.latent
         ));
+    } else if saved.vae != *vae_cfg {
+        diffs.push(
+            "architecture (--arch, --hidden, --channels, --conv-layers or --kernel)".to_string(),
+        );
     }
     if saved.genres != ds.genres {
         diffs.push(format!(
@@ -443,6 +460,7 @@ fn check_compatible(
         ("batch-size", t.batch_size as f64, opts.batch_size as f64),
         ("lr", t.lr as f64, opts.lr as f64),
         ("beta", t.beta as f64, opts.beta as f64),
+        ("free-bits", t.free_bits as f64, opts.free_bits as f64),
         (
             "kl-warmup",
             t.kl_warmup_epochs as f64,
@@ -459,6 +477,12 @@ fn check_compatible(
             diffs.push(format!("{name} (saved {a}, now {b})"));
         }
     }
+    if t.recon_loss != opts.recon_loss {
+        diffs.push(format!(
+            "recon-loss (saved {:?}, now {:?})",
+            t.recon_loss, opts.recon_loss
+        ));
+    }
     if t.clip_norm != opts.clip_norm {
         diffs.push(format!(
             "clip-norm (saved {:?}, now {:?})",
@@ -468,7 +492,7 @@ fn check_compatible(
     if !diffs.is_empty() {
         anyhow::bail!(
             "cannot resume {}: the options differ from the saved model: {}",
-            saved.songs_dir.display(),
+            model_dir.display(),
             diffs.join("; ")
         );
     }
@@ -521,19 +545,14 @@ fn dump_reconstructions(
     }
     let out_dir = dir.join("reconstructions");
     std::fs::create_dir_all(&out_dir)?;
-    let mut ws = Workspace::new(&vae.cfg, n);
+    let mut ws = Workspace::new(vae, n);
     loader.fill(&mut ws, &val[..n])?;
-    vae.forward(&mut ws, false);
+    vae.forward(&mut ws, false, cfg.training.recon_loss);
     let (frames, bands) = (ds.config.frames(), ds.config.bands());
-    for i in 0..n {
-        let mut input: Vec<f32> = ws
-            .enc_in
-            .column(i)
-            .iter()
-            .take(frames * bands)
-            .copied()
-            .collect();
-        let mut output: Vec<f32> = ws.output().column(i).to_vec();
+    for (i, &r) in val[..n].iter().enumerate() {
+        let mut input = vec![0.0f32; frames * bands];
+        loader.read(r, &mut input)?;
+        let mut output = vae.output_clip(&ws, i);
         cfg.normalization.denormalize(&mut input);
         cfg.normalization.denormalize(&mut output);
         let mut both = dsp::Spectrogram::zeros(frames, 2 * bands);

@@ -16,7 +16,7 @@ fn small_corpus(dir: &Path, seed: &str) {
             "--per-genre",
             "3",
             "--seconds",
-            "7",
+            "10",
             "--seed",
             seed,
             "--genres",
@@ -61,7 +61,7 @@ fn make_corpus_is_deterministic_and_writes_a_manifest() {
             "--per-genre",
             "3",
             "--seconds",
-            "7",
+            "10",
             "--seed",
             "5",
             "--genres",
@@ -120,7 +120,8 @@ fn dataset_info_counts_caches_and_invalidates() {
         assert!(gv["clips_train"].as_u64().unwrap() >= 6, "{gv}");
     }
     assert_eq!(v["sample_rates"], serde_json::json!([22050, 44100]));
-    assert_eq!(v["clip_shape"], serde_json::json!([259, 128]));
+    // Two bars of 16 steps of 8 frames, by 128 bands.
+    assert_eq!(v["clip_shape"], serde_json::json!([256, 128]));
     // No song on both sides of the split.
     let songs = v["songs"].as_array().unwrap();
     let train: HashSet<&str> = songs
@@ -166,7 +167,7 @@ fn dataset_info_counts_caches_and_invalidates() {
         &["dataset-info", "songs", "--bands", "64", "--json"],
     ));
     assert_eq!(v4["decoded"], 6);
-    assert_eq!(v4["clip_shape"], serde_json::json!([259, 64]));
+    assert_eq!(v4["clip_shape"], serde_json::json!([256, 64]));
 }
 
 #[test]
@@ -178,7 +179,7 @@ fn bad_files_in_a_songs_folder_are_skipped_and_counted() {
     std::fs::write(songs.join("trap/lyrics.wav"), "verse one\n".repeat(50)).unwrap();
     std::fs::create_dir(songs.join("house/album.flac")).unwrap();
     std::fs::write(songs.join("house/notes.txt"), "ignored silently").unwrap();
-    // A tiny clip is too short for a 3 s clip.
+    // A short sine has no beat to put bar lines on.
     std::fs::copy(
         fixture("sine440_22k05.flac"),
         songs.join("house/short.flac"),
@@ -209,7 +210,13 @@ fn bad_files_in_a_songs_folder_are_skipped_and_counted() {
         .unwrap()
         .contains("not a recognised audio file"));
     assert!(reason("album.flac").unwrap().contains("directory"));
-    assert!(reason("short.flac").unwrap().contains("no usable clip"));
+    assert!(
+        reason("short.flac")
+            .unwrap()
+            .contains("no steady tempo found"),
+        "{:?}",
+        reason("short.flac")
+    );
     // The 2 s loose file is too short too, so it is skipped rather than becoming a genre.
     assert!(reason("loose.flac").is_some());
     assert!(reason("notes.txt").is_none());

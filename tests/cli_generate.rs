@@ -53,14 +53,25 @@ fn generation_is_deterministic_validated_and_decodable() {
         assert_ne!(same, other);
         let dec = decode(&p);
         assert_eq!(dec.source_rate, 22050);
+        // Two bars at the genre's training tempo (MP3 adds up to a frame of padding).
+        let bpm = f["bpm"].as_f64().unwrap();
+        let cfg: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(d.join("m/config.json")).unwrap())
+                .unwrap();
         assert!(
-            dec.samples.len().abs_diff(66150) <= 1152,
-            "{}",
+            (bpm - cfg["genre_tempi"][0].as_f64().unwrap()).abs() < 1e-3,
+            "{bpm}"
+        );
+        let expect = (2.0 * 240.0 / bpm * 22050.0).round() as usize;
+        assert!(
+            dec.samples.len().abs_diff(expect) <= 1152,
+            "{} vs {expect}",
             dec.samples.len()
         );
         let peak = dec.samples.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         assert!(peak > 0.5 && peak < 1.0, "peak {peak}");
-        assert_eq!(png_size(&p.with_extension("png")), (259, 513));
+        // The decoded bar grid: 256 frames (2 bars x 16 steps x 8) by 513 bins.
+        assert_eq!(png_size(&p.with_extension("png")), (256, 513));
     }
     // WAV output is exact in length.
     let w = json(&ok(
@@ -77,11 +88,14 @@ fn generation_is_deterministic_validated_and_decodable() {
             "1",
             "--format",
             "wav",
+            "--bpm",
+            "93",
             "--json",
         ],
     ));
     let p = d.join(w["files"][0]["path"].as_str().unwrap());
-    assert_eq!(decode(&p).samples.len(), 66150);
+    // 2 bars at 93 BPM: 2 x 4 x 60 / 93 x 22050 = 113,806.45 samples.
+    assert_eq!(decode(&p).samples.len(), 113806);
     // An unknown genre lists the model's genres.
     let err = fails(
         d,
@@ -135,26 +149,20 @@ fn loops_have_whole_bars_and_interpolation_ends_match_reconstructions() {
             "--count",
             "1",
             "--bars",
-            "2",
+            "3",
+            "--bpm",
+            "100",
             "--format",
             "wav",
             "--json",
         ],
     ));
     let f = &v["files"][0];
-    let secs = f["seconds"].as_f64().unwrap();
-    // Two bars of 4/4 at the clip's tempo (or the genre's training tempo).
-    let cfg: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("m/config.json")).unwrap()).unwrap();
-    let bpm = f["tempo_bpm"]
-        .as_f64()
-        .or(cfg["genre_tempi"][0].as_f64())
-        .unwrap();
-    assert!(
-        (secs - 8.0 * 60.0 / bpm).abs() < 0.02,
-        "{secs} s at {bpm} BPM"
-    );
+    // Exactly 3 bars of 4/4 at 100 BPM: 3 x 2.4 s.
+    assert!((f["seconds"].as_f64().unwrap() - 7.2).abs() < 1e-9, "{f}");
+    assert_eq!(f["seams"], serde_json::json!([105840]));
     let audio = decode(&d.join(f["path"].as_str().unwrap())).samples;
+    assert_eq!(audio.len(), 158760);
     assert!(audio.iter().all(|v| v.is_finite() && v.abs() <= 1.0));
     // No click at the seams: their spectral flux stays at the level of the loop's own onsets.
     let seams: Vec<usize> = f["seams"]
@@ -177,7 +185,7 @@ fn loops_have_whole_bars_and_interpolation_ends_match_reconstructions() {
         .path();
     let song = song.to_str().unwrap();
     // spec-generate --seed 3 renders its first clip with Griffin-Lim seed 3000; use that
-    // everywhere so the three commands are comparable sample for sample.
+    // everywhere, and one tempo, so the three commands are comparable sample for sample.
     ok(
         d,
         &[
@@ -188,6 +196,8 @@ fn loops_have_whole_bars_and_interpolation_ends_match_reconstructions() {
             "rec.wav",
             "--seed",
             "3000",
+            "--bpm",
+            "120",
             "--json",
         ],
     );
@@ -207,6 +217,8 @@ fn loops_have_whole_bars_and_interpolation_ends_match_reconstructions() {
             "wav",
             "--seed",
             "3000",
+            "--bpm",
+            "120",
         ],
     );
     let rec = decode(&d.join("rec.wav")).samples;
@@ -229,12 +241,15 @@ fn loops_have_whole_bars_and_interpolation_ends_match_reconstructions() {
             "3",
             "--format",
             "wav",
+            "--bpm",
+            "120",
         ],
     );
     let last = decode(&d.join("i/step-03.wav")).samples;
     let generated = decode(&d.join("g/lo-fi-seed3-01.wav")).samples;
     assert_eq!(last, generated, "the last step must be B's decoding");
-    assert_eq!(decode(&d.join("i/sequence.wav")).samples.len(), 3 * 66150);
+    // Three steps of 2 bars at 120 BPM.
+    assert_eq!(decode(&d.join("i/sequence.wav")).samples.len(), 3 * 88200);
     let err = fails(
         d,
         &[

@@ -6,13 +6,16 @@ use common::*;
 
 use std::path::Path;
 
-const SMALL: [&str; 8] = [
+/// A tiny network and batch (the latent is given separately by the tests that change it).
+const SMALL: [&str; 10] = [
     "--bands",
     "16",
-    "--hidden",
-    "32,16",
-    "--latent",
-    "4",
+    "--channels",
+    "8",
+    "--conv-layers",
+    "2",
+    "--kernel",
+    "3",
     "--batch-size",
     "8",
 ];
@@ -26,7 +29,7 @@ fn corpus(dir: &Path) {
             "--per-genre",
             "3",
             "--seconds",
-            "8",
+            "12",
             "--genres",
             "trap,lo-fi",
             "--seed",
@@ -36,7 +39,7 @@ fn corpus(dir: &Path) {
 }
 
 fn train(dir: &Path, model: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = vec!["spec-train", "songs", "--model", model];
+    let mut args = vec!["spec-train", "songs", "--model", model, "--latent", "4"];
     args.extend_from_slice(&SMALL);
     args.extend_from_slice(extra);
     beatgen(dir, &args)
@@ -54,9 +57,16 @@ fn interrupted_and_resumed_run_ends_with_the_same_weights() {
         String::from_utf8_lossy(&full.stderr)
     );
     let v = json(&String::from_utf8(full.stdout).unwrap());
+    // Every epoch takes the whole batches of the training clips.
+    let info = json(&ok(
+        d,
+        &["dataset-info", "songs", "--bands", "16", "--json"],
+    ));
+    let per_epoch = info["clips_train"].as_u64().unwrap() / 8;
+    assert!(per_epoch >= 1, "{info}");
     assert_eq!(
         (v["epochs"].as_u64(), v["steps"].as_u64()),
-        (Some(3), Some(6))
+        (Some(3), Some(3 * per_epoch))
     );
     assert!(
         v["val_recon"].as_f64().unwrap().is_finite()
@@ -118,8 +128,12 @@ fn interrupted_and_resumed_run_ends_with_the_same_weights() {
             "part",
             "--bands",
             "16",
-            "--hidden",
-            "32,16",
+            "--channels",
+            "8",
+            "--conv-layers",
+            "2",
+            "--kernel",
+            "3",
             "--latent",
             "6",
             "--batch-size",
@@ -129,7 +143,10 @@ fn interrupted_and_resumed_run_ends_with_the_same_weights() {
             "--resume",
         ],
     );
-    assert!(err.contains("latent (saved 4, now 6)"), "{err}");
+    assert!(
+        err.contains("cannot resume part") && err.contains("latent (saved 4, now 6)"),
+        "{err}"
+    );
     let err = fails(
         d,
         &[
@@ -139,8 +156,37 @@ fn interrupted_and_resumed_run_ends_with_the_same_weights() {
             "part",
             "--bands",
             "16",
-            "--hidden",
-            "32,16",
+            "--channels",
+            "6",
+            "--conv-layers",
+            "2",
+            "--kernel",
+            "3",
+            "--latent",
+            "4",
+            "--batch-size",
+            "8",
+            "--epochs",
+            "4",
+            "--resume",
+        ],
+    );
+    assert!(err.contains("architecture"), "{err}");
+    let err = fails(
+        d,
+        &[
+            "spec-train",
+            "songs",
+            "--model",
+            "part",
+            "--bands",
+            "16",
+            "--channels",
+            "8",
+            "--conv-layers",
+            "2",
+            "--kernel",
+            "3",
             "--latent",
             "4",
             "--batch-size",
@@ -171,6 +217,8 @@ fn damaged_model_directories_are_clear_errors() {
             "--epochs",
             "2",
             "--resume",
+            "--latent",
+            "4",
         ];
         args.extend_from_slice(&SMALL);
         fails(d, &args)
@@ -196,11 +244,25 @@ fn damaged_model_directories_are_clear_errors() {
     let text = std::fs::read_to_string(&cfg).unwrap();
     std::fs::write(
         &cfg,
-        text.replace("\"format_version\": 1", "\"format_version\": 99"),
+        text.replace("\"format_version\": 2", "\"format_version\": 99"),
     )
     .unwrap();
     let err = resume(d);
-    assert!(err.contains("format version Some(99)"), "{err}");
+    assert!(
+        err.contains("model format version 99, this beatgen reads version 2"),
+        "{err}"
+    );
+    // A model of the first version (3 s clips, MLP) is refused with what to do.
+    std::fs::write(
+        &cfg,
+        text.replace("\"format_version\": 2", "\"format_version\": 1"),
+    )
+    .unwrap();
+    let err = resume(d);
+    assert!(
+        err.contains("first version") && err.contains("retrain"),
+        "{err}"
+    );
     std::fs::write(&cfg, "{ not json").unwrap();
     let err = resume(d);
     assert!(

@@ -1,11 +1,13 @@
-//! Hidden `beatgen bench-train`: the training unit of ../shared/DESIGN.md on random data.
+//! Hidden `beatgen bench-train`: the training unit (the default network, or `--arch mlp`, on
+//! the default representation, batch 32) on random data, for `bench/training.py`.
 
 use std::time::Instant;
 
 use serde_json::json;
 
 use crate::cli::BenchTrainArgs;
-use crate::vae::{AdamConfig, AdamState, Vae, VaeConfig, Workspace};
+use crate::dataset::features::FeatureConfig;
+use crate::vae::{AdamConfig, AdamState, Objective, Vae, VaeConfig, Workspace};
 use dsp::rng::SplitMix64;
 
 /// Peak resident memory of this process in MB (Linux `VmHWM`), if known.
@@ -17,23 +19,30 @@ pub fn peak_rss_mb() -> Option<f64> {
 }
 
 pub fn run(a: BenchTrainArgs) -> anyhow::Result<()> {
-    let cfg = VaeConfig::new(128 * 259, 5);
-    let mut vae = Vae::new(cfg.clone(), 0);
+    let f = FeatureConfig::default();
+    let cfg = VaeConfig::new(
+        f.frames(),
+        f.bands(),
+        5,
+        a.net.latent,
+        &a.net.architecture()?,
+    );
+    let mut vae = Vae::new(cfg.clone(), 0)?;
     let mut adam = AdamState::new(&vae);
     let acfg = AdamConfig {
         clip_norm: Some(1000.0),
         ..Default::default()
     };
     let b = a.batch_size.max(1);
-    let mut ws = Workspace::new(&cfg, b);
+    let mut ws = Workspace::new(&vae, b);
     let mut rng = SplitMix64::new(0);
-    let clip: Vec<f32> = (0..cfg.input_dim).map(|_| rng.normal()).collect();
+    let clip: Vec<f32> = (0..cfg.clip_len()).map(|_| rng.normal()).collect();
     for col in 0..b {
         ws.set_sample(col, &clip, col % cfg.n_genres);
     }
     let mut step = |ws: &mut Workspace, rng: &mut SplitMix64| {
         ws.sample_eps(rng);
-        vae.forward_backward(ws, 1.0);
+        vae.forward_backward(ws, &Objective::default());
         adam.apply(&mut vae, &acfg);
     };
     for _ in 0..3 {
@@ -53,7 +62,7 @@ pub fn run(a: BenchTrainArgs) -> anyhow::Result<()> {
     let peak = peak_rss_mb();
     if a.json {
         return super::print_json(
-            &json!({"samples_per_second": rate, "peak_mb": peak, "threads": rayon::current_num_threads()}),
+            &json!({"samples_per_second": rate, "peak_mb": peak, "threads": rayon::current_num_threads(), "parameters": vae.parameter_count(), "network": &vae.cfg, "batch": b}),
         );
     }
     println!(

@@ -51,6 +51,7 @@ pub fn run(a: DatasetInfoArgs) -> anyhow::Result<()> {
                 "path": s.path, "genre": s.genre, "split": s.split, "seconds": s.meta.seconds,
                 "source_rate": s.meta.source_rate, "channels": s.meta.source_channels,
                 "tempo_bpm": s.meta.tempo_bpm, "tempo_strength": s.meta.tempo_strength,
+                "first_downbeat_seconds": s.meta.downbeat_seconds, "downbeat_confidence": s.meta.downbeat_confidence,
                 "clips": s.meta.clip_starts.len(), "silent_clips": s.meta.silent_clips,
             })).collect::<Vec<_>>(),
         }));

@@ -3,11 +3,15 @@
 use std::path::Path;
 use std::time::Instant;
 
-use crate::cli::{DemoArgs, RenderArgs, SpecGenerateArgs};
+use crate::cli::DemoArgs;
 use crate::corpus::{make_corpus, CorpusOptions};
 use crate::dataset::Dataset;
 use crate::train::{train, TrainRequest};
 use crate::vae::checkpoint::{self, Model, TrainOptions};
+
+/// Generated loops per genre, and their length in bars.
+const DEMO_CLIPS: usize = 3;
+const DEMO_BARS: usize = 4;
 
 /// Songs folder holds audio in at least one genre folder.
 fn has_songs(dir: &Path) -> bool {
@@ -32,27 +36,29 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             a.songs.display()
         ));
     }
-    let (features, dopts) = super::dataset_setup(
-        &crate::cli::DatasetArgs {
-            bands: 128,
-            val_fraction: 0.2,
-            clip_hop: 1.5,
-            no_beat_align: false,
-            cache: None,
-        },
-        0,
-    )?;
+    // The defaults of every option (representation, split, network, training).
+    let features = crate::dataset::features::FeatureConfig::default();
+    let dopts = crate::dataset::DatasetOptions::default();
     let ds = Dataset::load(&a.songs, &features, &dopts)?;
     let options = TrainOptions {
         epochs: a.epochs,
         patience: Some(10),
         ..Default::default()
     };
-    // Up to date: same representation, options and genres, and training finished.
+    let (arch, latent) = (crate::vae::Architecture::default(), 64);
+    let vae_cfg = crate::vae::VaeConfig::new(
+        features.frames(),
+        features.bands(),
+        ds.genres.len(),
+        latent,
+        &arch,
+    );
+    // Up to date: same representation, network, options and genres, and training finished.
     let existing = checkpoint::load_config(&a.model).ok();
     let finished = existing.as_ref().and_then(|c| {
         let same = c.features == ds.config
             && c.genres == ds.genres
+            && c.vae == vae_cfg
             && TrainOptions {
                 epochs: options.epochs,
                 patience: options.patience,
@@ -88,8 +94,8 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         let req = TrainRequest {
             model_dir: &a.model,
             options: options.clone(),
-            hidden: vec![512, 256],
-            latent: 64,
+            arch: arch.clone(),
+            latent,
             resume,
             dump_png: false,
         };
@@ -105,40 +111,43 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     }
     let model = Model::load(&a.model)?;
     crate::progress::say(format_args!(
-        "[3/3] generating 2 clips and one 4-bar loop per genre into {}",
+        "[3/3] generating {DEMO_CLIPS} loops of {DEMO_BARS} bars per genre, at the genre's tempo, into {}",
         a.out.display()
     ));
-    let render = RenderArgs {
-        format: "mp3".into(),
-        gl_iters: 32,
-        init: dsp::PhaseInit::Pghi,
-        dump_png: true,
-    };
     let mut files = Vec::new();
-    for genre in model.config.genres.clone() {
-        for (count, bars) in [(2, None), (1, Some(4))] {
-            let args = SpecGenerateArgs {
-                model: a.model.clone(),
-                genre: genre.clone(),
-                out: a.out.join(&genre),
-                count,
-                temperature: 0.8,
-                seed: 1,
-                bars,
-                prior: crate::generate::Prior::Genre,
-                render: render.clone(),
-                json: true,
-            };
-            files.extend(super::spec_generate::generate_quiet(&model, &args)?);
-        }
+    for (g, genre) in model.config.genres.iter().enumerate() {
+        let req = crate::generate::GenerateRequest {
+            genre: g,
+            count: DEMO_CLIPS,
+            temperature: 0.8,
+            seed: 1,
+            prior: crate::generate::Prior::Genre,
+            gl: dsp::GriffinLimConfig {
+                init: dsp::PhaseInit::Pghi,
+                ..Default::default()
+            },
+            bpm: None,
+            bars: Some(DEMO_BARS),
+        };
+        let output = super::spec_generate::Output {
+            dir: a.out.join(genre),
+            format: "mp3".into(),
+            dump_png: true,
+        };
+        files.extend(super::spec_generate::write_generated(&model, &req, &output)?.0);
     }
-    println!("{:<52} {:>8} {:>8}", "file", "seconds", "tempo");
+    println!(
+        "{:<44} {:>8} {:>8} {:>8}",
+        "file", "seconds", "bpm", "heard"
+    );
+    let opt = |t: Option<f32>| t.map_or("-".to_string(), |t| format!("{t:.1}"));
     for g in &files {
         println!(
-            "{:<52} {:>8.2} {:>8}",
+            "{:<44} {:>8.2} {:>8} {:>8}",
             g.path.display(),
             g.seconds,
-            g.tempo_bpm.map_or("-".into(), |t| format!("{t:.1}"))
+            opt(g.bpm),
+            opt(g.tempo_bpm)
         );
     }
     println!(

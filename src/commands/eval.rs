@@ -20,8 +20,8 @@ fn f(v: &Value) -> String {
 /// The summary table: one row per genre and one overall.
 fn table(r: &Value) -> String {
     let mut s = String::new();
-    s.push_str("| genre | recon LSD dB (mean clip) | classifier: real / generated | FD generated (floor / noise / mean clip) | tempo gen / real | novelty ratio | diversity ratio |\n");
-    s.push_str("|---|---|---|---|---|---|---|\n");
+    s.push_str("| genre | recon LSD dB (mean clip) | classifier: real / generated | FD generated (floor / noise / mean clip) | onset sharpness gen / real / resynth | flatness gen / real / resynth | tempo gen / real | novelty ratio | diversity ratio |\n");
+    s.push_str("|---|---|---|---|---|---|---|---|---|\n");
     let mut keys: Vec<String> = r["genres"]
         .as_array()
         .unwrap()
@@ -37,16 +37,25 @@ fn table(r: &Value) -> String {
                 r[k]["per_genre"][&g].clone()
             }
         };
-        let (rc, cl, fd, rh, nv, dv) = (
+        let (rc, cl, fd, rh, nv, dv, tr) = (
             get("reconstruction"),
             get("classifier"),
             get("frechet"),
             get("rhythm"),
             get("novelty"),
             get("diversity"),
+            get("transients"),
         );
+        let three = |m: &Value| {
+            format!(
+                "{} / {} / {}",
+                f(&m["generated"]),
+                f(&m["real"]),
+                f(&m["resynth"])
+            )
+        };
         s.push_str(&format!(
-            "| {g} | {} ({}) | {} / {} | {} ({} / {} / {}) | {} / {} | {} | {} |\n",
+            "| {g} | {} ({}) | {} / {} | {} ({} / {} / {}) | {} | {} | {} / {} | {} | {} |\n",
             f(&rc["model_lsd_db"]),
             f(&rc["mean_clip_lsd_db"]),
             f(&cl["real_heldout_accuracy"]),
@@ -55,6 +64,8 @@ fn table(r: &Value) -> String {
             f(&fd["floor_train_real"]),
             f(&fd["ceiling_white_noise"]),
             f(&fd["ceiling_mean_clip"]),
+            three(&tr["onset_sharpness"]),
+            three(&tr["flatness"]),
             f(&rh["generated"]["tempo_bpm"]["median"]),
             f(&rh["real"]["tempo_bpm"]["median"]),
             f(&nv["ratio"]),

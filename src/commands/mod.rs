@@ -40,14 +40,17 @@ pub fn run(command: Command) -> anyhow::Result<()> {
                 model.config.vae.latent,
                 a.z.len()
             );
-            let z = ndarray::Array2::from_shape_vec((a.z.len(), 1), a.z.clone())?;
-            let mut onehot = ndarray::Array2::zeros((model.config.genres.len(), 1));
-            onehot[[g, 0]] = 1.0;
-            let y = model.vae.decode(&z.view(), &onehot.view());
-            print_json(&serde_json::json!({"genre_index": g, "output": y.column(0).to_vec()}))
+            let mut onehot = vec![0.0f32; model.config.genres.len()];
+            onehot[g] = 1.0;
+            let y = model.vae.decode_raw(&a.z, &onehot);
+            print_json(&serde_json::json!({"genre_index": g, "output": y}))
         }
     }
 }
+
+/// Seconds of a file that spec-reconstruct and spec-interpolate analyse (tempo and bar lines
+/// need several bars; the first example found is used).
+pub(crate) const ANALYSIS_SECONDS: f64 = 30.0;
 
 /// Decode a part of a file at the model rate, logging the decoder's warnings with the path.
 pub(crate) fn decode_part(
@@ -81,8 +84,17 @@ pub(crate) fn dataset_setup(
     crate::dataset::features::FeatureConfig,
     crate::dataset::DatasetOptions,
 )> {
-    use crate::dataset::features::FeatureConfig;
+    use crate::cli::RepresentationKind;
+    use crate::dataset::features::{BarGrid, FeatureConfig};
+    anyhow::ensure!(
+        a.grid_bars >= 1 && a.frames_per_16th >= 1,
+        "--grid-bars and --frames-per-16th must be at least 1"
+    );
     let cfg = FeatureConfig {
+        grid: (a.representation == RepresentationKind::Bars).then_some(BarGrid {
+            bars: a.grid_bars,
+            frames_per_16th: a.frames_per_16th,
+        }),
         bands: a.bands,
         clip_hop_seconds: a.clip_hop,
         beat_align: !a.no_beat_align,

@@ -1,15 +1,14 @@
-//! `beatgen spec-generate --model DIR --genre G --out DIR`
+//! `beatgen spec-generate --model DIR --genre G --out DIR`: translates the arguments into a
+//! [`GenerateRequest`], runs the one generation path and writes the files.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use ndarray::Array2;
 use serde_json::json;
 
 use crate::cli::SpecGenerateArgs;
-use crate::generate::{sample_latent, Synth, Timing};
-use crate::loops::tile_to_bars;
+use crate::generate::{generate, GenerateRequest, Synth, Timing};
 use crate::vae::checkpoint::Model;
 use dsp::GriffinLimConfig;
 
@@ -18,34 +17,46 @@ use dsp::GriffinLimConfig;
 pub struct Generated {
     pub path: PathBuf,
     pub seconds: f64,
+    /// The tempo it was rendered at (bar-grid models).
+    pub bpm: Option<f32>,
+    /// The tempo beatgen's detector hears in it.
     pub tempo_bpm: Option<f32>,
     pub spectral_convergence_db: f32,
-    /// Sample positions of the loop seams (empty for single clips).
+    /// Sample positions of the loop seams (where the generated bars repeat).
     pub seams: Vec<usize>,
+}
+
+/// Where and how generated clips are written.
+pub struct Output {
+    pub dir: PathBuf,
+    /// `mp3` or `wav`.
+    pub format: String,
+    pub dump_png: bool,
 }
 
 pub fn run(a: SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
     let model = Model::load(&a.model)?;
-    generate(&model, &a)
-}
-
-/// Generate with an already loaded model and print the summary (or JSON).
-pub fn generate(model: &Model, a: &SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
-    let (out, timing) = generate_files(model, a)?;
+    let output = Output {
+        dir: a.out.clone(),
+        format: a.render.format.clone(),
+        dump_png: a.render.dump_png,
+    };
+    let (out, timing) = write_generated(&model, &request(&model, &a)?, &output)?;
     if a.json {
         super::print_json(&json!({"genre": a.genre, "files": out, "timing_seconds": timing}))?;
     } else {
         println!(
-            "{:<48} {:>8} {:>10} {:>8}",
-            "file", "seconds", "tempo", "SC (dB)"
+            "{:<48} {:>8} {:>8} {:>10} {:>8}",
+            "file", "seconds", "bpm", "heard", "SC (dB)"
         );
+        let opt = |t: Option<f32>| t.map_or("-".to_string(), |t| format!("{t:.1}"));
         for g in &out {
-            let tempo = g.tempo_bpm.map_or("-".to_string(), |t| format!("{t:.1}"));
             println!(
-                "{:<48} {:>8.2} {:>10} {:>8.1}",
+                "{:<48} {:>8.2} {:>8} {:>10} {:>8.1}",
                 g.path.display(),
                 g.seconds,
-                tempo,
+                opt(g.bpm),
+                opt(g.tempo_bpm),
                 g.spectral_convergence_db
             );
         }
@@ -63,90 +74,56 @@ pub fn generate(model: &Model, a: &SpecGenerateArgs) -> anyhow::Result<Vec<Gener
     Ok(out)
 }
 
-/// Generate without printing (the demo prints its own table).
-pub fn generate_quiet(model: &Model, a: &SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
-    Ok(generate_files(model, a)?.0)
+/// The request the arguments describe.
+pub fn request(model: &Model, a: &SpecGenerateArgs) -> anyhow::Result<GenerateRequest> {
+    Ok(GenerateRequest {
+        genre: model.genre_index(&a.genre)?,
+        count: a.count,
+        temperature: a.temperature,
+        seed: a.seed,
+        prior: a.prior,
+        gl: GriffinLimConfig {
+            iterations: a.render.gl_iters,
+            init: a.render.init,
+            ..Default::default()
+        },
+        bpm: a.bpm,
+        bars: a.bars,
+    })
 }
 
-/// Decode, render, loop and write the files; returns them with the time spent per stage.
-pub fn generate_files(
+/// Generate and write the files (`GENRE-seedS-NN[-Bbars].EXT`); returns them with the time
+/// spent per stage.
+pub fn write_generated(
     model: &Model,
-    a: &SpecGenerateArgs,
+    req: &GenerateRequest,
+    o: &Output,
 ) -> anyhow::Result<(Vec<Generated>, Timing)> {
-    let genre = model.genre_index(&a.genre)?;
-    if a.count == 0 || !(a.temperature >= 0.0) || a.bars == Some(0) {
-        anyhow::bail!("--count and --bars must be at least 1 and --temperature non-negative");
-    }
-    std::fs::create_dir_all(&a.out)
-        .with_context(|| format!("{}: cannot create", a.out.display()))?;
+    std::fs::create_dir_all(&o.dir)
+        .with_context(|| format!("{}: cannot create", o.dir.display()))?;
     let mut synth = Synth::new(model)?;
-    let f = model.config.features.clone();
-    let latent = model.config.vae.latent;
-    let mut timing = Timing::default();
-
-    let t0 = Instant::now();
-    let mut z = Array2::zeros((latent, a.count));
-    for i in 0..a.count {
-        let zi = sample_latent(model, genre, a.seed, i as u64, a.temperature, a.prior);
-        z.column_mut(i).iter_mut().zip(zi).for_each(|(d, v)| *d = v);
-    }
-    let specs = synth.decode(&z, &synth.one_hot(&vec![genre; a.count]));
-    timing.decoder = t0.elapsed().as_secs_f64();
-
-    let gl = GriffinLimConfig {
-        iterations: a.render.gl_iters,
-        init: a.render.init,
-        ..Default::default()
-    };
-    let seeds: Vec<u64> = (0..a.count as u64)
-        .map(|i| a.seed.wrapping_mul(1000).wrapping_add(i))
-        .collect();
-    let (rendered, gl_secs) = synth.render_all(&specs, &gl, &seeds)?;
-    timing.griffin_lim = gl_secs;
-
-    let mut out = Vec::new();
-    let ext = a.render.format.as_str();
+    let (clips, mut timing) = generate(&synth, req)?;
+    let f = &model.config.features;
+    let ext = o.format.as_str();
+    let genre = &model.config.genres[req.genre];
     let t2 = Instant::now();
-    for (i, ((audio, sc), spec)) in rendered.into_iter().zip(&specs).enumerate() {
-        let db = synth.fx.bin_db(&audio)?;
-        let tempo = dsp::tempo::tempo_of_spectrogram(db, &f.projection_for_tempo(), f.frame_rate());
-        let (audio, name, seams) = match a.bars {
-            None => (
-                audio,
-                format!("{}-seed{}-{:02}.{ext}", a.genre, a.seed, i + 1),
-                Vec::new(),
-            ),
-            Some(bars) => {
-                // The clip's own tempo, else the genre's training tempo with the clip's phase.
-                let fallback = model.config.genre_tempi.get(genre).copied().flatten();
-                let t = tempo.or_else(|| {
-                    fallback.map(|bpm| dsp::tempo::Tempo {
-                        bpm,
-                        period_frames: f.frame_rate() * 60.0 / bpm,
-                        phase_frames: 0.0,
-                        strength: 0.0,
-                    })
-                });
-                let Some(t) = t else {
-                    anyhow::bail!("clip {} has no detectable tempo and the model has none for {}: cannot loop it", i + 1, a.genre);
-                };
-                let lp = tile_to_bars(&audio, f.sample_rate, f.hop, &t, bars);
-                (
-                    lp.audio,
-                    format!("{}-seed{}-{:02}-{bars}bars.{ext}", a.genre, a.seed, i + 1),
-                    lp.seams,
-                )
-            }
-        };
-        let path = a.out.join(name);
-        let png = a.render.dump_png.then(|| synth.to_bin_db(spec));
-        super::write_clip(&path, &audio, f.sample_rate, png.as_ref())?;
+    let mut out = Vec::new();
+    for (i, c) in clips.iter().enumerate() {
+        let db = synth.fx.bin_db(&c.audio)?;
+        let heard = dsp::tempo::tempo_of_spectrogram(db, &f.projection_for_tempo(), f.frame_rate());
+        let bars = req.bars.map_or(String::new(), |b| format!("-{b}bars"));
+        let path = o
+            .dir
+            .join(format!("{genre}-seed{}-{:02}{bars}.{ext}", req.seed, i + 1));
+        let png = o.dump_png.then(|| synth.to_bin_db(&c.spectrogram));
+        super::write_clip(&path, &c.audio, f.sample_rate, png.as_ref())?;
         out.push(Generated {
             path,
-            seconds: audio.len() as f64 / f.sample_rate as f64,
-            tempo_bpm: tempo.map(|t| t.bpm),
-            spectral_convergence_db: sc,
-            seams,
+            seconds: c.audio.len() as f64 / f.sample_rate as f64,
+            bpm: c.bpm,
+            tempo_bpm: heard.map(|t| t.bpm),
+            spectral_convergence_db: c.spectral_convergence_db,
+            seams: c.seams.clone(),
         });
     }
     timing.encoding = t2.elapsed().as_secs_f64();

@@ -5,7 +5,7 @@ use ndarray::Array2;
 use serde_json::json;
 
 use crate::cli::SpecInterpolateArgs;
-use crate::generate::{sample_latent, slerp, Prior, Synth};
+use crate::generate::{sample_latent, slerp, Prior, RenderSpec, Synth};
 use crate::vae::checkpoint::Model;
 use dsp::GriffinLimConfig;
 
@@ -36,8 +36,8 @@ fn end_point(
     }
     let path = std::path::Path::new(spec);
     let genre = super::genre_for_file(model, genre_arg, path)?;
-    let decoded = super::decode_part(path, 0.0, Some(model.config.features.clip_seconds as f64))?;
-    let feats = synth
+    let decoded = super::decode_part(path, 0.0, Some(super::ANALYSIS_SECONDS))?;
+    let (feats, _) = synth
         .features(&decoded.samples)
         .with_context(|| format!("{}", path.display()))?;
     Ok((synth.encode(&feats, genre), genre))
@@ -67,19 +67,27 @@ pub fn run(a: SpecInterpolateArgs) -> anyhow::Result<()> {
         g[[gb, s]] += t;
     }
     let specs = synth.decode(&z, &g);
-    let gl = GriffinLimConfig {
-        iterations: a.render.gl_iters,
-        init: a.render.init,
-        seed: a.seed,
-        ..Default::default()
+    let render = RenderSpec {
+        gl: GriffinLimConfig {
+            iterations: a.render.gl_iters,
+            init: a.render.init,
+            ..Default::default()
+        },
+        // Both ends' genre tempi, blended like the genres.
+        bpm: model.config.features.grid.map(|_| {
+            a.bpm
+                .unwrap_or(0.5 * (synth.default_bpm(ga) + synth.default_bpm(gb)))
+        }),
+        bars: None,
     };
     let seeds = vec![a.seed; a.steps];
-    let (rendered, _) = synth.render_all(&specs, &gl, &seeds)?;
+    let (rendered, _) = synth.render_all(&specs, &render, &seeds)?;
     let f = &model.config.features;
     let ext = &a.render.format;
     let mut files = Vec::new();
     let mut sequence = Vec::new();
-    for (s, ((audio, _), spec)) in rendered.iter().zip(&specs).enumerate() {
+    for (s, (r, spec)) in rendered.iter().zip(&specs).enumerate() {
+        let audio = &r.audio;
         let path = a.out.join(format!("step-{:02}.{ext}", s + 1));
         super::write_clip(
             &path,

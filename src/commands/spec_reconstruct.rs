@@ -3,7 +3,9 @@
 use serde_json::json;
 
 use crate::cli::SpecReconstructArgs;
-use crate::generate::Synth;
+use anyhow::Context;
+
+use crate::generate::{RenderSpec, Synth};
 use crate::vae::checkpoint::Model;
 use dsp::GriffinLimConfig;
 
@@ -24,20 +26,28 @@ pub fn run(a: SpecReconstructArgs) -> anyhow::Result<()> {
     let model = Model::load(&a.model)?;
     let genre = super::genre_for_file(&model, a.genre.as_deref(), &a.input)?;
     let f = &model.config.features;
-    let decoded = super::decode_part(&a.input, a.part.offset, Some(f.clip_seconds as f64))?;
+    let decoded = super::decode_part(&a.input, a.part.offset, Some(super::ANALYSIS_SECONDS))?;
     let mut synth = Synth::new(&model)?;
-    let input = synth.features(&decoded.samples)?;
+    let (input, bpm) = synth
+        .features(&decoded.samples)
+        .with_context(|| format!("{}", a.input.display()))?;
     let z = synth.encode(&input, genre);
     let zs = ndarray::Array2::from_shape_vec((z.len(), 1), z)?;
     let out = synth.decode(&zs, &synth.one_hot(&[genre])).remove(0);
     let lsd = log_spectral_distance(&input, &out);
-    let gl = GriffinLimConfig {
-        iterations: a.gl_iters,
-        init: a.init,
-        seed: a.seed,
-        ..Default::default()
+    let render = RenderSpec {
+        gl: GriffinLimConfig {
+            iterations: a.gl_iters,
+            init: a.init,
+            seed: a.seed,
+            ..Default::default()
+        },
+        // The input's own tempo unless asked (bar-grid models).
+        bpm: f.grid.and(a.bpm.or(bpm)),
+        bars: None,
     };
-    let (audio, sc) = synth.render(&out, &gl)?;
+    let r = synth.render(&out, &render)?;
+    let (audio, sc) = (r.audio, r.spectral_convergence_db);
     super::write_clip(
         &a.output,
         &audio,

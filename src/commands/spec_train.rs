@@ -10,16 +10,19 @@ use crate::train::{train, TrainRequest};
 use crate::vae::checkpoint::TrainOptions;
 
 pub fn run(a: SpecTrainArgs) -> anyhow::Result<()> {
-    if a.epochs == 0
-        || a.batch_size == 0
-        || a.latent == 0
-        || a.hidden.is_empty()
-        || a.hidden.contains(&0)
-    {
-        anyhow::bail!("--epochs, --batch-size, --latent and every --hidden size must be positive");
+    if a.epochs == 0 || a.batch_size == 0 {
+        anyhow::bail!("--epochs and --batch-size must be positive");
     }
-    if !(a.lr > 0.0) || !(a.beta >= 0.0) || !(a.kl_warmup >= 0.0) || !(a.clip_norm >= 0.0) {
-        anyhow::bail!("--lr must be positive and --beta, --kl-warmup, --clip-norm non-negative");
+    let arch = a.net.architecture()?;
+    if !(a.lr > 0.0)
+        || !(a.beta >= 0.0)
+        || !(a.kl_warmup >= 0.0)
+        || !(a.clip_norm >= 0.0)
+        || !(a.free_bits >= 0.0)
+    {
+        anyhow::bail!(
+            "--lr must be positive and --beta, --kl-warmup, --clip-norm, --free-bits non-negative"
+        );
     }
     let (cfg, dopts) = super::dataset_setup(&a.data, a.seed)?;
     let start = Instant::now();
@@ -34,12 +37,14 @@ pub fn run(a: SpecTrainArgs) -> anyhow::Result<()> {
         seed: a.seed,
         patience: a.patience,
         validation_fraction: a.data.val_fraction,
+        recon_loss: a.recon_loss,
+        free_bits: a.free_bits,
     };
     let req = TrainRequest {
         model_dir: &a.model,
         options,
-        hidden: a.hidden.clone(),
-        latent: a.latent,
+        arch,
+        latent: a.net.latent,
         resume: a.resume,
         dump_png: a.dump_png,
     };

@@ -19,7 +19,7 @@ const MAGIC: &[u8; 8] = b"BGCACHE1";
 
 /// Bumped whenever decoding, resampling or feature code changes what a cached clip holds, so
 /// that old caches are rebuilt rather than silently mixed in.
-pub const PIPELINE_VERSION: u32 = 2;
+pub const PIPELINE_VERSION: u32 = 3;
 
 /// What the pipeline learned about one song. `error` is set (and there are no clips) when the
 /// song could not be used; that is cached too, so a broken file is not decoded every run.
@@ -31,6 +31,10 @@ pub struct SongMeta {
     pub codec: String,
     pub tempo_bpm: Option<f32>,
     pub tempo_strength: f32,
+    /// Time of the first bar line (bar grid only).
+    pub downbeat_seconds: Option<f64>,
+    /// Margin of the chosen bar phase over the next (see `dsp::downbeat`), 0 when not found.
+    pub downbeat_confidence: f32,
     /// First sample of each clip (at the model's sample rate).
     pub clip_starts: Vec<usize>,
     /// Clips dropped as silent.

@@ -1,44 +1,92 @@
 //! The representation: how a clip of audio becomes the model's input, and back.
 //!
-//! audio (mono, `sample_rate`) -> 3.0 s clip -> STFT (periodic Hann, `n_fft`, `hop`, centred,
-//! reflect padding) -> dB (reference: a full-scale sine = 0 dB, floor `-80 dB`, see
-//! [`dsp::spectrogram`]) -> `bands` mel bands (triangle-weighted mean of dB, see
-//! [`dsp::bands`]) -> per-band standardisation with training-split statistics
-//! ([`Normalization`]).
+//! Bar-synchronous (the default, [`BarGrid`]): an example is `bars` whole 4/4 bars starting on
+//! a bar line of the song, analysed on a grid of `frames_per_16th` STFT frames per 16th note:
+//! frame `t` is centred at `start + t * bar_samples * bars / frames` (a fractional sample
+//! position; zeros outside the song), so the same step of the bar is the same frame whatever
+//! the song's tempo. With the defaults an example is 2 bars = 256 frames.
 //!
-//! A clip's features are `frames x bands` values, frame-major (`data[t * bands + b]`); with the
-//! defaults 259 x 128 = 33,152 values.
+//! Fixed clips (the first version, `grid: None`): a 3.0 s clip, STFT frames every `hop`
+//! samples (centred, reflect padding), 259 frames.
+//!
+//! Either way, frames are periodic-Hann windowed `n_fft`-point magnitudes -> dB (reference: a
+//! full-scale sine = 0 dB, floor `-80 dB`, see [`dsp::spectrogram`]) -> `bands` mel bands
+//! (triangle-weighted mean of dB, see [`dsp::bands`]) -> per-band standardisation with
+//! training-split statistics ([`Normalization`]). A clip's features are `frames x bands`
+//! values, frame-major (`data[t * bands + b]`); with the defaults 256 x 128 = 32,768 values.
 
 use dsp::bands::BandProjection;
 use dsp::spectrogram::{db_reference, log_spectrogram_into, FLOOR_DB};
 use dsp::{ComplexSpec, Spectrogram, StftConfig, StftPlan};
 use serde::{Deserialize, Serialize};
 
+/// The bar-synchronous grid. Defaults: 2 bars, 8 frames per 16th note (256 frames).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BarGrid {
+    /// Whole 4/4 bars per example.
+    pub bars: usize,
+    /// STFT frames per 16th note.
+    pub frames_per_16th: usize,
+}
+
+impl Default for BarGrid {
+    fn default() -> Self {
+        BarGrid {
+            bars: 2,
+            frames_per_16th: 8,
+        }
+    }
+}
+
+impl BarGrid {
+    /// 16th notes per 4/4 bar.
+    pub const STEPS_PER_BAR: usize = 16;
+
+    pub fn frames(&self) -> usize {
+        self.bars * Self::STEPS_PER_BAR * self.frames_per_16th
+    }
+
+    /// Frames of one bar.
+    pub fn frames_per_bar(&self) -> usize {
+        Self::STEPS_PER_BAR * self.frames_per_16th
+    }
+}
+
+/// Samples in one 4/4 bar at `bpm` and `sample_rate` (fractional).
+pub fn bar_samples(bpm: f32, sample_rate: u32) -> f64 {
+    4.0 * 60.0 / bpm as f64 * sample_rate as f64
+}
+
 /// Every numeric choice of the representation. Saved with the model, so a model always
 /// generates with the representation it was trained on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureConfig {
+    /// Bar-synchronous examples (the default); `None`: fixed clips of `clip_seconds`.
+    pub grid: Option<BarGrid>,
     /// Sample rate all audio is resampled to (Hz). Default 22050.
     pub sample_rate: u32,
     /// FFT/window length (samples). Default 1024.
     pub n_fft: usize,
     /// Hop between frames (samples). Default 256.
     pub hop: usize,
-    /// Clip length (seconds). Default 3.0 (66,150 samples, 259 frames).
+    /// Fixed clips: clip length (seconds). Default 3.0 (66,150 samples, 259 frames).
     pub clip_seconds: f32,
-    /// Hop between clip starts before beat alignment (seconds). Default 1.5.
+    /// Fixed clips: hop between clip starts before beat alignment (seconds). Default 1.5.
     pub clip_hop_seconds: f32,
     /// Number of mel bands; `n_fft/2 + 1` (513) keeps the linear STFT. Default 128.
     pub bands: usize,
     /// Clips whose RMS is below this level (dBFS) are dropped as silent. Default -50.
     pub silence_dbfs: f32,
-    /// Start clips on detected beats. Default true.
+    /// Fixed clips: start clips on detected beats. Default true.
     pub beat_align: bool,
+    /// Bar grid: bars between example starts. Default 1 (examples overlap by all but a bar).
+    pub example_hop_bars: usize,
 }
 
 impl Default for FeatureConfig {
     fn default() -> Self {
         FeatureConfig {
+            grid: Some(BarGrid::default()),
             sample_rate: dsp::SAMPLE_RATE,
             n_fft: 1024,
             hop: 256,
@@ -47,6 +95,7 @@ impl Default for FeatureConfig {
             bands: 128,
             silence_dbfs: -50.0,
             beat_align: true,
+            example_hop_bars: 1,
         }
     }
 }
@@ -62,7 +111,17 @@ impl FeatureConfig {
         (self.clip_seconds * self.sample_rate as f32).round() as usize
     }
     pub fn frames(&self) -> usize {
-        self.stft().frames(self.clip_samples())
+        match self.grid {
+            Some(g) => g.frames(),
+            None => self.stft().frames(self.clip_samples()),
+        }
+    }
+    /// Samples of one example: `bars` bars at `bpm` on the grid, else the fixed clip.
+    pub fn example_samples(&self, bpm: f32) -> f64 {
+        match self.grid {
+            Some(g) => g.bars as f64 * bar_samples(bpm, self.sample_rate),
+            None => self.clip_samples() as f64,
+        }
     }
     pub fn bins(&self) -> usize {
         self.n_fft / 2 + 1
@@ -126,10 +185,28 @@ impl FeatureExtractor {
         })
     }
 
-    /// Band dB features (frames x bands) of a clip.
+    /// Band dB features (frames x bands) of a fixed clip.
     pub fn band_db(&mut self, clip: &[f32]) -> dsp::Result<Spectrogram> {
         log_spectrogram_into(&mut self.plan, clip, &mut self.complex, &mut self.db)?;
         Ok(self.projection.forward(&self.db))
+    }
+
+    /// Band dB features (frames x bands) of the example of `signal` that starts at sample
+    /// `start` (fractional) at `bpm`, on the bar grid.
+    pub fn grid_band_db(
+        &mut self,
+        grid: &BarGrid,
+        signal: &[f32],
+        start: f64,
+        bpm: f32,
+    ) -> dsp::Result<Spectrogram> {
+        let frames = grid.frames();
+        let hop = self.config.example_samples(bpm) / frames as f64;
+        let centres: Vec<f64> = (0..frames).map(|t| start + t as f64 * hop).collect();
+        let mut mag = Spectrogram::zeros(0, 0);
+        self.plan.magnitudes_at(signal, &centres, &mut mag)?;
+        let db = dsp::spectrogram::magnitude_to_db(&mag, db_reference(self.config.stft()));
+        Ok(self.projection.forward(&db))
     }
 
     /// Full dB spectrogram (frames x bins) of any signal (for tempo and PNGs), in a buffer the
@@ -227,17 +304,63 @@ mod tests {
     #[test]
     fn default_shapes_match_the_design() {
         let c = FeatureConfig::default();
-        assert_eq!(c.clip_samples(), 66150);
-        assert_eq!(c.frames(), 259);
+        assert_eq!(c.frames(), 256);
         assert_eq!(c.bands(), 128);
-        assert_eq!(c.clip_len(), 33152);
+        assert_eq!(c.clip_len(), 32768);
+        // 2 bars at 120 BPM: 4 s.
+        assert_eq!(c.example_samples(120.0), 4.0 * 22050.0);
+        let clips = FeatureConfig {
+            grid: None,
+            ..Default::default()
+        };
+        assert_eq!(clips.clip_samples(), 66150);
+        assert_eq!(clips.frames(), 259);
+        assert_eq!(clips.clip_len(), 33152);
         let linear = FeatureConfig {
             bands: 513,
-            ..Default::default()
+            ..clips.clone()
         };
         assert_eq!(linear.clip_len(), 259 * 513);
         assert_ne!(c.hash(), linear.hash());
+        assert_ne!(c.hash(), clips.hash());
         assert_eq!(c.hash(), FeatureConfig::default().hash());
+    }
+
+    /// A click on every 16th note at 97 BPM (a tempo whose 16th is 3,409.8 samples, not a
+    /// whole number): on the grid every click lands on its own frame (the first of its 16th),
+    /// whatever the fractional drift.
+    #[test]
+    fn click_track_on_the_bar_grid_puts_each_click_on_its_frame() {
+        let cfg = FeatureConfig::default();
+        let grid = cfg.grid.unwrap();
+        let bpm = 97.0;
+        let sixteenth = bar_samples(bpm, 22050) / 16.0;
+        let start = 5000.3;
+        let n = (start + 3.0 * bar_samples(bpm, 22050)) as usize;
+        let mut x = vec![0.0f32; n];
+        for k in 0..40 {
+            let s = (start + k as f64 * sixteenth).round() as usize;
+            for i in 0..64.min(n - s) {
+                x[s + i] = (i as f32 * 0.9).sin() * (1.0 - i as f32 / 64.0);
+            }
+        }
+        let mut fx = FeatureExtractor::new(&cfg).unwrap();
+        let db = fx.grid_band_db(&grid, &x, start, bpm).unwrap();
+        assert_eq!((db.frames, db.bins), (256, 128));
+        let level: Vec<f32> = (0..db.frames)
+            .map(|t| db.frame(t).iter().sum::<f32>() / 128.0)
+            .collect();
+        for step in 0..32 {
+            let f = step * grid.frames_per_16th;
+            let cell = &level[f..f + grid.frames_per_16th];
+            let loudest = (0..cell.len())
+                .max_by(|&a, &b| cell[a].total_cmp(&cell[b]))
+                .unwrap();
+            // The frame centred on the click is the loudest of its 16th, well above the gap
+            // between clicks.
+            assert_eq!(loudest, 0, "16th {step}: levels {cell:?}");
+            assert!(cell[0] > cell[4] + 20.0, "16th {step}: levels {cell:?}");
+        }
     }
 
     #[test]

@@ -154,7 +154,12 @@ impl Dataset {
                         log::warn!("{}: {w}", f.path.display());
                     }
                     if let Some(err) = &meta.error {
-                        log::warn!("skipping {err}");
+                        let path = f.path.display().to_string();
+                        if err.contains(&path) {
+                            log::warn!("skipping {err}");
+                        } else {
+                            log::warn!("skipping {path}: {err}");
+                        }
                         skipped.push(Skipped {
                             path: f.path,
                             reason: err.clone(),
@@ -333,6 +338,8 @@ fn analyse_song(path: &Path, fx: &mut FeatureExtractor) -> (SongMeta, Vec<f32>) 
         codec: String::new(),
         tempo_bpm: None,
         tempo_strength: 0.0,
+        downbeat_seconds: None,
+        downbeat_confidence: 0.0,
         clip_starts: Vec::new(),
         silent_clips: 0,
         warnings: Vec::new(),
@@ -356,37 +363,124 @@ fn analyse_song(path: &Path, fx: &mut FeatureExtractor) -> (SongMeta, Vec<f32>) 
     meta.codec = decoded.codec.clone();
     meta.warnings = decoded.warnings.clone();
     let x = decoded.samples;
-    let clip_n = cfg.clip_samples();
-    if x.len() < clip_n {
-        return (meta, Vec::new());
-    }
-    // Tempo of the whole song, from the mel-band onset envelope.
-    let tempo = fx.bin_db(&x).ok().and_then(|db| {
-        dsp::tempo::tempo_of_spectrogram(db, &cfg.projection_for_tempo(), cfg.frame_rate())
-    });
-    if let Some(t) = tempo {
+    let examples = match find_examples(&x, fx) {
+        Ok(e) => e,
+        Err(reason) => {
+            meta.error = Some(reason);
+            return (meta, Vec::new());
+        }
+    };
+    if let Some(t) = examples.tempo {
         meta.tempo_bpm = Some(t.bpm);
         meta.tempo_strength = t.strength;
     }
-    let starts = clip_starts(x.len(), &cfg, tempo.filter(|_| cfg.beat_align));
+    if let Some(d) = examples.downbeat {
+        meta.downbeat_seconds = Some(d.frame as f64 * cfg.hop as f64 / cfg.sample_rate as f64);
+        meta.downbeat_confidence = d.confidence;
+    }
     let mut clips = Vec::new();
     let silence = 10f32.powf(cfg.silence_dbfs / 20.0);
-    for s in starts {
-        let clip = &x[s..s + clip_n];
-        let rms = (clip.iter().map(|v| v * v).sum::<f32>() / clip_n as f32).sqrt();
+    let len = examples.samples.round() as usize;
+    for &s in &examples.starts {
+        let a = s.round() as usize;
+        let clip = &x[a..(a + len).min(x.len())];
+        let rms = (clip.iter().map(|v| v * v).sum::<f32>() / clip.len().max(1) as f32).sqrt();
         if rms < silence {
             meta.silent_clips += 1;
             continue;
         }
-        match fx.band_db(clip) {
+        match examples.features(fx, &x, s) {
             Ok(f) => {
                 clips.extend_from_slice(&f.data);
-                meta.clip_starts.push(s);
+                meta.clip_starts.push(a);
             }
-            Err(e) => meta.warnings.push(format!("clip at {s}: {e}")),
+            Err(e) => meta.warnings.push(format!("clip at {a}: {e}")),
         }
     }
     (meta, clips)
+}
+
+/// Where a signal's examples start, and what was found on the way.
+pub struct Examples {
+    pub tempo: Option<dsp::tempo::Tempo>,
+    pub downbeat: Option<dsp::downbeat::Downbeat>,
+    /// Example starts (samples, fractional on the bar grid).
+    pub starts: Vec<f64>,
+    /// Samples per example.
+    pub samples: f64,
+}
+
+impl Examples {
+    /// The band dB features of the example starting at `start`.
+    pub fn features(
+        &self,
+        fx: &mut FeatureExtractor,
+        x: &[f32],
+        start: f64,
+    ) -> dsp::Result<dsp::Spectrogram> {
+        match (fx.config.grid, self.tempo) {
+            (Some(g), Some(t)) => fx.grid_band_db(&g, x, start, t.bpm),
+            _ => {
+                let a = start.round() as usize;
+                fx.band_db(&x[a..a + self.samples.round() as usize])
+            }
+        }
+    }
+}
+
+/// Detect the tempo (and on the bar grid the downbeat) of `x` and place its examples: on the
+/// grid, every `example_hop_bars` bars from the first bar line, whole examples only; with fixed
+/// clips, see [`clip_starts`]. On the grid a signal without a steady tempo, or too short for
+/// one example, is an error (the reason, for the skipped-files list).
+pub fn find_examples(x: &[f32], fx: &mut FeatureExtractor) -> Result<Examples, String> {
+    let cfg = fx.config.clone();
+    let mel = cfg.projection_for_tempo();
+    let (tempo, mel_db) = match fx.bin_db(x) {
+        Ok(db) => (
+            dsp::tempo::tempo_of_spectrogram(db, &mel, cfg.frame_rate()),
+            Some(mel.forward(db)),
+        ),
+        Err(_) => (None, None),
+    };
+    let Some(grid) = cfg.grid else {
+        return Ok(Examples {
+            tempo,
+            downbeat: None,
+            starts: clip_starts(x.len(), &cfg, tempo.filter(|_| cfg.beat_align))
+                .into_iter()
+                .map(|s| s as f64)
+                .collect(),
+            samples: cfg.clip_samples() as f64,
+        });
+    };
+    let (Some(t), Some(mel_db)) = (tempo, mel_db) else {
+        return Err(format!(
+            "no steady tempo found (the bar grid needs one; {:.1} s of audio)",
+            x.len() as f64 / cfg.sample_rate as f64
+        ));
+    };
+    let downbeat = dsp::downbeat::find_downbeat(&mel_db, cfg.sample_rate, &t)
+        .ok_or_else(|| format!("too short to find bar lines at {:.1} BPM", t.bpm))?;
+    let bar = features::bar_samples(t.bpm, cfg.sample_rate);
+    let samples = cfg.example_samples(t.bpm);
+    let first = downbeat.frame as f64 * cfg.hop as f64;
+    let step = bar * cfg.example_hop_bars.max(1) as f64;
+    let starts: Vec<f64> = (0..)
+        .map(|j| first + j as f64 * step)
+        .take_while(|s| s + samples <= x.len() as f64)
+        .collect();
+    if starts.is_empty() {
+        return Err(format!(
+            "shorter than {} bars at {:.1} BPM after the first bar line",
+            grid.bars, t.bpm
+        ));
+    }
+    Ok(Examples {
+        tempo: Some(t),
+        downbeat: Some(downbeat),
+        starts,
+        samples,
+    })
 }
 
 /// Clip start samples: every `clip_hop_seconds`, each moved to the nearest beat when a tempo is

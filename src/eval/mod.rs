@@ -14,10 +14,14 @@
 //!    noise, and the mean training clip rendered to audio, vs held-out real.
 //! 5. **rhythm**: detected tempo and onset rate (median and interquartile range) of generated
 //!    vs held-out real clips, and beat regularity (median tempo strength).
-//! 6. **novelty**: median nearest-neighbour distance (standardised features) from generated
+//! 6. **transients**: median onset sharpness and median spectral flatness (see
+//!    [`clip_features::ClipAnalysis`]) of generated clips, held-out real clips, and held-out
+//!    real clips resynthesised from their STFT magnitude by Griffin-Lim (PGHI + 32 iterations:
+//!    the best the phase reconstruction can do, the pipeline's ceiling).
+//! 7. **novelty**: median nearest-neighbour distance (standardised features) from generated
 //!    clips to the training clips, against the same for held-out real clips; a ratio far below
 //!    1 would mean copies.
-//! 7. **diversity**: mean pairwise feature distance among generated clips divided by the same
+//! 8. **diversity**: mean pairwise feature distance among generated clips divided by the same
 //!    among held-out real clips (mode collapse shows as a small ratio).
 
 pub mod classifier;
@@ -33,11 +37,19 @@ use serde_json::{json, Value};
 
 use crate::dataset::split::Split;
 use crate::dataset::{ClipReader, Dataset, DatasetOptions};
-use crate::generate::{sample_latent, Prior, Synth};
+use crate::generate::{generate, GenerateRequest, Prior, RenderSpec, Synth, DEFAULT_BPM};
 use crate::vae::checkpoint::Model;
 use classifier::{inception_score, Classifier};
 use clip_features::{analyse, standardise, standardiser, ClipAnalysis};
 use dsp::{GriffinLimConfig, PhaseInit, Spectrogram, StftPlan};
+
+/// Griffin-Lim as generation runs it: PGHI + 32 iterations.
+const GL_GENERATION: GriffinLimConfig = GriffinLimConfig {
+    iterations: 32,
+    momentum: 0.99,
+    init: PhaseInit::Pghi,
+    seed: 0,
+};
 
 /// Options. Defaults: 10 generated clips per genre, seed 0, 3 held-out clips per genre for the
 /// Griffin-Lim ceiling.
@@ -66,13 +78,13 @@ fn analyse_all(audio: Vec<(usize, Vec<f32>)>, model: &Model) -> Vec<Clip> {
         .collect()
 }
 
-/// Audio of every clip of the given split (decoding each song once).
+/// Audio of every clip of the given split (decoding each song once): on the bar grid each
+/// example's bars at the song's own tempo, else the fixed clips.
 fn real_audio(
     ds: &Dataset,
     split: Split,
     genre_of: &(dyn Fn(&str) -> usize + Sync),
 ) -> anyhow::Result<Vec<(usize, Vec<f32>)>> {
-    let n = ds.config.clip_samples();
     let songs: Vec<_> = ds.songs.iter().filter(|s| s.split == split).collect();
     let per_song: Vec<anyhow::Result<Vec<(usize, Vec<f32>)>>> = songs
         .par_iter()
@@ -85,6 +97,10 @@ fn real_audio(
                 },
             )?;
             let g = genre_of(&s.genre);
+            let n = ds
+                .config
+                .example_samples(s.meta.tempo_bpm.unwrap_or(DEFAULT_BPM))
+                .round() as usize;
             Ok(s.meta
                 .clip_starts
                 .iter()
@@ -223,6 +239,27 @@ pub fn evaluate(
         }
         gl.insert(g.clone(), json!(res));
     }
+    // The pipeline's ceiling: every held-out clip through STFT magnitude and Griffin-Lim (PGHI
+    // + 32 iterations, as generation uses).
+    let resynth_audio: Vec<(usize, Vec<f32>)> = held_audio
+        .par_iter()
+        .map_init(
+            || {
+                (
+                    StftPlan::new(cfg.stft()).expect("valid"),
+                    dsp::GriffinLim::new(cfg.stft()).expect("valid"),
+                )
+            },
+            |(plan, glp), (g, a)| -> anyhow::Result<(usize, Vec<f32>)> {
+                let mut spec = dsp::ComplexSpec::zeros(0, 0);
+                plan.forward(a, &mut spec)?;
+                let mut y = vec![0.0; a.len()];
+                glp.run(&spec.magnitude(), &GL_GENERATION, &mut y)?;
+                Ok((*g, y))
+            },
+        )
+        .collect::<anyhow::Result<_>>()?;
+    let resynth = analyse_all(resynth_audio, model);
     let held = analyse_all(held_audio, model);
     bar.inc(1);
 
@@ -259,54 +296,46 @@ pub fn evaluate(
     }
     bar.inc(1);
 
-    // Generated clips, per genre.
-    let glc = GriffinLimConfig {
-        iterations: 32,
-        init: PhaseInit::Pghi,
-        ..Default::default()
-    };
-    let mut gen_specs = Vec::new();
+    // Generated clips, per genre, through the one generation path.
     let mut gen_audio = Vec::new();
     let mut first_specs = Vec::new();
     for g in 0..genres.len() {
-        for i in 0..opts.count {
-            let z = sample_latent(model, g, opts.seed, i as u64, 1.0, Prior::Genre);
-            let zs = ndarray::Array2::from_shape_vec((z.len(), 1), z)?;
-            let s = synth.decode(&zs, &synth.one_hot(&[g])).remove(0);
-            if i == 0 {
-                first_specs.push(s.clone());
-            }
-            gen_specs.push((g, s));
-        }
-    }
-    let seeds: Vec<u64> = (0..gen_specs.len() as u64).collect();
-    let specs: Vec<Spectrogram> = gen_specs.iter().map(|(_, s)| s.clone()).collect();
-    let (rendered, _) = synth.render_all(&specs, &glc, &seeds)?;
-    for ((g, _), (a, _)) in gen_specs.iter().zip(rendered) {
-        gen_audio.push((*g, a));
+        let req = GenerateRequest {
+            genre: g,
+            count: opts.count,
+            temperature: 1.0,
+            seed: opts.seed,
+            prior: Prior::Genre,
+            gl: GL_GENERATION,
+            bpm: None,
+            bars: None,
+        };
+        let (clips, _) = generate(&synth, &req)?;
+        first_specs.push(clips[0].spectrogram.clone());
+        gen_audio.extend(clips.into_iter().map(|c| (g, c.audio)));
     }
     let gen = analyse_all(gen_audio, model);
     // Ceilings: white noise, and the mean training clip rendered to audio.
     let mut rng = dsp::rng::SplitMix64::new(opts.seed ^ 0xA0);
+    let nominal = cfg.example_samples(DEFAULT_BPM).round() as usize;
     let noise: Vec<(usize, Vec<f32>)> = (0..held.len().max(10))
-        .map(|_| {
-            (
-                0,
-                (0..cfg.clip_samples())
-                    .map(|_| rng.next_signed() * 0.3)
-                    .collect(),
-            )
-        })
+        .map(|_| (0, (0..nominal).map(|_| rng.next_signed() * 0.3).collect()))
         .collect();
     let noise = analyse_all(noise, model);
-    let (mean_audio, _) = synth.render(
-        &Spectrogram {
-            frames: cfg.frames(),
-            bins: cfg.bands(),
-            data: mean_clip.clone(),
-        },
-        &glc,
-    )?;
+    let mean_audio = synth
+        .render(
+            &Spectrogram {
+                frames: cfg.frames(),
+                bins: cfg.bands(),
+                data: mean_clip.clone(),
+            },
+            &RenderSpec {
+                gl: GL_GENERATION,
+                bpm: cfg.grid.map(|_| DEFAULT_BPM),
+                bars: None,
+            },
+        )?
+        .audio;
     let mean_an = analyse_all(vec![(0, mean_audio); 2], model);
     bar.inc(1);
 
@@ -390,6 +419,22 @@ pub fn evaluate(
             "real": {"tempo_bpm": mi(&rt), "onset_rate": mi(&ro), "regularity": stats::median_iqr(&rs).0},
         })
     });
+    let transients = per(&mut |g| {
+        let med = |c: &[Clip], f: &dyn Fn(&ClipAnalysis) -> f64| {
+            let v: Vec<f64> = c
+                .iter()
+                .filter(|x| g.is_none_or(|gg| x.genre == gg))
+                .map(|x| f(&x.analysis))
+                .collect();
+            stats::median_iqr(&v).0
+        };
+        let sharp = |a: &ClipAnalysis| a.onset_sharpness;
+        let flat = |a: &ClipAnalysis| a.median_flatness;
+        json!({
+            "onset_sharpness": {"generated": med(&gen, &sharp), "real": med(&held, &sharp), "resynth": med(&resynth, &sharp)},
+            "flatness": {"generated": med(&gen, &flat), "real": med(&held, &flat), "resynth": med(&resynth, &flat)},
+        })
+    });
     let novelty = per(&mut |g| {
         let gn = nn_median(&pick(&ge_all, &y_gen, g), &tr_all);
         let rn = nn_median(&pick(&he_all, &y_held, g), &tr_all);
@@ -425,10 +470,10 @@ pub fn evaluate(
         )
         .collect();
     let report = json!({
-        "model": model.dir, "songs": songs, "genres": genres,
+        "model": model.dir, "songs": songs, "genres": genres, "parameters": model.vae.parameter_count(),
         "counts": {"train_clips": train.len(), "heldout_clips": held.len(), "generated_clips": gen.len()},
         "gl": {"per_genre": gl}, "reconstruction": reconstruction, "classifier": classifier, "frechet": frechet,
-        "rhythm": rhythm, "novelty": novelty, "diversity": diversity,
+        "rhythm": rhythm, "transients": transients, "novelty": novelty, "diversity": diversity,
         "projection": points.iter().map(|p| json!([p.0, p.1, p.2, if p.3 { "real" } else { "generated" }])).collect::<Vec<_>>(),
     });
     Ok((report, first_specs.into_iter().zip(first_real).collect()))

@@ -12,6 +12,8 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::model::Vae;
+
 /// Adam hyper-parameters. Defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, no clipping.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AdamConfig {
@@ -65,6 +67,53 @@ pub fn adam_update(
                 *w -= step * *m / ((*v).sqrt() * inv_sqrt_bc2 + eps);
             }
         });
+}
+
+/// The optimiser's state: the step count and, per parameter tensor of a [`Vae`] (in its
+/// visiting order), the first and second moments.
+#[derive(Debug, Clone)]
+pub struct AdamState {
+    pub step: u64,
+    pub m: Vec<Vec<f32>>,
+    pub v: Vec<Vec<f32>>,
+}
+
+impl AdamState {
+    pub fn new(vae: &Vae) -> Self {
+        let mut sizes = Vec::new();
+        vae.visit(&mut |_, p| sizes.push(p.value.len()));
+        AdamState {
+            step: 0,
+            m: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+            v: sizes.iter().map(|&n| vec![0.0; n]).collect(),
+        }
+    }
+
+    /// One optimiser step from the gradients in `vae` (clipped to `cfg.clip_norm` if set).
+    /// Returns the gradient norm before clipping.
+    pub fn apply(&mut self, vae: &mut Vae, cfg: &AdamConfig) -> f64 {
+        let norm = vae.grad_norm();
+        let scale = match cfg.clip_norm {
+            Some(c) if norm > c as f64 => (c as f64 / norm) as f32,
+            _ => 1.0,
+        };
+        self.step += 1;
+        let t = self.step;
+        let mut i = 0;
+        vae.visit_mut(&mut |p| {
+            adam_update(
+                cfg,
+                t,
+                scale,
+                p.value,
+                p.grad,
+                &mut self.m[i],
+                &mut self.v[i],
+            );
+            i += 1;
+        });
+        norm
+    }
 }
 
 /// Sum of squares of `g` in a fixed summation order (reproducible whatever the thread count).

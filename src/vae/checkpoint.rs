@@ -18,11 +18,14 @@ use anyhow::Context;
 use safetensors::tensor::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
 
-use super::model::{AdamState, Vae, VaeConfig};
+use super::loss::ReconLoss;
+use super::model::{Objective, Vae, VaeConfig};
+use super::AdamState;
 use crate::dataset::features::{FeatureConfig, Normalization};
 
-/// Bumped when the directory layout or a file's meaning changes.
-pub const FORMAT_VERSION: u32 = 1;
+/// Bumped when the directory layout or a file's meaning changes. Version 1 (3 s clips, an MLP
+/// with its own tensor names) is refused with a message asking to retrain.
+pub const FORMAT_VERSION: u32 = 2;
 
 pub const CONFIG_FILE: &str = "config.json";
 pub const WEIGHTS_FILE: &str = "weights.safetensors";
@@ -41,6 +44,21 @@ pub struct TrainOptions {
     pub seed: u64,
     pub patience: Option<usize>,
     pub validation_fraction: f32,
+    /// The reconstruction term.
+    pub recon_loss: ReconLoss,
+    /// KL free bits per latent dimension (0: off).
+    pub free_bits: f32,
+}
+
+impl TrainOptions {
+    /// The objective at KL weight `beta` (which follows the warm-up).
+    pub fn objective(&self, beta: f32) -> Objective {
+        Objective {
+            recon: self.recon_loss,
+            beta,
+            free_bits: self.free_bits,
+        }
+    }
 }
 
 impl Default for TrainOptions {
@@ -55,6 +73,8 @@ impl Default for TrainOptions {
             seed: 0,
             patience: None,
             validation_fraction: 0.2,
+            recon_loss: ReconLoss::Mse,
+            free_bits: 0.0,
         }
     }
 }
@@ -181,23 +201,9 @@ fn read_f32(
 }
 
 fn weight_tensors(vae: &Vae) -> Vec<(String, Vec<usize>, &[f32])> {
-    vae.layers()
-        .into_iter()
-        .flat_map(|(name, l)| {
-            [
-                (
-                    format!("{name}.weight"),
-                    l.w.shape().to_vec(),
-                    l.w.as_slice().expect("contiguous"),
-                ),
-                (
-                    format!("{name}.bias"),
-                    vec![l.b.len()],
-                    l.b.as_slice().expect("contiguous"),
-                ),
-            ]
-        })
-        .collect()
+    let mut out = Vec::new();
+    vae.visit(&mut |name, p| out.push((name, p.shape, p.value)));
+    out
 }
 
 /// Write the weights as `path` (atomically).
@@ -210,21 +216,19 @@ pub fn save_weights(path: &Path, vae: &Vae) -> anyhow::Result<()> {
 }
 
 fn load_weights_into(st: &SafeTensors, vae: &mut Vae, file: &Path) -> anyhow::Result<()> {
-    let names: Vec<String> = vae.layers().into_iter().map(|(n, _)| n).collect();
-    for (name, layer) in names.iter().zip(vae.layers_mut()) {
-        let w = read_f32(st, &format!("{name}.weight"), layer.w.shape(), file)?;
-        let b = read_f32(st, &format!("{name}.bias"), &[layer.b.len()], file)?;
-        layer
-            .w
-            .as_slice_mut()
-            .expect("contiguous")
-            .copy_from_slice(&w);
-        layer
-            .b
-            .as_slice_mut()
-            .expect("contiguous")
-            .copy_from_slice(&b);
-    }
+    let specs: Vec<(String, Vec<usize>)> = weight_tensors(vae)
+        .into_iter()
+        .map(|(n, s, _)| (n, s))
+        .collect();
+    let values = specs
+        .iter()
+        .map(|(name, shape)| read_f32(st, name, shape, file))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut i = 0;
+    vae.visit_mut(&mut |p| {
+        p.value.copy_from_slice(&values[i]);
+        i += 1;
+    });
     Ok(())
 }
 
@@ -281,7 +285,7 @@ pub fn load_checkpoint(
             path.display()
         );
     }
-    let mut vae = Vae::new(cfg.clone(), 0);
+    let mut vae = Vae::zeros(cfg.clone())?;
     load_weights_into(&st, &mut vae, &path)?;
     let mut adam = AdamState::new(&vae);
     let names: Vec<(String, Vec<usize>)> = weight_tensors(&vae)
@@ -326,23 +330,31 @@ pub fn load_config(dir: &Path) -> anyhow::Result<ModelConfig> {
         .with_context(|| format!("{}: not valid JSON", path.display()))?;
     let version = v.get("format_version").and_then(|x| x.as_u64());
     if version != Some(FORMAT_VERSION as u64) {
+        let hint = if version == Some(1) {
+            " (a model of beatgen's first version: 3 s clips and an MLP; retrain it with `beatgen spec-train`)"
+        } else {
+            ""
+        };
         anyhow::bail!(
-            "{}: model format version {version:?}, this beatgen reads version {FORMAT_VERSION}",
-            path.display()
+            "{}: model format version {}, this beatgen reads version {FORMAT_VERSION}{hint}",
+            path.display(),
+            version.map_or("missing".to_string(), |v| v.to_string())
         );
     }
     let cfg: ModelConfig = serde_json::from_value(v)
         .with_context(|| format!("{}: unexpected content", path.display()))?;
     let bands = cfg.features.bands();
-    if cfg.vae.input_dim != cfg.features.clip_len()
+    if cfg.vae.frames != cfg.features.frames()
+        || cfg.vae.bands != bands
         || cfg.normalization.mean.len() != bands
         || cfg.normalization.std.len() != bands
     {
         anyhow::bail!(
-            "{}: inconsistent shapes (input {} vs clip {}, normalisation {} vs {bands} bands)",
+            "{}: inconsistent shapes (network {} x {} vs clips {} x {bands}, normalisation {} bands)",
             path.display(),
-            cfg.vae.input_dim,
-            cfg.features.clip_len(),
+            cfg.vae.frames,
+            cfg.vae.bands,
+            cfg.features.frames(),
             cfg.normalization.mean.len()
         );
     }
@@ -370,7 +382,9 @@ impl Model {
         let path = dir.join(WEIGHTS_FILE);
         let bytes = read_file(&path)?;
         let st = parse(&bytes, &path)?;
-        let mut vae = Vae::new(config.vae.clone(), 0);
+        let mut vae = Vae::zeros(config.vae.clone()).with_context(|| {
+            format!("{}: the declared network", dir.join(CONFIG_FILE).display())
+        })?;
         load_weights_into(&st, &mut vae, &path)?;
         Ok(Model {
             config,

@@ -1,17 +1,16 @@
-//! A dense (fully connected) layer with its forward and backward passes side by side.
+//! A dense (fully connected) layer over all features of its input.
 //!
-//! Layout: weights `w` are `[out, in]` (PyTorch's `nn.Linear` layout, so safetensors load
-//! directly), bias `b` is `[out]`. Activations are feature-major, `[features, batch]`: a
-//! column per sample. That makes every product `W . X` with the large dimension contiguous,
-//! which the gemm kernels run fastest (see `benches/training.rs`).
+//! Weights `w` are `[out, in]` (PyTorch's `nn.Linear` layout, so safetensors load directly),
+//! bias `b` is `[out]`. With feature-major batches every product `W . X` has its large
+//! dimension contiguous, which the gemm kernels run fastest (see `benches/training.rs`).
 
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 
+use super::layer::{init_weights, Init, Layer, Param, ParamMut, Shape};
 use super::matmul::matmul;
-use dsp::rng::SplitMix64;
 
-#[derive(Debug, Clone)]
 pub struct Dense {
+    input: Shape,
     pub w: Array2<f32>,
     pub b: Array1<f32>,
     pub gw: Array2<f32>,
@@ -19,34 +18,42 @@ pub struct Dense {
 }
 
 impl Dense {
-    /// He-uniform initialisation scaled for LeakyReLU (`U(-s, s)`, `s = sqrt(6 / in)`), zero
-    /// bias, from a seeded stream.
-    pub fn new(inp: usize, out: usize, rng: &mut SplitMix64, gain: f32) -> Self {
-        let s = gain * (6.0 / inp as f32).sqrt();
+    pub fn new(input: Shape, out: usize, init: &mut Init, gain: f32) -> Self {
+        let inp = input.features();
         Dense {
-            w: Array2::from_shape_simple_fn((out, inp), || rng.next_signed() * s),
+            input,
+            w: init_weights((out, inp), inp, init, gain),
             b: Array1::zeros(out),
             gw: Array2::zeros((out, inp)),
             gb: Array1::zeros(out),
         }
     }
+}
 
-    /// `y = W x + b` for a batch: `x: [in, B]`, `y: [out, B]`.
-    pub fn forward(&self, x: &ArrayView2<f32>, y: &mut ArrayViewMut2<f32>) {
+impl Layer for Dense {
+    fn input_shape(&self) -> Shape {
+        self.input
+    }
+    fn output_shape(&self) -> Shape {
+        Shape::flat(self.w.nrows())
+    }
+
+    /// `y = W x + b`.
+    fn forward(&self, x: &ArrayView2<f32>, y: &mut ArrayViewMut2<f32>, _: &mut [f32]) {
         matmul(y, &self.w.view(), x, false);
         for (mut row, &b) in y.axis_iter_mut(Axis(0)).zip(&self.b) {
             row.mapv_inplace(|v| v + b);
         }
     }
 
-    /// Given `dy = dL/dy: [out, B]` and the forward input `x`, set the gradients to `dL/dW`
-    /// and `dL/db` (one batch per step: overwriting saves a pass over the weights), and write
-    /// `dL/dx: [in, B]` when `dx` is given (the first layer skips it).
-    pub fn backward(
+    /// `dW = dy x^T`, `db = sum_b dy`, `dx = W^T dy`.
+    fn backward(
         &mut self,
         x: &ArrayView2<f32>,
+        _y: &ArrayView2<f32>,
         dy: &ArrayView2<f32>,
         dx: Option<&mut ArrayViewMut2<f32>>,
+        _: &mut [f32],
     ) {
         matmul(&mut self.gw.view_mut(), dy, &x.t(), false);
         for (g, row) in self.gb.iter_mut().zip(dy.axis_iter(Axis(0))) {
@@ -56,19 +63,63 @@ impl Dense {
             matmul(dx, &self.w.t(), dy, false);
         }
     }
+
+    fn visit<'a>(&'a self, f: &mut dyn FnMut(Param<'a>)) {
+        f(Param {
+            name: "weight",
+            shape: self.w.shape().to_vec(),
+            value: self.w.as_slice().expect("contiguous"),
+            grad: self.gw.as_slice().expect("contiguous"),
+        });
+        f(Param {
+            name: "bias",
+            shape: vec![self.b.len()],
+            value: self.b.as_slice().expect("contiguous"),
+            grad: self.gb.as_slice().expect("contiguous"),
+        });
+    }
+
+    fn visit_mut<'a>(&'a mut self, f: &mut dyn FnMut(ParamMut<'a>)) {
+        let shape = self.w.shape().to_vec();
+        f(ParamMut {
+            name: "weight",
+            shape,
+            value: self.w.as_slice_mut().expect("contiguous"),
+            grad: self.gw.as_slice().expect("contiguous"),
+        });
+        f(ParamMut {
+            name: "bias",
+            shape: vec![self.b.len()],
+            value: self.b.as_slice_mut().expect("contiguous"),
+            grad: self.gb.as_slice().expect("contiguous"),
+        });
+    }
 }
 
-/// LeakyReLU with slope `alpha` for negative inputs (0 gives ReLU), in place.
-pub fn leaky_relu(x: &mut ArrayViewMut2<f32>, alpha: f32) {
-    x.mapv_inplace(|v| if v > 0.0 { v } else { alpha * v });
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vae::layer::check::gradient_check;
+    use dsp::rng::SplitMix64;
 
-/// Backward of [`leaky_relu`] given its *output* `y` (the sign is the same as the input's
-/// for `alpha > 0`, and for ReLU `y > 0` exactly where the input was): `dx = dy * f'(x)`.
-pub fn leaky_relu_backward(y: &ArrayView2<f32>, dy: &mut ArrayViewMut2<f32>, alpha: f32) {
-    ndarray::Zip::from(dy).and(y).for_each(|d, &v| {
-        if v <= 0.0 {
-            *d *= alpha;
-        }
-    });
+    #[test]
+    fn gradients_match_finite_differences() {
+        let mut rng = SplitMix64::new(1);
+        let mut d = Dense::new(Shape::new(3, 4), 5, &mut Init::Random(&mut rng), 1.0);
+        d.b.iter_mut()
+            .enumerate()
+            .for_each(|(i, b)| *b = 0.1 * i as f32);
+        gradient_check(&mut d, 3, 7);
+    }
+
+    #[test]
+    fn forward_matches_a_hand_computed_product() {
+        let mut d = Dense::new(Shape::flat(2), 2, &mut Init::Zeros, 1.0);
+        d.w.assign(&ndarray::arr2(&[[1.0, 2.0], [-1.0, 0.5]]));
+        d.b.assign(&ndarray::arr1(&[0.5, -1.0]));
+        let x = ndarray::arr2(&[[1.0, 0.0], [2.0, -2.0]]); // two samples as columns
+        let mut y = Array2::zeros((2, 2));
+        d.forward(&x.view(), &mut y.view_mut(), &mut []);
+        assert_eq!(y, ndarray::arr2(&[[5.5, -3.5], [-1.0, -2.0]]));
+    }
 }

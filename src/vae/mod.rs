@@ -1,13 +1,21 @@
-//! The hand-written VAE: dense layers with manual backprop ([`dense`]), the loss
-//! ([`loss`]), Adam ([`adam`]), the conditional encoder/decoder ([`model`]), and the model
-//! directory on disk ([`checkpoint`]).
+//! The hand-written VAE: a [`layer::Layer`] trait with manual backprop implemented by dense
+//! ([`dense`]), convolution ([`conv`]), reshaping ([`reshape`]) and activation
+//! ([`activation`]) layers, composed into stacks ([`stack`]) by the conditional encoder and
+//! decoder ([`model`]); the loss ([`loss`]), Adam ([`adam`]), and the model directory on disk
+//! ([`checkpoint`]).
 
+pub mod activation;
 pub mod adam;
 pub mod checkpoint;
+pub mod conv;
 pub mod dense;
+pub mod layer;
 pub mod loss;
 pub mod matmul;
 pub mod model;
+pub mod reshape;
+pub mod stack;
 
-pub use adam::AdamConfig;
-pub use model::{AdamState, Losses, Vae, VaeConfig, Workspace};
+pub use adam::{AdamConfig, AdamState};
+pub use loss::ReconLoss;
+pub use model::{Architecture, Losses, Objective, Vae, VaeConfig, Workspace};

@@ -54,7 +54,21 @@ pub fn png_size(p: &Path) -> (u32, u32) {
     (r.info().width, r.info().height)
 }
 
-/// A tiny corpus (house and lo-fi, 3 songs of 8 s each) and a tiny model `m` trained on it.
+/// The arguments of a tiny convolutional network (for fast tests).
+pub const TINY_NET: [&str; 10] = [
+    "--bands",
+    "16",
+    "--channels",
+    "8",
+    "--conv-layers",
+    "2",
+    "--kernel",
+    "3",
+    "--latent",
+    "4",
+];
+
+/// A tiny corpus (house and lo-fi, 3 songs of 12 s each) and a tiny model `m` trained on it.
 pub fn tiny_model(d: &Path) {
     ok(
         d,
@@ -64,30 +78,23 @@ pub fn tiny_model(d: &Path) {
             "--per-genre",
             "3",
             "--seconds",
-            "8",
+            "12",
             "--genres",
             "house,lo-fi",
             "--seed",
             "4",
         ],
     );
-    ok(
-        d,
-        &[
-            "spec-train",
-            "songs",
-            "--model",
-            "m",
-            "--bands",
-            "16",
-            "--hidden",
-            "32,16",
-            "--latent",
-            "4",
-            "--batch-size",
-            "4",
-            "--epochs",
-            "2",
-        ],
-    );
+    let mut args = vec![
+        "spec-train",
+        "songs",
+        "--model",
+        "m",
+        "--batch-size",
+        "4",
+        "--epochs",
+        "2",
+    ];
+    args.extend_from_slice(&TINY_NET);
+    ok(d, &args);
 }

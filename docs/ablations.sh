@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The ablations in README: trains each variant on a songs folder with the demo's settings (up
+# to 40 epochs, early stop after 10 without improvement, seed 0), evaluates it with
+# `beatgen eval` (10 generated clips per genre, seed 0) and prints one markdown row per variant.
+#   docs/ablations.sh [SONGS] [VARIANT...]     default: songs, every variant
+# Models go to models/ablation-<variant>/ (reused when already trained), reports to
+# out/ablation-<variant>.json. Needs python3 for the table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+songs=${1:-songs}
+shift || true
+declare -A args=(
+  [mlp-clips]="--arch mlp --representation clips"
+  [conv-clips]="--arch conv --representation clips"
+  [mlp-bars]="--arch mlp"
+  [conv-bars]=""
+  [conv-bars-l1]="--recon-loss l1"
+  [conv-bars-beta0.2]="--beta 0.2"
+  [conv-bars-freebits2]="--free-bits 2"
+)
+variants=${*:-mlp-clips conv-clips mlp-bars conv-bars conv-bars-l1 conv-bars-beta0.2 conv-bars-freebits2}
+cargo build --release -q
+bin=target/release/beatgen
+mkdir -p out
+tag=$(basename "$songs")
+for v in $variants; do
+  model="models/ablation-$tag-$v"
+  if [ ! -f "$model/weights.safetensors" ] || [ ! -f "$model/config.json" ] || ! grep -q genre_latent "$model/config.json"; then
+    rm -rf "$model"
+    # shellcheck disable=SC2086
+    /usr/bin/time -f "%e" -o "out/ablation-$tag-$v.time" "$bin" -q spec-train "$songs" --model "$model" --epochs 40 --patience 10 ${args[$v]}
+  fi
+  "$bin" -q eval --model "$model" "$songs" --json > "out/ablation-$tag-$v.json"
+done
+python3 - "$tag" $variants <<'EOF'
+import json, sys
+tag, variants = sys.argv[1], sys.argv[2:]
+print("| variant | params | val recon LSD / mean clip | FD gen (floor) | FD / floor | classifier gen / real | onset sharpness gen / real | flatness gen / real | novelty | diversity | train s |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for v in variants:
+    r = json.load(open(f"out/ablation-{tag}-{v}.json"))
+    cfg = json.load(open(f"models/ablation-{tag}-{v}/config.json"))
+    try:
+        secs = open(f"out/ablation-{tag}-{v}.time").read().split()[-1]
+    except OSError:
+        secs = "-"
+    o = lambda k: r[k]["overall"]
+    fd, cl, tr = o("frechet"), o("classifier"), o("transients")
+    rec = o("reconstruction")
+    print(f"| {v} | {r.get('parameters', '-')} | {rec['model_lsd_db']:.2f} / {rec['mean_clip_lsd_db']:.2f} dB "
+          f"| {fd['generated']:.1f} ({fd['floor_train_real']:.1f}) | {fd['generated'] / fd['floor_train_real']:.1f}x "
+          f"| {cl['generated_accuracy']:.2f} / {cl['real_heldout_accuracy']:.2f} "
+          f"| {tr['onset_sharpness']['generated']:.1f} / {tr['onset_sharpness']['real']:.1f} "
+          f"| {tr['flatness']['generated']:.4f} / {tr['flatness']['real']:.4f} "
+          f"| {o('novelty')['ratio']:.2f} | {o('diversity')['ratio']:.2f} | {secs} |")
+EOF

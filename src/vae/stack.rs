@@ -1,0 +1,281 @@
+//! A sequence of layers (PyTorch's `nn.Sequential`), with the per-batch buffers it runs in.
+
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+
+use super::layer::{Init, Layer, LayerSpec, Param, ParamMut, Shape, ShapeError};
+
+pub struct Stack {
+    input: Shape,
+    layers: Vec<Box<dyn Layer>>,
+}
+
+/// Activations, their gradients and each layer's scratch for one batch size, allocated once.
+pub struct StackBuffers {
+    acts: Vec<Array2<f32>>,
+    grads: Vec<Array2<f32>>,
+    scratch: Vec<Vec<f32>>,
+}
+
+impl Stack {
+    /// Build `specs` in order from `input`. The last layer with parameters is initialised with
+    /// `out_gain`, the others with gain 1.
+    pub fn build(
+        specs: &[LayerSpec],
+        input: Shape,
+        init: &mut Init,
+        out_gain: f32,
+    ) -> Result<Self, ShapeError> {
+        let last_param = specs.iter().rposition(LayerSpec::has_params);
+        let mut layers = Vec::with_capacity(specs.len());
+        let mut shape = input;
+        for (i, spec) in specs.iter().enumerate() {
+            let gain = if Some(i) == last_param { out_gain } else { 1.0 };
+            let layer = spec.build(shape, init, gain).map_err(|reason| ShapeError {
+                index: i,
+                spec: spec.clone(),
+                input: shape,
+                reason,
+            })?;
+            shape = layer.output_shape();
+            layers.push(layer);
+        }
+        Ok(Stack { input, layers })
+    }
+
+    pub fn input_shape(&self) -> Shape {
+        self.input
+    }
+
+    pub fn output_shape(&self) -> Shape {
+        self.layers.last().map_or(self.input, |l| l.output_shape())
+    }
+
+    pub fn buffers(&self, batch: usize) -> StackBuffers {
+        let mk = || {
+            self.layers
+                .iter()
+                .map(|l| Array2::zeros((l.output_shape().features(), batch)))
+                .collect()
+        };
+        StackBuffers {
+            acts: mk(),
+            grads: mk(),
+            scratch: self
+                .layers
+                .iter()
+                .map(|l| vec![0.0; l.scratch_len(batch)])
+                .collect(),
+        }
+    }
+
+    /// Run every layer on `x` (`[input features, B]`).
+    pub fn forward(&self, x: &ArrayView2<f32>, buf: &mut StackBuffers) {
+        for (i, layer) in self.layers.iter().enumerate() {
+            let (before, rest) = buf.acts.split_at_mut(i);
+            let input = if i == 0 {
+                x.view()
+            } else {
+                before[i - 1].view()
+            };
+            layer.forward(&input, &mut rest[0].view_mut(), &mut buf.scratch[i]);
+        }
+    }
+
+    /// The last forward pass's output `[output features, B]`.
+    pub fn output<'a>(&self, buf: &'a StackBuffers) -> ArrayView2<'a, f32> {
+        buf.acts.last().expect("a stack has layers").view()
+    }
+
+    /// Where the caller writes `dL/d(output)` before [`Stack::backward`].
+    pub fn output_grad<'a>(&self, buf: &'a mut StackBuffers) -> ArrayViewMut2<'a, f32> {
+        buf.grads.last_mut().expect("a stack has layers").view_mut()
+    }
+
+    /// The last output and its gradient buffer at once (for losses that read one and write the other).
+    pub fn output_and_grad<'a>(
+        &self,
+        buf: &'a mut StackBuffers,
+    ) -> (ArrayView2<'a, f32>, ArrayViewMut2<'a, f32>) {
+        (
+            buf.acts.last().expect("a stack has layers").view(),
+            buf.grads.last_mut().expect("a stack has layers").view_mut(),
+        )
+    }
+
+    /// Backpropagate the output gradient through every layer (same `x` as the forward pass),
+    /// leaving parameter gradients in the layers and, if asked, `dL/dx` in `dx`.
+    pub fn backward(
+        &mut self,
+        x: &ArrayView2<f32>,
+        buf: &mut StackBuffers,
+        mut dx: Option<&mut ArrayViewMut2<f32>>,
+    ) {
+        for i in (0..self.layers.len()).rev() {
+            let (g_before, g_rest) = buf.grads.split_at_mut(i);
+            let y = buf.acts[i].view();
+            let dy = g_rest[0].view();
+            if i == 0 {
+                self.layers[0].backward(x, &y, &dy, dx.as_deref_mut(), &mut buf.scratch[0]);
+            } else {
+                let input = buf.acts[i - 1].view();
+                let mut prev = g_before[i - 1].view_mut();
+                self.layers[i].backward(&input, &y, &dy, Some(&mut prev), &mut buf.scratch[i]);
+            }
+        }
+    }
+
+    /// Visit parameters as `{prefix}.{layer index}.{name}`.
+    pub fn visit<'a>(&'a self, prefix: &str, f: &mut dyn FnMut(String, Param<'a>)) {
+        for (i, l) in self.layers.iter().enumerate() {
+            l.visit(&mut |p| f(format!("{prefix}.{i}.{}", p.name), p));
+        }
+    }
+
+    pub fn visit_mut<'a>(&'a mut self, f: &mut dyn FnMut(ParamMut<'a>)) {
+        for l in self.layers.iter_mut() {
+            l.visit_mut(f);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vae::layer::check::rand_array;
+    use dsp::rng::SplitMix64;
+
+    /// The composed stack's gradients against finite differences of `sum(y * r)`, for the
+    /// input and a sample of the parameters (every layer kind of the conv VAE).
+    #[test]
+    fn composed_gradients_match_finite_differences() {
+        let specs = vec![
+            LayerSpec::Conv1d {
+                out: 4,
+                kernel: 3,
+                stride: 2,
+            },
+            LayerSpec::LeakyRelu { slope: 0.1 },
+            LayerSpec::Dense { out: 12 },
+            LayerSpec::Unflatten { channels: 3 },
+            LayerSpec::Upsample { factor: 2 },
+            LayerSpec::Conv1d {
+                out: 2,
+                kernel: 3,
+                stride: 1,
+            },
+            LayerSpec::Crop { time: 7 },
+        ];
+        let mut rng = SplitMix64::new(2);
+        let mut st =
+            Stack::build(&specs, Shape::new(3, 7), &mut Init::Random(&mut rng), 1.0).unwrap();
+        assert_eq!(st.output_shape(), Shape::new(2, 7));
+        let bsz = 2;
+        let x = rand_array(21, bsz, 1);
+        let r = rand_array(14, bsz, 2);
+        let mut buf = st.buffers(bsz);
+        let loss = |st: &Stack, x: &Array2<f32>, buf: &mut StackBuffers| -> f64 {
+            st.forward(&x.view(), buf);
+            st.output(buf)
+                .iter()
+                .zip(r.iter())
+                .map(|(&a, &b)| a as f64 * b as f64)
+                .sum()
+        };
+        loss(&st, &x, &mut buf);
+        st.output_grad(&mut buf).assign(&r);
+        let mut dx = Array2::zeros((21, bsz));
+        st.backward(&x.view(), &mut buf, Some(&mut dx.view_mut()));
+        let h = 1e-3f32;
+        let close = |a: f64, n: f64| (a - n).abs() <= 2e-2 * n.abs().max(5e-2);
+        // Where a step of h crosses a LeakyReLU kink the quotient mixes two slopes: such
+        // entries are checked again at h/8, and may be at most 10% of them.
+        let mut small_step = 0;
+        let numeric = |st: &Stack, x: &Array2<f32>, buf: &mut StackBuffers, i: usize, h: f32| {
+            let mut xp = x.clone();
+            xp.as_slice_mut().unwrap()[i] += h;
+            let p = loss(st, &xp, buf);
+            xp.as_slice_mut().unwrap()[i] -= 2.0 * h;
+            let m = loss(st, &xp, buf);
+            (p - m) / (2.0 * h as f64)
+        };
+        for i in 0..x.len() {
+            let a = dx.as_slice().unwrap()[i] as f64;
+            let n = numeric(&st, &x, &mut buf, i, h);
+            if !close(a, n) {
+                let n2 = numeric(&st, &x, &mut buf, i, h / 8.0);
+                assert!(
+                    close(a, n2),
+                    "x[{i}]: analytic {a} vs numeric {n} (h) / {n2} (h/8)"
+                );
+                small_step += 1;
+            }
+        }
+        assert!(
+            small_step * 10 <= x.len(),
+            "{small_step} of {} inputs needed the small step",
+            x.len()
+        );
+        let mut grads = Vec::new();
+        st.visit("s", &mut |name, p| grads.push((name, p.grad.to_vec())));
+        let names: Vec<&str> = grads.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "s.0.weight",
+                "s.0.bias",
+                "s.2.weight",
+                "s.2.bias",
+                "s.5.weight",
+                "s.5.bias"
+            ]
+        );
+        // Parameters feed the kinks too: the same two-step rule, on every third entry.
+        for (pi, (name, g)) in grads.iter().enumerate() {
+            for k in (0..g.len()).step_by(3) {
+                let bump = |st: &mut Stack, d: f32| {
+                    let mut idx = 0;
+                    st.visit_mut(&mut |p| {
+                        if idx == pi {
+                            p.value[k] += d;
+                        }
+                        idx += 1;
+                    });
+                };
+                let numeric = |st: &mut Stack, buf: &mut StackBuffers, h: f32| {
+                    bump(st, h);
+                    let p = loss(st, &x, buf);
+                    bump(st, -2.0 * h);
+                    let m = loss(st, &x, buf);
+                    bump(st, h);
+                    (p - m) / (2.0 * h as f64)
+                };
+                let a = g[k] as f64;
+                let n = numeric(&mut st, &mut buf, h);
+                if !close(a, n) {
+                    let n2 = numeric(&mut st, &mut buf, h / 8.0);
+                    assert!(
+                        close(a, n2),
+                        "{name}[{k}]: analytic {a} vs numeric {n} (h) / {n2} (h/8)"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_shape_that_does_not_fit_is_an_error_naming_the_layer() {
+        let specs = vec![
+            LayerSpec::Dense { out: 10 },
+            LayerSpec::Unflatten { channels: 3 },
+        ];
+        let err = Stack::build(&specs, Shape::flat(4), &mut Init::Zeros, 1.0)
+            .err()
+            .unwrap();
+        assert_eq!(err.index, 1);
+        assert!(
+            err.to_string()
+                .contains("10 features do not split into 3 channels"),
+            "{err}"
+        );
+    }
+}
