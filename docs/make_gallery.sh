@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Remakes docs/gallery/: runs the demo (trains or reuses models/demo), then copies the first
-# generated clip's spectrogram per genre, a real clip for comparison, and the loss curve.
+# generated loop's spectrogram per genre (the decoded bar grid: 2 bars, 256 frames), a held-out
+# real example of each genre on the same grid (from `beatgen eval --out`), and the loss curve.
+# docs/gallery/v1/ holds the first version's pictures (3 s clips, MLP), kept for comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo run --release -q -- demo
+cargo run --release -q -- eval --model models/demo songs --out out/eval > /dev/null
 mkdir -p docs/gallery
 for g in boom-bap drill house lo-fi trap; do
-  cp "out/demo/$g/$g-seed1-01.png" "docs/gallery/$g.png"
+  cp "out/demo/$g/$g-seed1-01-4bars.png" "docs/gallery/$g.png"
+  cp "out/eval/real-$g.png" "docs/gallery/real-$g.png"
 done
 cp models/demo/loss.png docs/gallery/loss.png
-cargo run --release -q -- spec-dump songs/trap/trap-01-138bpm.mp3 docs/gallery/real-trap.png --seconds 3

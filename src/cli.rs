@@ -432,6 +432,10 @@ pub struct MakeCorpusArgs {
     /// MP3 bit rate in kb/s.
     #[arg(long, default_value_t = 64)]
     pub kbps: u32,
+    /// Render through this General MIDI SoundFont (.sf2, e.g. Debian's
+    /// /usr/share/sounds/sf2/FluidR3_GM.sf2) instead of the built-in drum synthesiser.
+    #[arg(long)]
+    pub soundfont: Option<PathBuf>,
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     pub json: bool,

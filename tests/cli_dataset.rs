@@ -33,7 +33,7 @@ fn make_corpus_is_deterministic_and_writes_a_manifest() {
     let lines: Vec<&str> = manifest.lines().collect();
     assert_eq!(
         lines[0],
-        "path\tgenre\tbpm\tswing\tkit_seed\tseconds\tsample_rate"
+        "path\tgenre\tbpm\tswing\tkit_seed\tseconds\tsample_rate\tsoundfont"
     );
     assert_eq!(lines.len(), 7);
     for l in &lines[1..] {
@@ -237,4 +237,67 @@ fn bad_files_in_a_songs_folder_are_skipped_and_counted() {
     std::fs::create_dir(dir.path().join("broken")).unwrap();
     std::fs::write(dir.path().join("broken/a.mp3"), b"junk").unwrap();
     assert!(fails(dir.path(), &["dataset-info", "broken"]).contains("no usable audio"));
+}
+
+/// `make-corpus --soundfont`: the genre grammars rendered through a SoundFont (the tiny test
+/// font) are songs the pipeline reads at their tempo; a file that is not a SoundFont is a
+/// one-line error naming it.
+#[test]
+fn soundfont_corpus_renders_songs_at_their_tempo() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let font = fixture("tiny_gm.sf2");
+    let font = font.to_str().unwrap();
+    let args = [
+        "make-corpus",
+        "sf",
+        "--per-genre",
+        "2",
+        "--seconds",
+        "10",
+        "--genres",
+        "trap,house",
+        "--soundfont",
+        font,
+    ];
+    ok(d, &args);
+    let manifest = std::fs::read_to_string(d.join("sf/manifest.tsv")).unwrap();
+    assert!(
+        manifest
+            .lines()
+            .skip(1)
+            .all(|l| l.ends_with("\ttiny_gm.sf2")),
+        "{manifest}"
+    );
+    let v = json(&ok(d, &["dataset-info", "sf", "--json"]));
+    assert_eq!(v["usable_songs"], 4, "{v}");
+    for s in v["songs"].as_array().unwrap() {
+        let path = s["path"].as_str().unwrap();
+        let row = manifest
+            .lines()
+            .find(|l| path.ends_with(l.split('\t').next().unwrap()))
+            .unwrap();
+        let bpm: f64 = row.split('\t').nth(2).unwrap().parse().unwrap();
+        let heard = s["tempo_bpm"].as_f64().unwrap();
+        assert!((heard - bpm).abs() < 0.02 * bpm, "{path}: {heard} vs {bpm}");
+    }
+    // The same seed renders the same bytes.
+    let again: Vec<&str> = args
+        .iter()
+        .map(|&a| if a == "sf" { "sf2" } else { a })
+        .collect();
+    ok(d, &again);
+    let first = manifest.lines().nth(1).unwrap().split('\t').next().unwrap();
+    assert_eq!(
+        std::fs::read(d.join("sf").join(first)).unwrap(),
+        std::fs::read(d.join("sf2").join(first)).unwrap()
+    );
+    // Not a SoundFont.
+    std::fs::write(d.join("bad.sf2"), b"RIFF junk").unwrap();
+    let err = fails(d, &["make-corpus", "x", "--soundfont", "bad.sf2"]);
+    assert!(
+        err.contains("bad.sf2") && err.contains("not a usable SoundFont"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
 }

@@ -46,14 +46,15 @@ fn table(r: &Value) -> String {
             get("diversity"),
             get("transients"),
         );
-        let three = |m: &Value| {
+        let three = |m: &Value, fmt: &dyn Fn(&Value) -> String| {
             format!(
                 "{} / {} / {}",
-                f(&m["generated"]),
-                f(&m["real"]),
-                f(&m["resynth"])
+                fmt(&m["generated"]),
+                fmt(&m["real"]),
+                fmt(&m["resynth"])
             )
         };
+        let small = |v: &Value| v.as_f64().map_or("-".into(), |x| format!("{x:.4}"));
         s.push_str(&format!(
             "| {g} | {} ({}) | {} / {} | {} ({} / {} / {}) | {} | {} | {} / {} | {} | {} |\n",
             f(&rc["model_lsd_db"]),
@@ -64,8 +65,8 @@ fn table(r: &Value) -> String {
             f(&fd["floor_train_real"]),
             f(&fd["ceiling_white_noise"]),
             f(&fd["ceiling_mean_clip"]),
-            three(&tr["onset_sharpness"]),
-            three(&tr["flatness"]),
+            three(&tr["onset_sharpness"], &f),
+            three(&tr["flatness"], &small),
             f(&rh["generated"]["tempo_bpm"]["median"]),
             f(&rh["real"]["tempo_bpm"]["median"]),
             f(&nv["ratio"]),

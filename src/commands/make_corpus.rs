@@ -26,6 +26,7 @@ pub fn run(a: MakeCorpusArgs) -> anyhow::Result<()> {
         seed: a.seed,
         genres,
         mp3_kbps: a.kbps,
+        soundfont: a.soundfont.clone(),
     };
     let start = Instant::now();
     let bar = crate::progress::bar(0, "synthesising");

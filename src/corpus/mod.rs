@@ -7,6 +7,7 @@ pub mod filter;
 pub mod genre;
 pub mod instruments;
 pub mod pattern;
+pub mod soundfont;
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +28,8 @@ pub struct CorpusOptions {
     pub seed: u64,
     pub genres: Vec<Genre>,
     pub mp3_kbps: u32,
+    /// Render through this SoundFont (General MIDI) instead of the built-in synthesiser.
+    pub soundfont: Option<PathBuf>,
 }
 
 impl Default for CorpusOptions {
@@ -37,6 +40,7 @@ impl Default for CorpusOptions {
             seed: 1,
             genres: Genre::ALL.to_vec(),
             mp3_kbps: 64,
+            soundfont: None,
         }
     }
 }
@@ -123,26 +127,10 @@ pub fn render_song(spec: &SongSpec) -> Vec<f32> {
         Genre::Drill => (lvl(0.7), lvl(0.5), lvl(0.55), lvl(0.75), lvl(0.7), lvl(0.3)),
         Genre::BoomBap => (lvl(1.0), lvl(0.8), lvl(0.5), lvl(0.4), lvl(0.5), lvl(0.4)),
     };
-    let laid_back = if spec.genre == Genre::LoFi {
-        0.012
-    } else {
-        0.0
-    };
-    let jitter = if spec.genre == Genre::LoFi {
-        0.008
-    } else {
-        0.003
-    };
-
     let mut out = vec![0.0f32; n];
     let mut last_bass: Option<f32> = None;
     for e in &events {
-        // Swing delays every second note of the genre's grid (16ths; lo-fi swings its 8ths).
-        let grid = if spec.genre == Genre::LoFi { 0.5 } else { 0.25 };
-        let steps = e.beat / grid;
-        let swung = (steps - steps.round()).abs() < 1e-3 && (steps.round() as i64) % 2 == 1;
-        let beat = e.beat + if swung { spec.swing * grid } else { 0.0 };
-        let t = beat * beat_s + laid_back + rng.gen_range(-jitter..=jitter);
+        let t = event_seconds(spec, e, &mut rng);
         let start = (t.max(0.0) * sr) as usize;
         if start >= n {
             continue;
@@ -171,9 +159,33 @@ pub fn render_song(spec: &SongSpec) -> Vec<f32> {
             *o += g * s;
         }
     }
+    finish_mix(spec, &mut out, &mut rng);
+    out
+}
+
+/// When an event sounds, in seconds from the start: swing delays every second note of the
+/// genre's grid (16ths; lo-fi swings its 8ths and plays 12 ms behind the beat), then a little
+/// random timing (one draw from `rng`).
+pub(crate) fn event_seconds(spec: &SongSpec, e: &pattern::Event, rng: &mut impl Rng) -> f32 {
+    let lofi = spec.genre == Genre::LoFi;
+    let (grid, laid_back, jitter) = if lofi {
+        (0.5, 0.012, 0.008)
+    } else {
+        (0.25, 0.0, 0.003)
+    };
+    let steps = e.beat / grid;
+    let swung = (steps - steps.round()).abs() < 1e-3 && (steps.round() as i64) % 2 == 1;
+    let beat = e.beat + if swung { spec.swing * grid } else { 0.0 };
+    beat * (60.0 / spec.bpm) + laid_back + rng.gen_range(-jitter..=jitter)
+}
+
+/// The end of every mix: lo-fi's dull top end and vinyl crackle, gentle saturation, and the
+/// peak at -1 dBFS.
+pub(crate) fn finish_mix(spec: &SongSpec, out: &mut [f32], rng: &mut impl Rng) {
+    let sr = spec.sample_rate as f32;
     if spec.genre == Genre::LoFi {
         // Dull the top end and add vinyl crackle: sparse clicks over faint hiss.
-        filter::Biquad::lowpass(rng.gen_range(2500.0..4500.0), 0.7, sr).run(&mut out);
+        filter::Biquad::lowpass(rng.gen_range(2500.0..4500.0), 0.7, sr).run(out);
         for v in out.iter_mut() {
             *v += rng.gen_range(-1.0..1.0f32) * 0.004;
             if rng.gen_bool(0.0004) {
@@ -188,7 +200,6 @@ pub fn render_song(spec: &SongSpec) -> Vec<f32> {
     let peak = out.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-9);
     let target = 10f32.powf(-1.0 / 20.0);
     out.iter_mut().for_each(|v| *v *= target / peak);
-    out
 }
 
 /// One line of `manifest.tsv`.
@@ -198,7 +209,8 @@ pub struct ManifestRow {
     pub spec: SongSpec,
 }
 
-pub const MANIFEST_HEADER: &str = "path\tgenre\tbpm\tswing\tkit_seed\tseconds\tsample_rate";
+pub const MANIFEST_HEADER: &str =
+    "path\tgenre\tbpm\tswing\tkit_seed\tseconds\tsample_rate\tsoundfont";
 
 /// Write the corpus into `dir` (created if needed); returns the manifest rows.
 pub fn make_corpus(
@@ -227,10 +239,14 @@ pub fn make_corpus(
         let d = dir.join(g.name());
         std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
     }
+    let font = opts.soundfont.as_deref().map(soundfont::load).transpose()?;
     progress.set_length(jobs.len() as u64);
     jobs.par_iter()
         .try_for_each(|(spec, rel)| -> anyhow::Result<()> {
-            let audio = render_song(spec);
+            let audio = match &font {
+                Some(f) => soundfont::render_song(spec, f)?,
+                None => render_song(spec),
+            };
             let path = dir.join(rel);
             dsp::write_audio(
                 &path,
@@ -248,14 +264,18 @@ pub fn make_corpus(
     tsv.push('\n');
     for (spec, rel) in &jobs {
         tsv.push_str(&format!(
-            "{}\t{}\t{}\t{:.3}\t{}\t{}\t{}\n",
+            "{}\t{}\t{}\t{:.3}\t{}\t{}\t{}\t{}\n",
             rel.display(),
             spec.genre.name(),
             spec.bpm,
             spec.swing,
             spec.kit_seed,
             spec.seconds,
-            spec.sample_rate
+            spec.sample_rate,
+            opts.soundfont
+                .as_deref()
+                .and_then(|p| p.file_name())
+                .map_or(String::new(), |n| n.to_string_lossy().into_owned())
         ));
     }
     dsp::atomic::write_atomically(&dir.join("manifest.tsv"), tsv.as_bytes())?;
