@@ -1,11 +1,13 @@
 //! Criterion benchmark of one generated clip, latent to MP3 file, split into its stages:
-//! decoder (default VAE shape, 128 bands x 259 frames), Griffin-Lim (PGHI + 32 iterations, the
-//! spec-generate default), and MP3 encoding + atomic write. The weights are random (the time
-//! does not depend on their values); the output is denormalised to a realistic dB range.
+//! decoder (the default network on the default representation: 2 bars, 256 frames x 128
+//! bands), rendering (the bar grid mapped to 120 BPM, PGHI + 32 Griffin-Lim iterations, the
+//! spec-generate default, 2 bars = 4 s), and MP3 encoding + atomic write. The weights are
+//! random (the time does not depend on their values); the output is denormalised to a
+//! realistic dB range.
 //! Run: `cargo bench --bench generate`.
 
 use beatgen::dataset::features::{FeatureConfig, Normalization};
-use beatgen::generate::Synth;
+use beatgen::generate::{RenderSpec, Synth};
 use beatgen::vae::checkpoint::{Model, ModelConfig, TrainOptions, FORMAT_VERSION};
 use beatgen::vae::{Architecture, Vae, VaeConfig};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -47,20 +49,24 @@ fn bench(c: &mut Criterion) {
     let synth = Synth::new(&model).unwrap();
     let z = Array2::from_shape_fn((64, 1), |(i, _)| ((i * 7 % 13) as f32 - 6.0) / 6.0);
     let genre = synth.one_hot(&[4]);
-    let gl = GriffinLimConfig {
-        iterations: 32,
-        init: PhaseInit::Pghi,
-        ..Default::default()
+    let gl = RenderSpec {
+        gl: GriffinLimConfig {
+            iterations: 32,
+            init: PhaseInit::Pghi,
+            ..Default::default()
+        },
+        bpm: Some(120.0),
+        bars: None,
     };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("clip.mp3");
     let spec = synth.decode(&z, &genre).remove(0);
-    let (audio, _) = synth.render(&spec, &gl).unwrap();
+    let audio = synth.render(&spec, &gl).unwrap().audio;
 
-    let mut g = c.benchmark_group("one 3 s clip");
+    let mut g = c.benchmark_group("one 2-bar clip at 120 BPM (4 s)");
     g.sample_size(20);
     g.bench_function("decoder", |b| b.iter(|| synth.decode(&z, &genre)));
-    g.bench_function("griffin-lim (pghi + 32)", |b| {
+    g.bench_function("render: grid to 120 BPM + griffin-lim (pghi + 32)", |b| {
         b.iter(|| synth.render(&spec, &gl).unwrap())
     });
     g.bench_function("mp3 encode + write", |b| {
@@ -69,7 +75,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("latent to mp3 file (total)", |b| {
         b.iter(|| {
             let s = synth.decode(&z, &genre).remove(0);
-            let (a, _) = synth.render(&s, &gl).unwrap();
+            let a = synth.render(&s, &gl).unwrap().audio;
             dsp::write_audio(&out, &a, 22050, &dsp::EncodeOptions::default()).unwrap()
         })
     });

@@ -9,14 +9,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 songs=${1:-songs}
 shift || true
+# Squared error was the first version's loss; L1 won the ablation and is the default now.
 declare -A args=(
-  [mlp-clips]="--arch mlp --representation clips"
-  [conv-clips]="--arch conv --representation clips"
-  [mlp-bars]="--arch mlp"
-  [conv-bars]=""
+  [mlp-clips]="--arch mlp --representation clips --recon-loss mse"
+  [conv-clips]="--arch conv --representation clips --recon-loss mse"
+  [mlp-bars]="--arch mlp --recon-loss mse"
+  [conv-bars]="--recon-loss mse"
   [conv-bars-l1]="--recon-loss l1"
-  [conv-bars-beta0.2]="--beta 0.2"
-  [conv-bars-freebits2]="--free-bits 2"
+  [conv-bars-beta0.2]="--beta 0.2 --recon-loss mse"
+  [conv-bars-freebits2]="--free-bits 2 --recon-loss mse"
 )
 variants=${*:-mlp-clips conv-clips mlp-bars conv-bars conv-bars-l1 conv-bars-beta0.2 conv-bars-freebits2}
 cargo build --release -q

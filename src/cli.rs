@@ -335,8 +335,9 @@ pub struct SpecTrainArgs {
     pub lr: f32,
     #[command(flatten)]
     pub net: NetworkArgs,
-    /// Reconstruction loss: mse (squared error) or l1 (absolute error).
-    #[arg(long, value_enum, default_value = "mse")]
+    /// Reconstruction loss: l1 (absolute error; sharper hits and a darker floor, see the
+    /// ablations in README) or mse (squared error).
+    #[arg(long, value_enum, default_value = "l1")]
     pub recon_loss: crate::vae::ReconLoss,
     /// KL free bits per latent dimension (0 = off).
     #[arg(long, default_value_t = 0.0)]

@@ -168,7 +168,7 @@ impl<'a> Synth<'a> {
     ///
     /// On the bar grid: the grid is read cyclically and mapped to `spec.bpm` (linear
     /// interpolation between grid frames at each STFT frame of the output), one cycle of the
-    /// model's bars is reconstructed with a beat of context on either side, the context after
+    /// model's bars is reconstructed with a 16th note of context on either side, the context after
     /// the cycle is crossfaded (equal power, [`crate::loops::CROSSFADE_SECONDS`]) into its
     /// start so the cycle loops seamlessly, and the cycle is tiled to `spec.bars` bars: exactly
     /// `round(bars * bar_samples(bpm))` samples. With fixed clips: the 3 s clip as it is.
@@ -197,7 +197,10 @@ impl<'a> Synth<'a> {
         let bar = crate::dataset::features::bar_samples(bpm, f.sample_rate);
         let cycle_exact = grid.bars as f64 * bar;
         let cycle = cycle_exact.round() as usize;
-        let margin = (bar / 4.0).round() as usize;
+        // Context on either side: a 16th note, and at least a window (so the cycle's own
+        // frames are whole) plus the crossfade.
+        let xf = (crate::loops::CROSSFADE_SECONDS * f.sample_rate as f32) as usize;
+        let margin = ((bar / 16.0).round() as usize).max(f.n_fft + xf);
         let len = cycle + 2 * margin;
         let frames = f.stft().frames(len);
         // Grid frames per sample; output frame j is centred at sample j * hop - margin of the cycle.
@@ -216,7 +219,6 @@ impl<'a> Synth<'a> {
         let mag = self.fx.band_db_to_magnitude(&warped);
         let (y, sc) = self.griffin_lim(&mag, &spec.gl, len)?;
         // One seamless cycle: the rendered continuation fades out over the cycle's start.
-        let xf = ((crate::loops::CROSSFADE_SECONDS * f.sample_rate as f32) as usize).min(margin);
         let mut one = y[margin..margin + cycle].to_vec();
         for (i, v) in one.iter_mut().take(xf).enumerate() {
             let a = std::f32::consts::FRAC_PI_2 * i as f32 / xf as f32;

@@ -20,7 +20,7 @@ fn f(v: &Value) -> String {
 /// The summary table: one row per genre and one overall.
 fn table(r: &Value) -> String {
     let mut s = String::new();
-    s.push_str("| genre | recon LSD dB (mean clip) | classifier: real / generated | FD generated (floor / noise / mean clip) | onset sharpness gen / real / resynth | flatness gen / real / resynth | tempo gen / real | novelty ratio | diversity ratio |\n");
+    s.push_str("| genre | recon LSD dB (mean clip) | classifier: real / generated | FD generated (floor / noise / mean clip) | onset sharpness gen / real / GL / bands+GL | flatness gen / real / GL / bands+GL | tempo gen / real | novelty ratio | diversity ratio |\n");
     s.push_str("|---|---|---|---|---|---|---|---|---|\n");
     let mut keys: Vec<String> = r["genres"]
         .as_array()
@@ -48,10 +48,11 @@ fn table(r: &Value) -> String {
         );
         let three = |m: &Value, fmt: &dyn Fn(&Value) -> String| {
             format!(
-                "{} / {} / {}",
+                "{} / {} / {} / {}",
                 fmt(&m["generated"]),
                 fmt(&m["real"]),
-                fmt(&m["resynth"])
+                fmt(&m["resynth"]),
+                fmt(&m["bands_resynth"])
             )
         };
         let small = |v: &Value| v.as_f64().map_or("-".into(), |x| format!("{x:.4}"));

@@ -73,7 +73,7 @@ impl Default for TrainOptions {
             seed: 0,
             patience: None,
             validation_fraction: 0.2,
-            recon_loss: ReconLoss::Mse,
+            recon_loss: ReconLoss::L1,
             free_bits: 0.0,
         }
     }

@@ -16,12 +16,11 @@
 use ndarray::{ArrayView2, ArrayViewMut2, Axis, Zip};
 use serde::{Deserialize, Serialize};
 
-/// The reconstruction term. Default: squared error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+/// The reconstruction term (the training default, L1, is in `TrainOptions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ReconLoss {
     /// Squared error (Gaussian decoder).
-    #[default]
     Mse,
     /// Absolute error (Laplace decoder).
     L1,
