@@ -1,7 +1,8 @@
 """Griffin-Lim peer comparison on the DSP work unit (../shared/DESIGN.md).
 
-Same clip, same parameters (n_fft 1024, hop 256, periodic Hann, centred frames with reflect
-padding, momentum 0.99, random initial phase), 2 threads, for 32 and 100 iterations:
+Same clip, same parameters (n_fft 1024, hop 256, periodic Hann, centred frames, momentum 0.99,
+random initial phase), 2 threads, for 32 and 100 iterations, with each padding of the centred
+edge frames for every peer (zero: librosa's and beatgen's default; reflect: PyTorch's):
   - librosa.griffinlim
   - a PyTorch Griffin-Lim written with torch.stft/torch.istft (torchaudio's algorithm)
   - beatgen (`beatgen resynth --json`, its own timer around Griffin-Lim only)
@@ -27,9 +28,9 @@ def work_unit_clip(seconds=3.0, seed=0):
     return (0.6 * kick + hat + 0.05 * chord).astype(np.float32)
 
 
-def sc_db(S, y):
+def sc_db(S, y, pad):
     import librosa
-    X = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP, center=True, pad_mode="reflect"))
+    X = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP, center=True, pad_mode=pad))
     return float(20 * np.log10(np.linalg.norm(S - X) / np.linalg.norm(S)))
 
 
@@ -43,7 +44,7 @@ def timed(fn, repeat):
     return float(np.median(times)), out
 
 
-def torch_griffinlim(S, n_iter, length, seed=0):
+def torch_griffinlim(S, n_iter, length, pad, seed=0):
     """torchaudio.functional.griffinlim, written out (torchaudio is not needed)."""
     import torch
     g = torch.Generator().manual_seed(seed)
@@ -52,7 +53,7 @@ def torch_griffinlim(S, n_iter, length, seed=0):
     tprev = torch.tensor(0.0, dtype=torch.cfloat)
     for _ in range(n_iter):
         inverse = torch.istft(S * angles, N_FFT, HOP, window=window, length=length)
-        rebuilt = torch.stft(inverse, N_FFT, HOP, window=window, center=True, pad_mode="reflect",
+        rebuilt = torch.stft(inverse, N_FFT, HOP, window=window, center=True, pad_mode=pad,
                              normalized=False, onesided=True, return_complex=True)
         angles = rebuilt
         if MOMENTUM:
@@ -72,42 +73,47 @@ def main():
     import librosa, soundfile, torch
     torch.set_num_threads(2)
     y = work_unit_clip()
-    S = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP, center=True, pad_mode="reflect"))
-    St = torch.from_numpy(S)
     tmp = tempfile.mkdtemp()
     clip = os.path.join(tmp, "clip.wav")
     soundfile.write(clip, y, SR, subtype="FLOAT")
 
     rows = []
-    for iters in (32, 100):
-        t, out = timed(lambda: librosa.griffinlim(S, n_iter=iters, hop_length=HOP, n_fft=N_FFT,
-                                                  momentum=MOMENTUM, init="random", random_state=0,
-                                                  center=True, pad_mode="reflect", length=len(y)),
-                       args.repeat)
-        rows.append(("librosa " + librosa.__version__, iters, "random", t, sc_db(S, out)))
-        with torch.no_grad():
-            t, out = timed(lambda: torch_griffinlim(St, iters, len(y)), args.repeat)
-        rows.append(("pytorch " + torch.__version__.split("+")[0], iters, "random", t, sc_db(S, out.numpy())))
-        for init in ("random", "pghi"):
-            out_path = os.path.join(tmp, f"out_{iters}_{init}.wav")
-            res = subprocess.run([args.beatgen, "--threads", "2", "resynth", clip, out_path, "--iters", str(iters),
-                                  "--init", init, "--repeat", str(args.repeat), "--json"],
-                                 check=True, capture_output=True, text=True)
-            report = json.loads(res.stdout)
-            out, _ = soundfile.read(out_path, dtype="float32")
-            rows.append(("beatgen", iters, init, report["gl_seconds"], sc_db(S, out)))
+    # numpy/librosa/torch call zero padding "constant"; beatgen calls it "zero".
+    for pad, ours_pad in (("constant", "zero"), ("reflect", "reflect")):
+        S = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP, center=True, pad_mode=pad))
+        St = torch.from_numpy(S)
+        for iters in (32, 100):
+            t, out = timed(lambda: librosa.griffinlim(S, n_iter=iters, hop_length=HOP, n_fft=N_FFT,
+                                                      momentum=MOMENTUM, init="random", random_state=0,
+                                                      center=True, pad_mode=pad, length=len(y)),
+                           args.repeat)
+            rows.append(("librosa " + librosa.__version__, ours_pad, iters, "random", t, sc_db(S, out, pad)))
+            with torch.no_grad():
+                t, out = timed(lambda: torch_griffinlim(St, iters, len(y), pad), args.repeat)
+            rows.append(("pytorch " + torch.__version__.split("+")[0], ours_pad, iters, "random", t, sc_db(S, out.numpy(), pad)))
+            for init in ("random", "pghi"):
+                out_path = os.path.join(tmp, f"out_{iters}_{init}.wav")
+                res = subprocess.run([args.beatgen, "--threads", "2", "resynth", clip, out_path, "--iters", str(iters),
+                                      "--init", init, "--pad", ours_pad, "--repeat", str(args.repeat), "--json"],
+                                     check=True, capture_output=True, text=True)
+                report = json.loads(res.stdout)
+                out, _ = soundfile.read(out_path, dtype="float32")
+                rows.append(("beatgen", ours_pad, iters, init, report["gl_seconds"], sc_db(S, out, pad)))
 
     print(f"Griffin-Lim on the DSP work unit: 3.0 s at {SR} Hz, n_fft {N_FFT}, hop {HOP}, momentum {MOMENTUM}, "
-          f"reflect padding, 2 threads, median of {args.repeat}")
+          f"2 threads, median of {args.repeat}; SC computed with the padding the row used")
     print()
-    print("| implementation | iterations | init | seconds | SC (dB) | beatgen (random) is faster by |")
-    print("|---|---:|---|---:|---:|---:|")
-    ours = {r[1]: r[3] for r in rows if r[0] == "beatgen" and r[2] == "random"}
-    for name, iters, init, t, sc in rows:
-        print(f"| {name} | {iters} | {init} | {t * 1000:.1f} ms | {sc:.2f} | {t / ours[iters]:.1f}x |")
+    print("| implementation | padding | iterations | init | time | SC (dB) | beatgen (random, same padding) is faster by |")
+    print("|---|---|---:|---|---:|---:|---:|")
+    ours = {(r[1], r[2]): r[4] for r in rows if r[0] == "beatgen" and r[3] == "random"}
+    default = {"librosa": "zero", "pytorch": "reflect", "beatgen": "zero"}
+    for name, pad, iters, init, t, sc in rows:
+        mark = " (default)" if default[name.split()[0]] == pad else ""
+        ratio = "" if name == "beatgen" else f"{t / ours[(pad, iters)]:.1f}x"
+        print(f"| {name} | {pad}{mark} | {iters} | {init} | {t * 1000:.1f} ms | {sc:.2f} | {ratio} |")
     if args.json_out:
         with open(args.json_out, "w") as f:
-            json.dump([dict(zip(("impl", "iterations", "init", "seconds", "sc_db"), r)) for r in rows], f, indent=1)
+            json.dump([dict(zip(("impl", "padding", "iterations", "init", "seconds", "sc_db"), r)) for r in rows], f, indent=1)
 
 
 if __name__ == "__main__":

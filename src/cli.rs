@@ -395,7 +395,8 @@ pub struct DatasetArgs {
     /// clips: do not move clip starts onto detected beats.
     #[arg(long)]
     pub no_beat_align: bool,
-    /// Cache folder (default SONGS/.beatgen-cache).
+    /// Cache folder (default: beatgen in the user's cache directory, e.g. ~/.cache/beatgen;
+    /// nothing is ever written into SONGS).
     #[arg(long)]
     pub cache: Option<PathBuf>,
 }
@@ -481,6 +482,9 @@ pub struct ResynthArgs {
     /// Fast Griffin-Lim momentum (0 = classic Griffin-Lim).
     #[arg(long, default_value_t = 0.99)]
     pub momentum: f32,
+    /// Padding of the centred edge frames: reflect or zero (default: beatgen's, see README).
+    #[arg(long, default_value_t = dsp::Padding::default())]
+    pub pad: dsp::Padding,
     /// Seconds of audio to use.
     #[arg(long, default_value_t = 3.0)]
     pub seconds: f64,

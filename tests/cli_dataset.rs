@@ -137,6 +137,17 @@ fn dataset_info_counts_caches_and_invalidates() {
     assert!(train.is_disjoint(&val) && train.len() + val.len() == 6);
     let clips = v["clips_train"].as_u64().unwrap() + v["clips_validation"].as_u64().unwrap();
 
+    // The cache is in the user's cache directory; nothing was written into the songs folder.
+    let entries = |p: &Path| std::fs::read_dir(p).unwrap().count();
+    assert_eq!(entries(&dir.path().join(".cache/beatgen")), 6);
+    for g in ["", "trap", "house"] {
+        let names: Vec<String> = std::fs::read_dir(dir.path().join("songs").join(g))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(names.iter().all(|n| !n.starts_with('.')), "{g}: {names:?}");
+    }
+
     // Second run: everything from the cache, same numbers.
     let v2 = json(&ok(dir.path(), &["dataset-info", "songs", "--json"]));
     assert_eq!(

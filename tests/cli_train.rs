@@ -38,6 +38,35 @@ fn corpus(dir: &Path) {
     );
 }
 
+/// `spec-train --resume` of `model` (4 epochs) with the tiny network but the given latent
+/// size, channels and batch size; it must fail: returns stderr.
+fn resume_fails(dir: &Path, model: &str, latent: &str, channels: &str, batch: &str) -> String {
+    fails(
+        dir,
+        &[
+            "spec-train",
+            "songs",
+            "--model",
+            model,
+            "--bands",
+            "16",
+            "--channels",
+            channels,
+            "--conv-layers",
+            "2",
+            "--kernel",
+            "3",
+            "--latent",
+            latent,
+            "--batch-size",
+            batch,
+            "--epochs",
+            "4",
+            "--resume",
+        ],
+    )
+}
+
 fn train(dir: &Path, model: &str, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["spec-train", "songs", "--model", model, "--latent", "4"];
     args.extend_from_slice(&SMALL);
@@ -119,83 +148,14 @@ fn interrupted_and_resumed_run_ends_with_the_same_weights() {
         .starts_with('.')));
 
     // A resume with a different architecture or option names the field.
-    let err = fails(
-        d,
-        &[
-            "spec-train",
-            "songs",
-            "--model",
-            "part",
-            "--bands",
-            "16",
-            "--channels",
-            "8",
-            "--conv-layers",
-            "2",
-            "--kernel",
-            "3",
-            "--latent",
-            "6",
-            "--batch-size",
-            "8",
-            "--epochs",
-            "4",
-            "--resume",
-        ],
-    );
+    let err = resume_fails(d, "part", "6", "8", "8");
     assert!(
         err.contains("cannot resume part") && err.contains("latent (saved 4, now 6)"),
         "{err}"
     );
-    let err = fails(
-        d,
-        &[
-            "spec-train",
-            "songs",
-            "--model",
-            "part",
-            "--bands",
-            "16",
-            "--channels",
-            "6",
-            "--conv-layers",
-            "2",
-            "--kernel",
-            "3",
-            "--latent",
-            "4",
-            "--batch-size",
-            "8",
-            "--epochs",
-            "4",
-            "--resume",
-        ],
-    );
+    let err = resume_fails(d, "part", "4", "6", "8");
     assert!(err.contains("architecture"), "{err}");
-    let err = fails(
-        d,
-        &[
-            "spec-train",
-            "songs",
-            "--model",
-            "part",
-            "--bands",
-            "16",
-            "--channels",
-            "8",
-            "--conv-layers",
-            "2",
-            "--kernel",
-            "3",
-            "--latent",
-            "4",
-            "--batch-size",
-            "4",
-            "--epochs",
-            "4",
-            "--resume",
-        ],
-    );
+    let err = resume_fails(d, "part", "4", "8", "4");
     assert!(err.contains("batch-size (saved 8, now 4)"), "{err}");
     // Training into an existing model without --resume is refused.
     let err = String::from_utf8(train(d, "full", &["--epochs", "1"]).stderr).unwrap();

@@ -22,7 +22,7 @@ pub use decode::{decode_file, DecodeOptions, Decoded};
 pub use encode::{write_audio, AudioFormat, EncodeOptions};
 pub use error::{DspError, Result};
 pub use griffin_lim::{spectral_convergence_db, GriffinLim, GriffinLimConfig, PhaseInit};
-pub use stft::{ComplexSpec, Spectrogram, StftConfig, StftPlan, TfGrid};
+pub use stft::{ComplexSpec, Padding, Spectrogram, StftConfig, StftPlan, TfGrid};
 
 /// The one sample rate every input is resampled to, in Hz.
 pub const SAMPLE_RATE: u32 = 22050;

@@ -1,10 +1,11 @@
 //! Short-time Fourier transform and its inverse on top of realfft.
 //!
-//! Conventions (the same as `librosa.stft(center=True, pad_mode="reflect")`):
+//! Conventions (the same as `librosa.stft(center=True, pad_mode="constant")`, or
+//! `pad_mode="reflect"` with [`Padding::Reflect`]):
 //! - periodic Hann window of length `n_fft`;
-//! - frames are centred: the signal is padded by `n_fft / 2` samples on each side by reflection
-//!   (the edge sample is not repeated), frame `t` covers padded samples `t*hop .. t*hop + n_fft`,
-//!   i.e. it is centred on original sample `t*hop`;
+//! - frames are centred: the signal is padded by `n_fft / 2` samples on each side, with zeros
+//!   by default or by reflection (the edge sample is not repeated), frame `t` covers padded
+//!   samples `t*hop .. t*hop + n_fft`, i.e. it is centred on original sample `t*hop`;
 //! - `1 + len / hop` frames and `n_fft / 2 + 1` bins;
 //! - the spectrum is unnormalised (`X[k] = sum_j w[j] x[j] e^{-2 pi i jk / n_fft}`), phase relative
 //!   to the first sample of the frame;
@@ -22,13 +23,54 @@ use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use crate::error::{DspError, Result};
 use crate::window::hann_periodic;
 
-/// STFT geometry. Defaults: `n_fft` 1024, `hop` 256 (at 22050 Hz: 46 ms frames, 11.6 ms hop).
+/// How the `n_fft / 2` samples before the start and after the end of a signal are made up for
+/// its centred edge frames (and, in Griffin-Lim, re-made after every overlap-add).
+///
+/// The default is zeros, chosen by measurement: on 3 s excerpts of 20 bundled songs and 20
+/// songs of recorded drum samples, 32-iteration Griffin-Lim reaches a median spectral
+/// convergence 0.7 dB lower (random initial phase) and 1.1 to 2.2 dB lower (PGHI) with zero
+/// than with reflect padding (README, "Padding of centred frames").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Padding {
+    /// Mirror the signal at its ends without repeating the edge sample (numpy's "reflect";
+    /// PyTorch's `torch.stft` default).
+    Reflect,
+    /// Zeros (librosa 0.10+'s default, `pad_mode="constant"`).
+    #[default]
+    Zero,
+}
+
+impl std::str::FromStr for Padding {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "reflect" => Ok(Padding::Reflect),
+            "zero" => Ok(Padding::Zero),
+            other => Err(format!("unknown padding {other:?} (reflect or zero)")),
+        }
+    }
+}
+
+impl std::fmt::Display for Padding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Padding::Reflect => "reflect",
+            Padding::Zero => "zero",
+        })
+    }
+}
+
+/// STFT geometry. Defaults: `n_fft` 1024, `hop` 256 (at 22050 Hz: 46 ms frames, 11.6 ms hop),
+/// zero padding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StftConfig {
     /// FFT and window length in samples (even).
     pub n_fft: usize,
     /// Hop between frames in samples.
     pub hop: usize,
+    /// Padding of the centred edge frames.
+    pub pad: Padding,
 }
 
 impl Default for StftConfig {
@@ -36,6 +78,7 @@ impl Default for StftConfig {
         StftConfig {
             n_fft: 1024,
             hop: 256,
+            pad: Padding::default(),
         }
     }
 }
@@ -49,7 +92,7 @@ impl StftConfig {
     pub fn frames(&self, len: usize) -> usize {
         1 + len / self.hop
     }
-    /// Length of the reflect-padded signal the frames are cut from.
+    /// Length of the padded signal the frames are cut from.
     pub fn padded_len(&self, len: usize) -> usize {
         (self.frames(len) - 1) * self.hop + self.n_fft
     }
@@ -186,7 +229,7 @@ impl StftPlan {
         let frames = self.cfg.frames(signal.len());
         let mut padded = std::mem::take(&mut self.padded);
         padded.resize(self.cfg.padded_len(signal.len()), 0.0);
-        reflect_pad(signal, self.cfg.n_fft / 2, &mut padded);
+        pad_signal(signal, self.cfg.n_fft / 2, self.cfg.pad, &mut padded);
         out.reshape(frames, self.cfg.bins());
         self.forward_padded(&padded, out);
         self.padded = padded;
@@ -314,8 +357,8 @@ impl StftPlan {
     }
 
     /// Overlap-add of all frames into `self.padded` (length `padded_len(len)`), normalised by the
-    /// window-square sum. Afterwards the pad regions are refilled by reflection of the interior,
-    /// so `self.padded` is exactly what `forward` would build from the trimmed signal.
+    /// window-square sum. Afterwards the pad regions are refilled as the padding mode says, so
+    /// `self.padded` is exactly what `forward` would build from the trimmed signal.
     pub(crate) fn inverse_to_padded(&mut self, spec: &ComplexSpec, len: usize) {
         self.inverse_frames(spec);
         self.overlap_add(spec.frames, len);
@@ -375,7 +418,7 @@ impl StftPlan {
                     *y *= s;
                 }
             });
-        refill_reflect_pad(&mut self.padded, n_fft / 2, len);
+        refill_pad(&mut self.padded, n_fft / 2, len, self.cfg.pad);
     }
 
     /// The padded signal produced by the last `inverse_to_padded`.
@@ -454,11 +497,22 @@ fn reflect_index(i: isize, len: usize) -> usize {
     m as usize
 }
 
-/// Writes `signal` into `out[pad..pad+len]` and fills the rest by reflection.
-pub fn reflect_pad(signal: &[f32], pad: usize, out: &mut [f32]) {
+/// Writes `signal` into `out[pad..pad+len]` and fills the rest as `mode` says.
+pub fn pad_signal(signal: &[f32], pad: usize, mode: Padding, out: &mut [f32]) {
     let len = signal.len();
     out[pad..pad + len].copy_from_slice(signal);
-    refill_reflect_pad(out, pad, len);
+    refill_pad(out, pad, len, mode);
+}
+
+/// Refill `out[..pad]` and `out[pad+len..]` from `out[pad..pad+len]` as `mode` says.
+fn refill_pad(out: &mut [f32], pad: usize, len: usize, mode: Padding) {
+    match mode {
+        Padding::Reflect => refill_reflect_pad(out, pad, len),
+        Padding::Zero => {
+            out[..pad].fill(0.0);
+            out[pad + len..].fill(0.0);
+        }
+    }
 }
 
 /// Refill `out[..pad]` and `out[pad+len..]` by reflection of `out[pad..pad+len]`.
@@ -509,7 +563,11 @@ mod tests {
 
     #[test]
     fn frames_at_fractional_centres_match_naive_dft_with_zero_padding() {
-        let cfg = StftConfig { n_fft: 64, hop: 16 };
+        let cfg = StftConfig {
+            n_fft: 64,
+            hop: 16,
+            ..Default::default()
+        };
         let x = test_signal(300);
         let mut plan = StftPlan::new(cfg).unwrap();
         // A grid whose spacing is not whole samples, starting before the signal and running
@@ -546,8 +604,58 @@ mod tests {
     }
 
     #[test]
+    fn matches_naive_dft_with_zero_padding() {
+        let cfg = StftConfig {
+            n_fft: 64,
+            hop: 16,
+            pad: Padding::Zero,
+        };
+        let x = test_signal(300);
+        let mut plan = StftPlan::new(cfg).unwrap();
+        let mut spec = ComplexSpec::zeros(0, 0);
+        plan.forward(&x, &mut spec).unwrap();
+        let w: Vec<f64> = (0..64)
+            .map(|j| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * j as f64 / 64.0).cos())
+            .collect();
+        for t in 0..spec.frames {
+            let frame: Vec<f64> = (0..64)
+                .map(|j| {
+                    let i = (t * 16 + j) as isize - 32;
+                    let v = if (0..300).contains(&i) {
+                        x[i as usize] as f64
+                    } else {
+                        0.0
+                    };
+                    v * w[j]
+                })
+                .collect();
+            for (k, (re, im)) in naive_frame_dft(&frame).into_iter().enumerate() {
+                let got = spec.frame(t)[k];
+                assert!(
+                    (got.re as f64 - re).abs() < 1e-4 && (got.im as f64 - im).abs() < 1e-4,
+                    "frame {t} bin {k}"
+                );
+            }
+        }
+        // Zero padding changes only the edge frames.
+        let mut reflect = StftPlan::new(StftConfig {
+            pad: Padding::Reflect,
+            ..cfg
+        })
+        .unwrap();
+        let mut spec_r = ComplexSpec::zeros(0, 0);
+        reflect.forward(&x, &mut spec_r).unwrap();
+        assert_ne!(spec.frame(0), spec_r.frame(0));
+        assert_eq!(spec.frame(5), spec_r.frame(5));
+    }
+
+    #[test]
     fn matches_naive_dft_with_reflect_padding() {
-        let cfg = StftConfig { n_fft: 64, hop: 16 };
+        let cfg = StftConfig {
+            n_fft: 64,
+            hop: 16,
+            ..Default::default()
+        };
         let x = test_signal(300);
         let mut plan = StftPlan::new(cfg).unwrap();
         let mut spec = ComplexSpec::zeros(0, 0);
@@ -594,7 +702,12 @@ mod tests {
             (64, 32, 200),
         ] {
             let x = test_signal(len);
-            let mut plan = StftPlan::new(StftConfig { n_fft, hop }).unwrap();
+            let mut plan = StftPlan::new(StftConfig {
+                n_fft,
+                hop,
+                ..Default::default()
+            })
+            .unwrap();
             let mut spec = ComplexSpec::zeros(0, 0);
             plan.forward(&x, &mut spec).unwrap();
             let mut y = vec![0.0; len];
@@ -648,12 +761,14 @@ mod tests {
     fn bad_shapes_are_errors_not_panics() {
         assert!(StftPlan::new(StftConfig {
             n_fft: 1023,
-            hop: 256
+            hop: 256,
+            ..Default::default()
         })
         .is_err());
         assert!(StftPlan::new(StftConfig {
             n_fft: 1024,
-            hop: 0
+            hop: 0,
+            ..Default::default()
         })
         .is_err());
         let mut plan = StftPlan::new(StftConfig::default()).unwrap();

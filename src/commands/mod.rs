@@ -103,6 +103,7 @@ pub(crate) fn dataset_setup(
     if cfg.bands == 0 || cfg.bands > cfg.bins() {
         anyhow::bail!("--bands must be in 1..={} (got {})", cfg.bins(), a.bands);
     }
+    cfg.validate().map_err(anyhow::Error::msg)?;
     if !(a.clip_hop > 0.0) || !(0.0..1.0).contains(&a.val_fraction) {
         anyhow::bail!("--clip-hop must be positive and --val-fraction in [0, 1)");
     }

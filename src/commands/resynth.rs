@@ -11,7 +11,10 @@ use crate::cli::ResynthArgs;
 pub fn run(a: ResynthArgs) -> anyhow::Result<()> {
     dsp::AudioFormat::from_path(&a.output)?;
     let decoded = super::decode_part(&a.input, a.part.offset, Some(a.seconds))?;
-    let stft = StftConfig::default();
+    let stft = StftConfig {
+        pad: a.pad,
+        ..Default::default()
+    };
     let mut plan = StftPlan::new(stft)?;
     let mut spec = ComplexSpec::zeros(0, 0);
     plan.forward(&decoded.samples, &mut spec)?;

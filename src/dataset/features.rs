@@ -7,7 +7,7 @@
 //! the song's tempo. With the defaults an example is 2 bars = 256 frames.
 //!
 //! Fixed clips (the first version, `grid: None`): a 3.0 s clip, STFT frames every `hop`
-//! samples (centred, reflect padding), 259 frames.
+//! samples (centred, `pad` padding), 259 frames.
 //!
 //! Either way, frames are periodic-Hann windowed `n_fft`-point magnitudes -> dB (reference: a
 //! full-scale sine = 0 dB, floor `-80 dB`, see [`dsp::spectrogram`]) -> `bands` mel bands
@@ -69,6 +69,11 @@ pub struct FeatureConfig {
     pub n_fft: usize,
     /// Hop between frames (samples). Default 256.
     pub hop: usize,
+    /// Padding of centred edge frames, for analysis with fixed clips and for Griffin-Lim when
+    /// rendering. Default: see [`dsp::Padding`]'s default. (Bar-grid examples are framed
+    /// inside their song; frames past its ends see zeros.) Absent in a saved config: the default.
+    #[serde(default)]
+    pub pad: dsp::Padding,
     /// Fixed clips: clip length (seconds). Default 3.0 (66,150 samples, 259 frames).
     pub clip_seconds: f32,
     /// Fixed clips: hop between clip starts before beat alignment (seconds). Default 1.5.
@@ -90,6 +95,7 @@ impl Default for FeatureConfig {
             sample_rate: dsp::SAMPLE_RATE,
             n_fft: 1024,
             hop: 256,
+            pad: dsp::Padding::default(),
             clip_seconds: 3.0,
             clip_hop_seconds: 1.5,
             bands: 128,
@@ -101,10 +107,60 @@ impl Default for FeatureConfig {
 }
 
 impl FeatureConfig {
+    /// Whether every value is one the pipeline can run with (a `config.json` may have been
+    /// edited by hand): the reason when not.
+    pub fn validate(&self) -> Result<(), String> {
+        let bins = self.n_fft / 2 + 1;
+        let checks = [
+            (
+                (8000..=192_000).contains(&self.sample_rate),
+                format!("sample_rate {} is not in 8000..=192000", self.sample_rate),
+            ),
+            (
+                self.n_fft >= 4 && self.n_fft % 2 == 0 && self.n_fft <= 1 << 16,
+                format!("n_fft {} is not an even number in 4..=65536", self.n_fft),
+            ),
+            (
+                self.hop >= 1 && self.hop <= self.n_fft,
+                format!("hop {} is not in 1..=n_fft", self.hop),
+            ),
+            (
+                self.bands >= 1 && self.bands <= bins,
+                format!("bands {} is not in 1..={bins}", self.bands),
+            ),
+            (
+                self.clip_seconds > 0.0 && self.clip_seconds <= 60.0,
+                format!("clip_seconds {} is not in (0, 60]", self.clip_seconds),
+            ),
+            (
+                self.clip_hop_seconds > 0.0 && self.clip_hop_seconds <= 60.0,
+                format!(
+                    "clip_hop_seconds {} is not in (0, 60]",
+                    self.clip_hop_seconds
+                ),
+            ),
+            (
+                self.example_hop_bars >= 1,
+                "example_hop_bars must be at least 1".to_string(),
+            ),
+            (
+                self.grid.is_none_or(|g| {
+                    (1..=64).contains(&g.bars) && (1..=64).contains(&g.frames_per_16th)
+                }),
+                "grid bars and frames_per_16th must be in 1..=64".to_string(),
+            ),
+        ];
+        match checks.into_iter().find(|(ok, _)| !ok) {
+            Some((_, why)) => Err(why),
+            None => Ok(()),
+        }
+    }
+
     pub fn stft(&self) -> StftConfig {
         StftConfig {
             n_fft: self.n_fft,
             hop: self.hop,
+            pad: self.pad,
         }
     }
     pub fn clip_samples(&self) -> usize {

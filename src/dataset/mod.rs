@@ -21,13 +21,25 @@ use features::{FeatureConfig, FeatureExtractor, Normalization};
 use split::Split;
 
 /// Options of the dataset pipeline. Defaults: 20% of songs for validation, seed 0, the cache
-/// in `SONGS/.beatgen-cache`.
+/// in the user's cache directory ([`default_cache_dir`]).
 #[derive(Debug, Clone)]
 pub struct DatasetOptions {
     pub validation_fraction: f32,
     pub seed: u64,
-    /// Cache folder; `None` means `SONGS/.beatgen-cache`.
+    /// Cache folder; `None` means [`default_cache_dir`].
     pub cache_dir: Option<PathBuf>,
+}
+
+/// Where features are cached unless `--cache` says otherwise: `beatgen` in the user's cache
+/// directory (`$XDG_CACHE_HOME`, else `~/.cache` on Linux; the platform's equivalent
+/// elsewhere), never inside the songs folder, which may be read-only or shared. Cache files
+/// are named by a hash of each song's absolute path, size, time and the representation, so
+/// one cache serves every songs folder. Without any home directory: `.beatgen-cache` in the
+/// current directory.
+pub fn default_cache_dir() -> PathBuf {
+    dirs::cache_dir()
+        .map(|d| d.join("beatgen"))
+        .unwrap_or_else(|| PathBuf::from(".beatgen-cache"))
 }
 
 impl Default for DatasetOptions {
@@ -96,10 +108,7 @@ impl Dataset {
                 root.display()
             );
         }
-        let cache_dir = opts
-            .cache_dir
-            .clone()
-            .unwrap_or_else(|| root.join(".beatgen-cache"));
+        let cache_dir = opts.cache_dir.clone().unwrap_or_else(default_cache_dir);
         std::fs::create_dir_all(&cache_dir).map_err(|e| {
             anyhow::anyhow!(
                 "{}: cannot create the cache folder: {e}",

@@ -343,6 +343,9 @@ pub fn load_config(dir: &Path) -> anyhow::Result<ModelConfig> {
     }
     let cfg: ModelConfig = serde_json::from_value(v)
         .with_context(|| format!("{}: unexpected content", path.display()))?;
+    cfg.features
+        .validate()
+        .map_err(|why| anyhow::anyhow!("{}: impossible representation: {why}", path.display()))?;
     let bands = cfg.features.bands();
     if cfg.vae.frames != cfg.features.frames()
         || cfg.vae.bands != bands

@@ -10,11 +10,13 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Run `beatgen ARGS` in `dir` with no terminal (so no progress bars).
+/// Run `beatgen ARGS` in `dir` with no terminal (so no progress bars), and the user's cache
+/// directory in `dir/.cache` (so tests never touch the real one).
 pub fn beatgen(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_beatgen"))
         .args(args)
         .current_dir(dir)
+        .env("XDG_CACHE_HOME", dir.join(".cache"))
         .env_remove("RUST_LOG")
         .output()
         .expect("run beatgen")
