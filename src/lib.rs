@@ -1,9 +1,10 @@
 //! beatgen: learn short beat loops from a folder of songs and generate new ones per genre.
 //!
-//! The pipeline (see README.md): decode and resample songs ([`dsp`]), cut 3 s clips and turn them
-//! into normalised log-magnitude band spectrograms ([`dataset`]), train a conditional VAE written
-//! by hand on ndarray ([`vae`]), and turn decoded spectrograms back into audio with Griffin-Lim
-//! ([`generate`]).
+//! The pipeline (see README.md): decode and resample songs ([`dsp`]), find their tempo and bar
+//! lines, cut examples of whole bars and turn them into normalised log-magnitude band
+//! spectrograms on a bar grid ([`dataset`]), train a conditional convolutional VAE written by
+//! hand on ndarray ([`vae`]), and turn decoded bar grids back into audio at any tempo with
+//! Griffin-Lim ([`generate`]).
 
 pub mod cli;
 pub mod commands;

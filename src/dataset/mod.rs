@@ -1,7 +1,7 @@
 //! From a folder of songs to ready-to-train clips: scan ([`scan`]), decode and resample in
-//! parallel, detect the tempo, cut beat-aligned 3 s clips, compute band features
-//! ([`features`]), cache them per song on disk ([`cache`]), and split train/validation by song
-//! ([`split`]). Clips are read back from the cache one at a time, so memory stays bounded
+//! parallel, detect the tempo and the first bar line, cut examples of whole bars from every bar
+//! line ([`find_examples`]), compute their band features on the bar grid ([`features`]), cache
+//! them per song on disk ([`cache`]), and split train/validation by song ([`split`]). Clips are read back from the cache one at a time, so memory stays bounded
 //! however large the corpus is.
 
 pub mod cache;

@@ -3,7 +3,7 @@
 //! | file | content |
 //! |---|---|
 //! | `config.json` | format version, representation, architecture, genres, normalisation, training options |
-//! | `weights.safetensors` | the best weights (lowest validation loss): `encoder.{i}.weight` `[out, in]`, `encoder.{i}.bias`, `decoder.{i}...` (PyTorch `nn.Linear` layout) |
+//! | `weights.safetensors` | the best weights (lowest validation loss), named by the parameter visitor as `nn.Sequential` names them: `encoder.{i}.weight`, `encoder.{i}.bias`, `decoder.{i}...` (`Linear` `[out, in]`, `Conv1d` `[out, in, kernel]`) |
 //! | `checkpoint.safetensors` | for `--resume`: the last weights, Adam's `exp_avg`/`exp_avg_sq` per tensor, and the training state (JSON in the metadata) |
 //! | `loss.csv`, `loss.png` | one row per epoch; the loss curves |
 //!
