@@ -5,8 +5,8 @@
 pub const CROSSFADE_SECONDS: f32 = 0.010;
 
 /// Seam measure: the largest linear-bin spectral flux within one frame of any seam, divided
-/// by the largest flux more than three frames away from every seam (the loop's own strongest
-/// onset). Seams sit on beats, so a clean seam is an ordinary onset (ratio about 1 or less);
+/// by the largest flux more than three frames away from every seam and from the ends of the
+/// signal (the loop's own strongest onset). Seams sit on beats, so a clean seam is an ordinary onset (ratio about 1 or less);
 /// a click adds broadband energy on top and stands out (ratio well above 1).
 pub fn seam_flux_ratio(audio: &[f32], seams: &[usize], plan: &mut dsp::StftPlan) -> f32 {
     let Ok(db) = dsp::spectrogram::log_spectrogram(plan, audio) else {
@@ -27,9 +27,13 @@ pub fn seam_flux_ratio(audio: &[f32], seams: &[usize], plan: &mut dsp::StftPlan)
         .iter()
         .map(|&s| (s as f32 / hop as f32).round() as usize)
         .collect();
+    // Frames whose window reaches past either end see the STFT's padding, not the loop: with
+    // zero padding the first frame rises from silence. They are not the loop's own onsets.
+    let edge = plan.config().n_fft / (2 * hop) + 1;
     let natural = env
         .iter()
         .enumerate()
+        .filter(|&(f, _)| f >= edge && f + edge < env.len())
         .filter(|(f, _)| seam_frames.iter().all(|&s| f.abs_diff(s) > 3))
         .map(|(_, &v)| v)
         .fold(0.0f32, f32::max)
