@@ -180,6 +180,7 @@ pub fn train(ds: &Dataset, req: &TrainRequest) -> anyhow::Result<TrainReport> {
             training: TrainOptions {
                 epochs: opts.epochs,
                 patience: opts.patience,
+                lr: opts.lr,
                 ..saved.training.clone()
             },
             ..saved
@@ -458,7 +459,6 @@ fn check_compatible(
     let t = &saved.training;
     for (name, a, b) in [
         ("batch-size", t.batch_size as f64, opts.batch_size as f64),
-        ("lr", t.lr as f64, opts.lr as f64),
         ("beta", t.beta as f64, opts.beta as f64),
         ("free-bits", t.free_bits as f64, opts.free_bits as f64),
         (

@@ -1,4 +1,4 @@
-//! Criterion benchmarks on the DSP work unit (../shared/DESIGN.md): a 3.0 s mono clip at
+//! Criterion benchmarks on the DSP work unit: a 3.0 s mono clip at
 //! 22050 Hz, n_fft 1024, hop 256 (259 frames x 513 bins), Griffin-Lim with momentum 0.99.
 //! Run: `cargo bench -p dsp` (threads: RAYON_NUM_THREADS, default all cores).
 
