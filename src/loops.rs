@@ -6,8 +6,9 @@ pub const CROSSFADE_SECONDS: f32 = 0.010;
 
 /// Seam measure: the largest linear-bin spectral flux within one frame of any seam, divided
 /// by the largest flux more than three frames away from every seam and from the ends of the
-/// signal (the loop's own strongest onset). Seams sit on beats, so a clean seam is an ordinary onset (ratio about 1 or less);
-/// a click adds broadband energy on top and stands out (ratio well above 1).
+/// signal (the loop's own strongest onset). Seams sit on beats, so a clean seam is an ordinary
+/// onset (ratio about 1 or less); a click adds broadband energy on top and stands out (ratio
+/// well above 1).
 pub fn seam_flux_ratio(audio: &[f32], seams: &[usize], plan: &mut dsp::StftPlan) -> f32 {
     let Ok(db) = dsp::spectrogram::log_spectrogram(plan, audio) else {
         return 0.0;

@@ -96,6 +96,28 @@ fn generation_is_deterministic_validated_and_decodable() {
     let p = d.join(w["files"][0]["path"].as_str().unwrap());
     // 2 bars at 93 BPM: 2 x 4 x 60 / 93 x 22050 = 113,806.45 samples.
     assert_eq!(decode(&p).samples.len(), 113806);
+    // A loop longer than the documented limit, or an impossible tempo, is refused up front
+    // (100000 bars once grew to 24 GB before the machine killed it).
+    for (flag, value) in [("--bars", "100000"), ("--bpm", "0")] {
+        let err = fails(
+            d,
+            &[
+                "spec-generate",
+                "--model",
+                "m",
+                "--genre",
+                "house",
+                "--out",
+                "x",
+                flag,
+                value,
+            ],
+        );
+        assert!(
+            err.contains("--bpm must be in 40..=250 and --bars in 1..=512"),
+            "{err}"
+        );
+    }
     // An unknown genre lists the model's genres.
     let err = fails(
         d,
