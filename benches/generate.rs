@@ -8,7 +8,7 @@
 
 use beatgen::dataset::features::{FeatureConfig, Normalization};
 use beatgen::generate::{RenderSpec, Synth};
-use beatgen::vae::checkpoint::{Model, ModelConfig, TrainOptions, FORMAT_VERSION};
+use beatgen::model_dir::{Model, ModelConfig, TrainOptions, FORMAT_VERSION};
 use beatgen::vae::{Architecture, Vae, VaeConfig};
 use criterion::{criterion_group, criterion_main, Criterion};
 use dsp::{GriffinLimConfig, PhaseInit};
@@ -43,7 +43,7 @@ fn bench(c: &mut Criterion) {
     };
     let model = Model {
         config,
-        vae: Vae::new(vae_cfg, 0).unwrap(),
+        vae: Vae::new(vae_cfg, &mut dsp::rng::SplitMix64::new(0)).unwrap(),
         dir: ".".into(),
     };
     let synth = Synth::new(&model).unwrap();

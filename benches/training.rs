@@ -22,7 +22,7 @@ fn bench(c: &mut Criterion) {
         ),
     ] {
         let cfg = VaeConfig::new(f.frames(), f.bands(), 5, 64, &arch);
-        let mut vae = Vae::new(cfg.clone(), 0).unwrap();
+        let mut vae = Vae::new(cfg.clone(), &mut SplitMix64::new(0)).unwrap();
         let mut adam = AdamState::new(&vae);
         let acfg = AdamConfig {
             clip_norm: Some(1000.0),

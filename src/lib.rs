@@ -14,6 +14,7 @@ pub mod eval;
 pub mod generate;
 pub mod logging;
 pub mod loops;
+pub mod model_dir;
 pub mod plot;
 pub mod progress;
 pub mod train;

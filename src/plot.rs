@@ -95,6 +95,11 @@ pub const COLOURS: [[u8; 3]; 6] = [
     [140, 86, 75],
 ];
 
+/// The name of series colour `i` (of [`COLOURS`], cycling), for legends in text.
+pub fn colour_name(i: usize) -> &'static str {
+    ["blue", "orange", "green", "red", "purple", "brown"][i % COLOURS.len()]
+}
+
 fn nice_label(v: f64) -> String {
     let a = v.abs();
     if a >= 10_000.0 {

@@ -18,11 +18,15 @@ use anyhow::Context;
 use crate::dataset::features::Normalization;
 use crate::dataset::split::Split;
 use crate::dataset::{ClipReader, ClipRef, Dataset};
-use crate::vae::checkpoint::{self, EpochRecord, ModelConfig, TrainOptions, TrainState};
+use crate::model_dir::{self as checkpoint, EpochRecord, ModelConfig, TrainOptions, TrainState};
 use crate::vae::{
     AdamConfig, AdamState, Architecture, Losses, ReconLoss, Vae, VaeConfig, Workspace,
 };
 use dsp::rng::SplitMix64;
+
+/// The stream of `seed` the initial weights are drawn from (epoch `e` shuffles and draws its
+/// noise from stream `1 + e`).
+const INIT_STREAM: u64 = 0x1417;
 
 /// Fills workspaces with normalised clips streamed from the cache.
 pub struct BatchLoader<'a> {
@@ -185,6 +189,16 @@ pub fn train(ds: &Dataset, req: &TrainRequest) -> anyhow::Result<TrainReport> {
             },
             ..saved
         };
+        let split = checkpoint::load_split(dir)?;
+        if ds.saved_split() != split {
+            anyhow::bail!(
+                "cannot resume {}: the songs differ from the {} training and {} validation songs it started with (see {})",
+                dir.display(),
+                split.train.len(),
+                split.validation.len(),
+                dir.join(checkpoint::SPLIT_FILE).display()
+            );
+        }
         log::info!(
             "resuming {} at epoch {} (step {})",
             dir.display(),
@@ -211,7 +225,10 @@ pub fn train(ds: &Dataset, req: &TrainRequest) -> anyhow::Result<TrainReport> {
             genre_tempi: ds.genres.iter().map(|g| median_tempo(ds, g)).collect(),
             genre_latent: Vec::new(),
         };
-        let vae = Vae::new(vae_cfg.clone(), opts.seed)?;
+        let vae = Vae::new(
+            vae_cfg.clone(),
+            &mut SplitMix64::stream(opts.seed, INIT_STREAM),
+        )?;
         let adam = AdamState::new(&vae);
         let state = TrainState {
             epoch: 0,
@@ -224,6 +241,9 @@ pub fn train(ds: &Dataset, req: &TrainRequest) -> anyhow::Result<TrainReport> {
         (config, vae, adam, state)
     };
     checkpoint::save_config(dir, &config)?;
+    if !req.resume {
+        checkpoint::save_split(dir, &ds.saved_split())?;
+    }
 
     let norm = config.normalization.clone();
     let mut loader = BatchLoader::new(ds, &norm, &config.genres)?;
@@ -349,7 +369,7 @@ pub fn train(ds: &Dataset, req: &TrainRequest) -> anyhow::Result<TrainReport> {
         }
     }
     // The genres' aggregate posteriors under the best weights, for genre-conditional sampling.
-    let best = crate::vae::checkpoint::Model::load(dir)?;
+    let best = crate::model_dir::Model::load(dir)?;
     let genre_latent =
         genre_latent_stats(&best.vae, &mut loader, &train_clips, config.genres.len())?;
     checkpoint::save_config(

@@ -53,6 +53,40 @@ fn eval_reports_every_metric_per_genre_with_floors_and_ceilings() {
     ] {
         assert!(d.join("report").join(f).is_file(), "{f}");
     }
+    // The held-out songs come from the model's saved split: a song added to the folder after
+    // training is left out and nothing moves between training and held-out.
+    let held: Vec<String> = v["counts"]["heldout_songs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(held.len(), 2, "{held:?}");
+    assert!(
+        held.iter().any(|s| s.starts_with("house/"))
+            && held.iter().any(|s| s.starts_with("lo-fi/"))
+    );
+    let a_song = std::fs::read_dir(d.join("songs/house"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::copy(&a_song, d.join("songs/house/aa-added-later.mp3")).unwrap();
+    let again = json(&ok(
+        d,
+        &["eval", "--model", "m", "songs", "--count", "2", "--json"],
+    ));
+    assert_eq!(
+        again["counts"]["heldout_songs"],
+        v["counts"]["heldout_songs"]
+    );
+    assert_eq!(
+        again["counts"]["heldout_clips"],
+        v["counts"]["heldout_clips"]
+    );
+    assert_eq!(again["counts"]["train_clips"], v["counts"]["train_clips"]);
+    assert_eq!(again["counts"]["unlisted_songs"], 1);
     let err = fails(d, &["eval", "--model", "m", "missing-songs"]);
     assert!(err.contains("missing-songs"), "{err}");
 }

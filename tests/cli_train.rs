@@ -204,18 +204,42 @@ fn damaged_model_directories_are_clear_errors() {
     let text = std::fs::read_to_string(&cfg).unwrap();
     std::fs::write(
         &cfg,
-        text.replace("\"format_version\": 2", "\"format_version\": 99"),
+        text.replace("\"format_version\": 3", "\"format_version\": 99"),
     )
     .unwrap();
     let err = resume(d);
     assert!(
-        err.contains("model format version 99, this beatgen reads version 2"),
+        err.contains("model format version 99, this beatgen reads version 3"),
+        "{err}"
+    );
+    // demo reads the folder's state (no weights) and does not mistake another version or a
+    // damaged file for "no model": it stops before training, naming the folder or file.
+    let demo = |d: &Path| {
+        fails(
+            d,
+            &["demo", "--songs", "songs", "--model", "m", "--out", "o"],
+        )
+    };
+    let err = demo(d);
+    assert!(
+        err.contains("another beatgen version") && err.contains("--retrain"),
+        "{err}"
+    );
+    // A model of the second version (no saved split) is refused with what to do.
+    std::fs::write(
+        &cfg,
+        text.replace("\"format_version\": 3", "\"format_version\": 2"),
+    )
+    .unwrap();
+    let err = resume(d);
+    assert!(
+        err.contains("saved split") && err.contains("retrain"),
         "{err}"
     );
     // A model of the first version (3 s clips, MLP) is refused with what to do.
     std::fs::write(
         &cfg,
-        text.replace("\"format_version\": 2", "\"format_version\": 1"),
+        text.replace("\"format_version\": 3", "\"format_version\": 1"),
     )
     .unwrap();
     let err = resume(d);
@@ -229,6 +253,12 @@ fn damaged_model_directories_are_clear_errors() {
         err.contains("not valid JSON") && !err.contains("panicked"),
         "{err}"
     );
+    let err = demo(d);
+    assert!(
+        err.contains("config.json") && err.contains("not valid JSON"),
+        "{err}"
+    );
+    assert!(!d.join("o").exists());
 }
 
 #[test]

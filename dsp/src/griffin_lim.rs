@@ -276,11 +276,11 @@ pub fn spectral_convergence_db(
 mod tests {
     use super::*;
 
-    use rand::{Rng, SeedableRng};
+    use rand::Rng;
 
     /// A drum-like test clip: decaying tones and noise bursts on a beat grid, deterministic.
     pub(crate) fn drum_clip(len: usize) -> Vec<f32> {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut rng = crate::rng::SplitMix64::new(7);
         let sr = 22050.0;
         let mut x = vec![0.0f32; len];
         let beat = (sr * 0.5) as usize;

@@ -18,7 +18,7 @@
 
 use std::collections::BinaryHeap;
 
-use rand::{Rng, SeedableRng};
+use crate::rng::SplitMix64;
 
 use crate::stft::{Spectrogram, StftConfig};
 
@@ -36,11 +36,11 @@ pub fn pghi_phase(mag: &Spectrogram, cfg: StftConfig, tolerance: f32, seed: u64)
     let gamma = HANN_GAMMA_RATIO * n * n;
     let max = mag.data.iter().cloned().fold(0.0f32, f32::max);
     let mut phase = vec![0.0f32; frames * bins];
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut rng = SplitMix64::new(seed);
     if max <= 0.0 || frames == 0 {
         phase
             .iter_mut()
-            .for_each(|p| *p = rng.gen_range(-std::f32::consts::PI..std::f32::consts::PI));
+            .for_each(|p| *p = rng.next_signed() * std::f32::consts::PI);
         return phase;
     }
     // Log-magnitude, clipped a little below the tolerance so the differences stay finite.
@@ -89,7 +89,7 @@ pub fn pghi_phase(mag: &Spectrogram, cfg: StftConfig, tolerance: f32, seed: u64)
     for i in 0..frames * bins {
         if mag.data[i] <= thresh {
             done[i] = true;
-            phase[i] = rng.gen_range(-std::f32::consts::PI..std::f32::consts::PI);
+            phase[i] = rng.next_signed() * std::f32::consts::PI;
         }
     }
     let mut heap: BinaryHeap<u64> = BinaryHeap::with_capacity(frames * bins);

@@ -27,7 +27,7 @@ pub fn run(a: BenchTrainArgs) -> anyhow::Result<()> {
         a.net.latent,
         &a.net.architecture()?,
     );
-    let mut vae = Vae::new(cfg.clone(), 0)?;
+    let mut vae = Vae::new(cfg.clone(), &mut SplitMix64::new(0))?;
     let mut adam = AdamState::new(&vae);
     let acfg = AdamConfig {
         clip_norm: Some(1000.0),

@@ -6,8 +6,8 @@ use std::time::Instant;
 use crate::cli::DemoArgs;
 use crate::corpus::{make_corpus, CorpusOptions};
 use crate::dataset::Dataset;
+use crate::model_dir::{self, Model, ModelDirError, TrainOptions};
 use crate::train::{train, TrainRequest};
-use crate::vae::checkpoint::{self, Model, TrainOptions};
 
 /// Generated loops per genre, and their length in bars.
 const DEMO_CLIPS: usize = 3;
@@ -53,36 +53,62 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         latent,
         &arch,
     );
-    // Up to date: same representation, network, options and genres, and training finished.
-    let existing = checkpoint::load_config(&a.model).ok();
-    let finished = existing.as_ref().and_then(|c| {
-        let same = c.features == ds.config
+    // What the model folder holds (config and training state only; no weights are read). A
+    // corrupt or unreadable file is an error, not "no model".
+    let existing = if a.retrain {
+        None
+    } else {
+        model_dir::status(&a.model).map_err(|e| {
+            if let Some(ModelDirError::OtherVersion { .. }) = e.downcast_ref() {
+                e.context(format!(
+                    "{} holds a model of another beatgen version: use --retrain to replace it or --model for another folder",
+                    a.model.display()
+                ))
+            } else {
+                e
+            }
+        })?
+    };
+    // Up to date: same representation, network, options and genres, and an epoch finished.
+    let same = |c: &model_dir::ModelConfig| {
+        c.features == ds.config
             && c.genres == ds.genres
             && c.vae == vae_cfg
             && TrainOptions {
                 epochs: options.epochs,
                 patience: options.patience,
                 ..c.training.clone()
-            } == options;
-        same.then(|| checkpoint::load_checkpoint(&a.model, &c.vae).ok())
-            .flatten()
-    });
-    let reuse = !a.retrain
-        && finished
-            .as_ref()
-            .is_some_and(|(_, _, s)| s.epoch >= options.epochs || s.epoch - s.best_epoch >= 10);
+            } == options
+    };
+    let finished = match existing {
+        Some((c, state)) if same(&c) => state,
+        _ => None,
+    };
+    let reuse = finished
+        .as_ref()
+        .is_some_and(|s| s.epoch >= options.epochs || s.epoch - s.best_epoch >= 10);
     if reuse {
         crate::progress::say(format_args!(
             "[2/3] {} is up to date: reusing it (--retrain to train again)",
             a.model.display()
         ));
     } else {
-        let resume = !a.retrain && finished.is_some();
+        let resume = finished.is_some();
         if a.retrain && a.model.exists() {
             std::fs::remove_dir_all(&a.model)?;
-        } else if !resume && a.model.join(checkpoint::CHECKPOINT_FILE).exists() {
+        } else if !resume && a.model.join(model_dir::CHECKPOINT_FILE).exists() {
             anyhow::bail!("{}: holds a model trained with other settings; use --retrain to replace it or --model for another folder", a.model.display());
         }
+        // A resumed run keeps the songs it started with.
+        let ds = if resume {
+            let dopts = crate::dataset::DatasetOptions {
+                saved_split: Some(model_dir::load_split(&a.model)?),
+                ..dopts
+            };
+            Dataset::load(&a.songs, &features, &dopts)?
+        } else {
+            ds
+        };
         crate::progress::say(format_args!(
             "[2/3] training {} on {} songs ({} genres), up to {} epochs{}",
             a.model.display(),

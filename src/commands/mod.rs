@@ -32,7 +32,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Eval(a) => eval::run(a),
         Command::BenchTrain(a) => bench_train::run(a),
         Command::DecodeRaw(a) => {
-            let model = crate::vae::checkpoint::Model::load(&a.model)?;
+            let model = crate::model_dir::Model::load(&a.model)?;
             let g = model.genre_index(&a.genre)?;
             anyhow::ensure!(
                 a.z.len() == model.config.vae.latent,
@@ -112,6 +112,7 @@ pub(crate) fn dataset_setup(
         crate::dataset::DatasetOptions {
             validation_fraction: a.val_fraction,
             seed,
+            saved_split: None,
             cache_dir: a.cache.clone(),
         },
     ))
@@ -120,7 +121,7 @@ pub(crate) fn dataset_setup(
 /// The genre for conditioning a real file: `--genre`, else the file's folder name when the
 /// model knows it, else the model's first genre.
 pub(crate) fn genre_for_file(
-    model: &crate::vae::checkpoint::Model,
+    model: &crate::model_dir::Model,
     explicit: Option<&str>,
     path: &Path,
 ) -> anyhow::Result<usize> {
@@ -156,7 +157,7 @@ pub(crate) fn write_clip(
 }
 
 /// Print a JSON value as one line on stdout.
-pub(crate) fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+pub(crate) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!(
         "{}",
         serde_json::to_string(value).context("serialising the report")?

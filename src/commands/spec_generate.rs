@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::cli::SpecGenerateArgs;
 use crate::generate::{generate, GenerateRequest, Synth, Timing};
-use crate::vae::checkpoint::Model;
+use crate::model_dir::Model;
 use dsp::GriffinLimConfig;
 
 /// One written file.

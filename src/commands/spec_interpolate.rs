@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::cli::SpecInterpolateArgs;
 use crate::generate::{sample_latent, slerp, Prior, RenderSpec, Synth};
-use crate::vae::checkpoint::Model;
+use crate::model_dir::Model;
 use dsp::GriffinLimConfig;
 
 /// A latent end point and its genre.

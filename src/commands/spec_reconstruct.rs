@@ -6,7 +6,7 @@ use crate::cli::SpecReconstructArgs;
 use anyhow::Context;
 
 use crate::generate::{RenderSpec, Synth};
-use crate::vae::checkpoint::Model;
+use crate::model_dir::Model;
 use dsp::GriffinLimConfig;
 
 /// Log-spectral distance in dB between two band-dB spectrograms: the RMS of their difference.

@@ -6,8 +6,8 @@ use serde_json::json;
 
 use crate::cli::SpecTrainArgs;
 use crate::dataset::Dataset;
+use crate::model_dir::TrainOptions;
 use crate::train::{train, TrainRequest};
-use crate::vae::checkpoint::TrainOptions;
 
 pub fn run(a: SpecTrainArgs) -> anyhow::Result<()> {
     if a.epochs == 0 || a.batch_size == 0 {
@@ -24,7 +24,11 @@ pub fn run(a: SpecTrainArgs) -> anyhow::Result<()> {
             "--lr must be positive and --beta, --kl-warmup, --clip-norm, --free-bits non-negative"
         );
     }
-    let (cfg, dopts) = super::dataset_setup(&a.data, a.seed)?;
+    let (cfg, mut dopts) = super::dataset_setup(&a.data, a.seed)?;
+    if a.resume {
+        // A resumed run trains and validates on the songs the run started with.
+        dopts.saved_split = Some(crate::model_dir::load_split(&a.model)?);
+    }
     let start = Instant::now();
     let ds = Dataset::load(&a.songs, &cfg, &dopts)?;
     let options = TrainOptions {

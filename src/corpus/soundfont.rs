@@ -17,7 +17,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use rustysynth::{SoundFont, Synthesizer, SynthesizerSettings};
 
 use super::pattern::{song_events, Voice};
@@ -66,7 +65,7 @@ struct Message {
 /// Render a song through `font` to mono samples at `spec.sample_rate`, peak at -1 dBFS.
 pub fn render_song(spec: &SongSpec, font: &Arc<SoundFont>) -> anyhow::Result<Vec<f32>> {
     let sr = spec.sample_rate;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(spec.kit_seed ^ 0x50F7);
+    let mut rng = dsp::rng::SplitMix64::new(spec.kit_seed ^ 0x50F7);
     let beat_s = 60.0 / spec.bpm;
     let bars = (spec.seconds / (4.0 * beat_s)).ceil() as usize + 1;
     let events = song_events(spec.genre, bars, spec.root, &mut rng);

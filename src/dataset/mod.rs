@@ -18,14 +18,18 @@ use rayon::prelude::*;
 
 use cache::SongMeta;
 use features::{FeatureConfig, FeatureExtractor, Normalization};
-use split::Split;
+use split::{SavedSplit, Split};
 
-/// Options of the dataset pipeline. Defaults: 20% of songs for validation, seed 0, the cache
-/// in the user's cache directory ([`default_cache_dir`]).
+/// Options of the dataset pipeline. Defaults: 20% of songs for validation, seed 0, a new split,
+/// the cache in the user's cache directory ([`default_cache_dir`]).
 #[derive(Debug, Clone)]
 pub struct DatasetOptions {
     pub validation_fraction: f32,
     pub seed: u64,
+    /// A saved split (a trained model's): when set, each song takes its side from it and songs
+    /// it does not list are left out (see [`Dataset::unlisted`]); `validation_fraction` and
+    /// `seed` are then unused.
+    pub saved_split: Option<SavedSplit>,
     /// Cache folder; `None` means [`default_cache_dir`].
     pub cache_dir: Option<PathBuf>,
 }
@@ -47,6 +51,7 @@ impl Default for DatasetOptions {
         DatasetOptions {
             validation_fraction: 0.2,
             seed: 0,
+            saved_split: None,
             cache_dir: None,
         }
     }
@@ -88,6 +93,8 @@ pub struct Dataset {
     pub skipped: Vec<Skipped>,
     /// Genres whose only song was kept in training.
     pub single_song_genres: Vec<String>,
+    /// Usable songs left out because the saved split does not list them (added since).
+    pub unlisted: Vec<PathBuf>,
     /// Songs decoded in this run vs read from the cache.
     pub decoded: usize,
     pub cached: usize,
@@ -208,18 +215,40 @@ impl Dataset {
                 why.join("; ")
             );
         }
-        let keys: Vec<(String, String)> = songs
-            .iter()
-            .map(|s| (s.genre.clone(), s.path.display().to_string()))
-            .collect();
-        let (splits, single) = split::split_by_song(&keys, opts.validation_fraction, opts.seed);
-        for (s, sp) in songs.iter_mut().zip(splits) {
-            s.split = sp;
+        let mut unlisted = Vec::new();
+        let mut single = Vec::new();
+        if let Some(saved) = &opts.saved_split {
+            songs.retain_mut(|s| match saved.get(&SavedSplit::key(root, &s.path)) {
+                Some(sp) => {
+                    s.split = sp;
+                    true
+                }
+                None => {
+                    unlisted.push(s.path.clone());
+                    false
+                }
+            });
+            if songs.is_empty() {
+                anyhow::bail!(
+                    "{}: none of the songs the model was trained or validated on is here",
+                    root.display()
+                );
+            }
+        } else {
+            let keys: Vec<(String, String)> = songs
+                .iter()
+                .map(|s| (s.genre.clone(), SavedSplit::key(root, &s.path)))
+                .collect();
+            let splits;
+            (splits, single) = split::split_by_song(&keys, opts.validation_fraction, opts.seed);
+            for (s, sp) in songs.iter_mut().zip(splits) {
+                s.split = sp;
+            }
         }
         let mut genres: Vec<String> = songs.iter().map(|s| s.genre.clone()).collect();
         genres.sort();
         genres.dedup();
-        let cached = songs.len() + skipped.len() - n_decoded;
+        let cached = songs.len() + unlisted.len() + skipped.len() - n_decoded;
         Ok(Dataset {
             root: root.to_path_buf(),
             config: config.clone(),
@@ -227,9 +256,19 @@ impl Dataset {
             songs,
             skipped,
             single_song_genres: single,
+            unlisted,
             decoded: n_decoded,
             cached,
         })
+    }
+
+    /// The split of these songs, to save with a model.
+    pub fn saved_split(&self) -> SavedSplit {
+        let mut saved = SavedSplit::default();
+        for s in &self.songs {
+            saved.insert(SavedSplit::key(&self.root, &s.path), s.split);
+        }
+        saved
     }
 
     pub fn genre_index(&self, genre: &str) -> Option<usize> {

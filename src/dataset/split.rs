@@ -1,8 +1,9 @@
 //! Train/validation split BY SONG (never by clip: clips of one song overlap and share the kit,
 //! so splitting clips would leak), stratified by genre and seeded.
 
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
+use std::collections::BTreeSet;
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 
 use super::features::fnv1a;
@@ -32,8 +33,7 @@ pub fn split_by_song(
         let mut idx: Vec<usize> = (0..songs.len()).filter(|&i| &songs[i].0 == g).collect();
         // Shuffle a canonical order (by path), so the split does not depend on scan order.
         idx.sort_by(|&a, &b| songs[a].1.cmp(&songs[b].1));
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ fnv1a(g.as_bytes()));
-        idx.shuffle(&mut rng);
+        dsp::rng::SplitMix64::new(seed ^ fnv1a(g.as_bytes())).shuffle(&mut idx);
         let n = idx.len();
         if n == 1 {
             single.push(g.clone());
@@ -46,6 +46,44 @@ pub fn split_by_song(
         }
     }
     (out, single)
+}
+
+/// A split as saved with a model: the songs of each side, as paths relative to the songs folder
+/// with `/` separators (`trap/beat-01.mp3`), so that the folder may move. Read back, it decides
+/// what counts as held out, whatever has been added to or removed from the folder since.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedSplit {
+    pub train: BTreeSet<String>,
+    pub validation: BTreeSet<String>,
+}
+
+impl SavedSplit {
+    /// The key of `path` inside `root`: its components below `root`, joined by `/`.
+    pub fn key(root: &Path, path: &Path) -> String {
+        let rel = path.strip_prefix(root).unwrap_or(path);
+        rel.components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// The saved side of a song, `None` for a song the model never saw listed.
+    pub fn get(&self, key: &str) -> Option<Split> {
+        if self.validation.contains(key) {
+            Some(Split::Validation)
+        } else if self.train.contains(key) {
+            Some(Split::Train)
+        } else {
+            None
+        }
+    }
+
+    pub fn insert(&mut self, key: String, split: Split) {
+        match split {
+            Split::Train => self.train.insert(key),
+            Split::Validation => self.validation.insert(key),
+        };
+    }
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@
 
 pub mod classifier;
 pub mod clip_features;
+pub mod report;
 pub mod stats;
 
 use std::collections::BTreeMap;
@@ -35,15 +36,15 @@ use std::path::Path;
 
 use anyhow::Context;
 use rayon::prelude::*;
-use serde_json::{json, Value};
 
 use crate::dataset::split::Split;
 use crate::dataset::{ClipReader, Dataset, DatasetOptions};
 use crate::generate::{generate, GenerateRequest, Prior, RenderSpec, Synth, DEFAULT_BPM};
-use crate::vae::checkpoint::Model;
+use crate::model_dir::Model;
 use classifier::{inception_score, Classifier};
 use clip_features::{analyse, standardise, standardiser, ClipAnalysis};
 use dsp::{GriffinLimConfig, PhaseInit, Spectrogram, StftPlan};
+use report::*;
 
 /// Griffin-Lim as generation runs it: PGHI + 32 iterations.
 const GL_GENERATION: GriffinLimConfig = GriffinLimConfig {
@@ -119,14 +120,6 @@ fn real_audio(
         .collect())
 }
 
-fn rows(clips: &[Clip], genre: Option<usize>) -> Vec<Vec<f64>> {
-    clips
-        .iter()
-        .filter(|c| genre.is_none_or(|g| c.genre == g))
-        .map(|c| c.analysis.features.clone())
-        .collect()
-}
-
 fn mean_pairwise(r: &[Vec<f64>]) -> f64 {
     let mut s = 0.0;
     let mut n = 0usize;
@@ -164,21 +157,97 @@ fn lsd(a: &[f32], b: &[f32]) -> f64 {
         .sqrt()
 }
 
-/// Run the evaluation; returns the report as JSON and, per genre, the band spectrograms of
-/// the first generated clip and of the first held-out real clip (for the gallery).
-pub fn evaluate(
-    model: &Model,
-    songs: &Path,
-    opts: &EvalOptions,
-) -> anyhow::Result<(Value, Vec<(Spectrogram, Option<Spectrogram>)>)> {
-    let t = &model.config.training;
+/// What [`evaluate`] returns: the report and, per genre, the band spectrograms of the first
+/// generated clip and of the first held-out real clip (for the gallery).
+pub struct Evaluation {
+    pub report: EvalReport,
+    pub gallery: Vec<(Spectrogram, Option<Spectrogram>)>,
+}
+
+/// Standardised feature rows of a set of clips with their genre labels.
+struct Labelled {
+    x: Vec<Vec<f64>>,
+    y: Vec<usize>,
+}
+
+impl Labelled {
+    fn new(clips: &[Clip], stdz: &(Vec<f64>, Vec<f64>)) -> Self {
+        let rows: Vec<Vec<f64>> = clips.iter().map(|c| c.analysis.features.clone()).collect();
+        Labelled {
+            x: standardise(&rows, stdz),
+            y: clips.iter().map(|c| c.genre).collect(),
+        }
+    }
+
+    /// The rows and labels of genre `g` (all for `None`).
+    fn pick(&self, g: Option<usize>) -> (Vec<Vec<f64>>, Vec<usize>) {
+        self.x
+            .iter()
+            .zip(&self.y)
+            .filter(|(_, &y)| g.is_none_or(|g| y == g))
+            .map(|(x, &y)| (x.clone(), y))
+            .unzip()
+    }
+
+    fn rows(&self, g: Option<usize>) -> Vec<Vec<f64>> {
+        self.pick(g).0
+    }
+}
+
+/// The analysed clip sets the metrics compare.
+struct ClipSets {
+    train: Vec<Clip>,
+    held: Vec<Clip>,
+    generated: Vec<Clip>,
+    /// Held-out clips through STFT magnitude and Griffin-Lim (the phase ceiling).
+    resynth: Vec<Clip>,
+    /// Held-out clips' band features rendered as generated clips are (the representation's
+    /// ceiling).
+    bands: Vec<Clip>,
+    white_noise: Vec<Clip>,
+    mean_clip: Vec<Clip>,
+}
+
+/// The sets' features, standardised with the training clips' statistics.
+struct FeatureSets {
+    train: Labelled,
+    held: Labelled,
+    generated: Labelled,
+    white_noise: Vec<Vec<f64>>,
+    mean_clip: Vec<Vec<f64>>,
+}
+
+impl FeatureSets {
+    fn new(c: &ClipSets) -> Self {
+        let rows = |v: &[Clip]| -> Vec<Vec<f64>> {
+            v.iter().map(|c| c.analysis.features.clone()).collect()
+        };
+        let stdz = standardiser(&rows(&c.train));
+        FeatureSets {
+            train: Labelled::new(&c.train, &stdz),
+            held: Labelled::new(&c.held, &stdz),
+            generated: Labelled::new(&c.generated, &stdz),
+            white_noise: standardise(&rows(&c.white_noise), &stdz),
+            mean_clip: standardise(&rows(&c.mean_clip), &stdz),
+        }
+    }
+}
+
+/// The songs folder with the model's saved split: only its validation songs count as held-out
+/// real, whatever has been added to the folder since.
+fn load_dataset(model: &Model, songs: &Path) -> anyhow::Result<Dataset> {
     let dopts = DatasetOptions {
-        validation_fraction: t.validation_fraction,
-        seed: t.seed,
-        cache_dir: None,
+        saved_split: Some(crate::model_dir::load_split(&model.dir)?),
+        ..Default::default()
     };
     let ds = Dataset::load(songs, &model.config.features, &dopts)?;
-    let genres = model.config.genres.clone();
+    if !ds.unlisted.is_empty() {
+        log::warn!(
+            "{} songs in {} are not in the model's split (added after training): left out",
+            ds.unlisted.len(),
+            songs.display()
+        );
+    }
     for g in &ds.genres {
         model.genre_index(g).with_context(|| {
             format!(
@@ -187,69 +256,64 @@ pub fn evaluate(
             )
         })?;
     }
-    let genre_of = |g: &str| genres.iter().position(|m| m == g).unwrap_or(0);
-    let cfg = model.config.features.clone();
-    let bar = crate::progress::bar(6, "evaluating");
+    Ok(ds)
+}
 
-    // Real clips: training (classifier, floor, novelty) and held-out.
-    let train = analyse_all(real_audio(&ds, Split::Train, &genre_of)?, model);
-    let held_audio = real_audio(&ds, Split::Validation, &genre_of)?;
-    anyhow::ensure!(
-        !held_audio.is_empty(),
-        "{}: the model's split leaves no held-out songs here",
-        songs.display()
-    );
-    bar.inc(1);
-
-    // 1. Griffin-Lim ceiling on a few held-out clips per genre.
-    let mut gl: BTreeMap<String, Value> = BTreeMap::new();
-    let mut plan = StftPlan::new(cfg.stft())?;
-    let mut glp = dsp::GriffinLim::new(cfg.stft())?;
+/// Griffin-Lim spectral convergence on the first `n` held-out clips of each genre.
+fn gl_ceiling(
+    held_audio: &[(usize, Vec<f32>)],
+    genres: &[String],
+    stft: dsp::StftConfig,
+    n: usize,
+) -> anyhow::Result<GlReport> {
+    let mut plan = StftPlan::new(stft)?;
+    let mut glp = dsp::GriffinLim::new(stft)?;
+    let mut per_genre = BTreeMap::new();
     for (gi, g) in genres.iter().enumerate() {
         let clips: Vec<&Vec<f32>> = held_audio
             .iter()
             .filter(|(x, _)| *x == gi)
             .map(|(_, a)| a)
-            .take(opts.gl_clips)
+            .take(n)
             .collect();
-        let mut res = BTreeMap::new();
-        for (iters, init) in [
-            (32, PhaseInit::Random),
-            (100, PhaseInit::Random),
-            (32, PhaseInit::Pghi),
-            (100, PhaseInit::Pghi),
-        ] {
-            let mut scs = Vec::new();
+        let mut mean_sc = |iterations: usize, init: PhaseInit| -> anyhow::Result<f64> {
+            let mut total = 0.0;
             for a in &clips {
                 let mut spec = dsp::ComplexSpec::zeros(0, 0);
                 plan.forward(a, &mut spec)?;
                 let mut y = vec![0.0; a.len()];
-                scs.push(glp.run(
-                    &spec.magnitude(),
-                    &GriffinLimConfig {
-                        iterations: iters,
-                        init,
-                        ..Default::default()
-                    },
-                    &mut y,
-                )? as f64);
+                let cfg = GriffinLimConfig {
+                    iterations,
+                    init,
+                    ..Default::default()
+                };
+                total += glp.run(&spec.magnitude(), &cfg, &mut y)? as f64;
             }
-            res.insert(
-                format!("{init}_{iters}"),
-                json!(scs.iter().sum::<f64>() / scs.len().max(1) as f64),
-            );
-        }
-        gl.insert(g.clone(), json!(res));
+            Ok(total / clips.len().max(1) as f64)
+        };
+        let score = GlScore {
+            random_32: mean_sc(32, PhaseInit::Random)?,
+            random_100: mean_sc(100, PhaseInit::Random)?,
+            pghi_32: mean_sc(32, PhaseInit::Pghi)?,
+            pghi_100: mean_sc(100, PhaseInit::Pghi)?,
+        };
+        per_genre.insert(g.clone(), score);
     }
-    // The pipeline's ceiling: every held-out clip through STFT magnitude and Griffin-Lim (PGHI
-    // + 32 iterations, as generation uses).
-    let resynth_audio: Vec<(usize, Vec<f32>)> = held_audio
+    Ok(GlReport { per_genre })
+}
+
+/// Every clip through STFT magnitude and Griffin-Lim as generation runs it.
+fn resynthesise(
+    audio: &[(usize, Vec<f32>)],
+    stft: dsp::StftConfig,
+) -> anyhow::Result<Vec<(usize, Vec<f32>)>> {
+    audio
         .par_iter()
         .map_init(
             || {
                 (
-                    StftPlan::new(cfg.stft()).expect("valid"),
-                    dsp::GriffinLim::new(cfg.stft()).expect("valid"),
+                    StftPlan::new(stft).expect("valid"),
+                    dsp::GriffinLim::new(stft).expect("valid"),
                 )
             },
             |(plan, glp), (g, a)| -> anyhow::Result<(usize, Vec<f32>)> {
@@ -260,14 +324,22 @@ pub fn evaluate(
                 Ok((*g, y))
             },
         )
-        .collect::<anyhow::Result<_>>()?;
-    let resynth = analyse_all(resynth_audio, model);
-    let held = analyse_all(held_audio, model);
-    bar.inc(1);
+        .collect()
+}
 
-    // 2. Reconstruction through the VAE vs the mean training clip (band dB).
-    let mut reader = ClipReader::new(&ds);
-    let mut buf = vec![0.0f32; cfg.clip_len()];
+/// Held-out band features as the model sees them, with their genre and song tempo.
+struct HeldBands {
+    clips: Vec<(usize, Spectrogram, Option<f32>)>,
+    /// The mean training clip (band dB).
+    mean_clip: Vec<f32>,
+}
+
+fn held_bands(
+    ds: &Dataset,
+    genre_of: &(dyn Fn(&str) -> usize + Sync),
+) -> anyhow::Result<HeldBands> {
+    let cfg = &ds.config;
+    let mut reader = ClipReader::new(ds);
     let mean_clip: Vec<f32> =
         crate::dataset::mean_clip(&ds.clips(Split::Train), cfg.clip_len(), |r, b| {
             reader.read(r, b)
@@ -275,50 +347,75 @@ pub fn evaluate(
         .iter()
         .map(|&m| m as f32)
         .collect();
-    let synth = Synth::new(model)?;
-    let mut recon: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
-    let mut first_real: Vec<Option<Spectrogram>> = vec![None; genres.len()];
-    let mut held_bands = Vec::new();
+    let mut clips = Vec::new();
     for r in ds.clips(Split::Validation) {
-        reader.read(r, &mut buf)?;
-        let g = genre_of(&ds.songs[r.song].genre);
-        let band = Spectrogram {
-            frames: cfg.frames(),
-            bins: cfg.bands(),
-            data: buf.clone(),
-        };
-        held_bands.push((g, band.clone(), ds.songs[r.song].meta.tempo_bpm));
-        if first_real[g].is_none() {
-            first_real[g] = Some(band.clone());
-        }
-        let z = synth.encode(&band, g);
-        let zs = ndarray::Array2::from_shape_vec((z.len(), 1), z)?;
-        let out = synth.decode(&zs, &synth.one_hot(&[g])).remove(0);
-        let e = recon.entry(genres[g].clone()).or_default();
-        e.0.push(lsd(&out.data, &buf));
-        e.1.push(lsd(&mean_clip, &buf));
+        let mut band = Spectrogram::zeros(cfg.frames(), cfg.bands());
+        reader.read(r, &mut band.data)?;
+        let song = &ds.songs[r.song];
+        clips.push((genre_of(&song.genre), band, song.meta.tempo_bpm));
     }
-    // The representation's ceiling: held-out clips' own band features rendered as generated
-    // clips are (bands back to bins, Griffin-Lim, at the song's tempo): the pipeline without
-    // the VAE.
-    let bands_audio: Vec<(usize, Vec<f32>)> = held_bands
+    Ok(HeldBands { clips, mean_clip })
+}
+
+/// Held-out clips through the VAE (`z = mu`) against the mean training clip.
+fn reconstruction(
+    held: &HeldBands,
+    synth: &Synth,
+    genres: &[String],
+) -> PerGenre<ReconstructionScore> {
+    let pairs: Vec<(usize, f64, f64)> = held
+        .clips
+        .iter()
+        .map(|(g, band, _)| {
+            let z = synth.encode(band, *g);
+            let zs = ndarray::Array2::from_shape_vec((z.len(), 1), z).expect("latent column");
+            let out = synth.decode(&zs, &synth.one_hot(&[*g])).remove(0);
+            (
+                *g,
+                lsd(&out.data, &band.data),
+                lsd(&held.mean_clip, &band.data),
+            )
+        })
+        .collect();
+    PerGenre::build(genres, |g| {
+        let sel: Vec<_> = pairs
+            .iter()
+            .filter(|p| g.is_none_or(|g| p.0 == g))
+            .collect();
+        let n = sel.len();
+        ReconstructionScore {
+            model_lsd_db: sel.iter().map(|p| p.1).sum::<f64>() / n.max(1) as f64,
+            mean_clip_lsd_db: sel.iter().map(|p| p.2).sum::<f64>() / n.max(1) as f64,
+            clips: n,
+        }
+    })
+}
+
+/// Band features rendered to audio as generated clips are (bands back to bins, Griffin-Lim),
+/// each at its song's tempo.
+fn render_bands(held: &HeldBands, synth: &Synth) -> anyhow::Result<Vec<(usize, Vec<f32>)>> {
+    let grid = synth.model.config.features.grid;
+    held.clips
         .par_iter()
         .map(|(g, band, bpm)| -> anyhow::Result<(usize, Vec<f32>)> {
             let spec = RenderSpec {
                 gl: GL_GENERATION,
-                bpm: cfg.grid.and(*bpm),
+                bpm: grid.and(*bpm),
                 bars: None,
             };
             Ok((*g, synth.render(band, &spec)?.audio))
         })
-        .collect::<anyhow::Result<_>>()?;
-    let bands_ceiling = analyse_all(bands_audio, model);
-    bar.inc(1);
+        .collect()
+}
 
-    // Generated clips, per genre, through the one generation path.
-    let mut gen_audio = Vec::new();
-    let mut first_specs = Vec::new();
-    for g in 0..genres.len() {
+/// `count` clips per genre through the one generation path; also the first one's bands.
+fn generate_clips(
+    synth: &Synth,
+    genres: usize,
+    opts: &EvalOptions,
+) -> anyhow::Result<(Vec<(usize, Vec<f32>)>, Vec<Spectrogram>)> {
+    let (mut audio, mut first) = (Vec::new(), Vec::new());
+    for g in 0..genres {
         let req = GenerateRequest {
             genre: g,
             count: opts.count,
@@ -329,171 +426,205 @@ pub fn evaluate(
             bpm: None,
             bars: None,
         };
-        let (clips, _) = generate(&synth, &req)?;
-        first_specs.push(clips[0].spectrogram.clone());
-        gen_audio.extend(clips.into_iter().map(|c| (g, c.audio)));
+        let (clips, _) = generate(synth, &req)?;
+        first.push(clips[0].spectrogram.clone());
+        audio.extend(clips.into_iter().map(|c| (g, c.audio)));
     }
-    let gen = analyse_all(gen_audio, model);
-    // Ceilings: white noise, and the mean training clip rendered to audio.
-    let mut rng = dsp::rng::SplitMix64::new(opts.seed ^ 0xA0);
-    let nominal = cfg.example_samples(DEFAULT_BPM).round() as usize;
-    let noise: Vec<(usize, Vec<f32>)> = (0..held.len().max(10))
-        .map(|_| (0, (0..nominal).map(|_| rng.next_signed() * 0.3).collect()))
-        .collect();
-    let noise = analyse_all(noise, model);
-    let mean_audio = synth
-        .render(
-            &Spectrogram {
-                frames: cfg.frames(),
-                bins: cfg.bands(),
-                data: mean_clip.clone(),
-            },
-            &RenderSpec {
-                gl: GL_GENERATION,
-                bpm: cfg.grid.map(|_| DEFAULT_BPM),
-                bars: None,
-            },
-        )?
-        .audio;
-    let mean_an = analyse_all(vec![(0, mean_audio); 2], model);
-    bar.inc(1);
+    Ok((audio, first))
+}
 
-    // Standardise with the training clips' statistics.
-    let stdz = standardiser(&rows(&train, None));
-    let z = |c: &[Clip], g: Option<usize>| standardise(&rows(c, g), &stdz);
-    let (tr_all, he_all, ge_all) = (z(&train, None), z(&held, None), z(&gen, None));
-    let y_train: Vec<usize> = train.iter().map(|c| c.genre).collect();
-    let clf = Classifier::train(&tr_all, &y_train, genres.len());
-    let y_held: Vec<usize> = held.iter().map(|c| c.genre).collect();
-    let y_gen: Vec<usize> = gen.iter().map(|c| c.genre).collect();
-    bar.inc(1);
+/// White noise clips of the nominal example length (the Frechet ceiling).
+fn white_noise(n: usize, samples: usize, seed: u64) -> Vec<(usize, Vec<f32>)> {
+    let mut rng = dsp::rng::SplitMix64::new(seed ^ 0xA0);
+    (0..n)
+        .map(|_| (0, (0..samples).map(|_| rng.next_signed() * 0.3).collect()))
+        .collect()
+}
 
-    let per = |f: &mut dyn FnMut(Option<usize>) -> Value| -> Value {
-        let mut m = serde_json::Map::new();
-        m.insert("overall".into(), f(None));
-        let mut pg = serde_json::Map::new();
-        for (gi, g) in genres.iter().enumerate() {
-            pg.insert(g.clone(), f(Some(gi)));
-        }
-        m.insert("per_genre".into(), Value::Object(pg));
-        Value::Object(m)
+fn classifier_score(clf: &Classifier, f: &FeatureSets, g: Option<usize>) -> ClassifierScore {
+    let (hx, hy) = f.held.pick(g);
+    let (gx, gy) = f.generated.pick(g);
+    let probs: Vec<Vec<f64>> = gx.iter().map(|x| clf.predict_proba(x)).collect();
+    ClassifierScore {
+        real_heldout_accuracy: clf.accuracy(&hx, &hy),
+        generated_accuracy: clf.accuracy(&gx, &gy),
+        generated_inception_score: inception_score(&probs),
+    }
+}
+
+fn frechet_score(f: &FeatureSets, g: Option<usize>) -> FrechetScore {
+    let held = f.held.rows(g);
+    FrechetScore {
+        generated: stats::frechet_between(&f.generated.rows(g), &held),
+        floor_train_real: stats::frechet_between(&f.train.rows(g), &held),
+        ceiling_white_noise: stats::frechet_between(&f.white_noise, &held),
+        ceiling_mean_clip: stats::frechet_between(&f.mean_clip, &held),
+    }
+}
+
+fn of_genre(clips: &[Clip], g: Option<usize>) -> impl Iterator<Item = &ClipAnalysis> {
+    clips
+        .iter()
+        .filter(move |c| g.is_none_or(|g| c.genre == g))
+        .map(|c| &c.analysis)
+}
+
+fn rhythm_side(clips: &[Clip], g: Option<usize>) -> RhythmSide {
+    let mi = |v: Vec<f64>| {
+        let (median, iqr) = stats::median_iqr(&v);
+        MedianIqr { median, iqr }
     };
-    let pick = |r: &[Vec<f64>], y: &[usize], g: Option<usize>| -> Vec<Vec<f64>> {
-        r.iter()
-            .zip(y)
-            .filter(|(_, &yy)| g.is_none_or(|gg| yy == gg))
-            .map(|(x, _)| x.clone())
+    RhythmSide {
+        tempo_bpm: mi(of_genre(clips, g)
+            .filter_map(|a| a.tempo_bpm.map(f64::from))
+            .collect()),
+        onset_rate: mi(of_genre(clips, g).map(|a| a.onset_rate).collect()),
+        regularity: stats::median_iqr(
+            &of_genre(clips, g)
+                .map(|a| a.tempo_strength)
+                .collect::<Vec<_>>(),
+        )
+        .0,
+    }
+}
+
+fn transient_score(c: &ClipSets, g: Option<usize>) -> TransientScore {
+    let versus = |f: fn(&ClipAnalysis) -> f64| {
+        let med =
+            |clips: &[Clip]| stats::median_iqr(&of_genre(clips, g).map(f).collect::<Vec<_>>()).0;
+        Versus {
+            generated: med(&c.generated),
+            real: med(&c.held),
+            resynth: med(&c.resynth),
+            bands_resynth: med(&c.bands),
+        }
+    };
+    TransientScore {
+        onset_sharpness: versus(|a| a.onset_sharpness),
+        flatness: versus(|a| a.median_flatness),
+    }
+}
+
+fn novelty_score(f: &FeatureSets, g: Option<usize>) -> NoveltyScore {
+    let generated_nn_distance = nn_median(&f.generated.rows(g), &f.train.x);
+    let real_nn_distance = nn_median(&f.held.rows(g), &f.train.x);
+    NoveltyScore {
+        generated_nn_distance,
+        real_nn_distance,
+        ratio: generated_nn_distance / real_nn_distance,
+    }
+}
+
+fn diversity_score(f: &FeatureSets, g: Option<usize>) -> DiversityScore {
+    let generated = mean_pairwise(&f.generated.rows(g));
+    let real = mean_pairwise(&f.held.rows(g));
+    DiversityScore {
+        generated,
+        real,
+        ratio: generated / real,
+    }
+}
+
+/// The first two principal components of the training features, for held-out and generated.
+fn projection(f: &FeatureSets) -> Vec<ProjectedPoint> {
+    let points = |l: &Labelled, real: bool| -> Vec<ProjectedPoint> {
+        stats::pca2(&f.train.x, &l.x)
+            .into_iter()
+            .zip(&l.y)
+            .map(|((x, y), &genre)| ProjectedPoint { x, y, genre, real })
             .collect()
     };
-    let noise_z = z(&noise, None);
-    let mean_z = z(&mean_an, None);
+    let mut v = points(&f.held, true);
+    v.extend(points(&f.generated, false));
+    v
+}
 
-    let classifier = per(&mut |g| {
-        let (hx, hy): (Vec<_>, Vec<_>) = he_all
-            .iter()
-            .zip(&y_held)
-            .filter(|(_, &y)| g.is_none_or(|gg| y == gg))
-            .map(|(x, &y)| (x.clone(), y))
-            .unzip();
-        let (gx, gy): (Vec<_>, Vec<_>) = ge_all
-            .iter()
-            .zip(&y_gen)
-            .filter(|(_, &y)| g.is_none_or(|gg| y == gg))
-            .map(|(x, &y)| (x.clone(), y))
-            .unzip();
-        let probs: Vec<Vec<f64>> = gx.iter().map(|x| clf.predict_proba(x)).collect();
-        json!({"real_heldout_accuracy": clf.accuracy(&hx, &hy), "generated_accuracy": clf.accuracy(&gx, &gy), "generated_inception_score": inception_score(&probs)})
-    });
-    let frechet = per(&mut |g| {
-        let h = pick(&he_all, &y_held, g);
-        json!({
-            "generated": stats::frechet_between(&pick(&ge_all, &y_gen, g), &h),
-            "floor_train_real": stats::frechet_between(&pick(&tr_all, &y_train, g), &h),
-            "ceiling_white_noise": stats::frechet_between(&noise_z, &h),
-            "ceiling_mean_clip": stats::frechet_between(&mean_z, &h),
-        })
-    });
-    let rhythm = per(&mut |g| {
-        let sel = |c: &[Clip]| -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-            let cs: Vec<&Clip> = c
-                .iter()
-                .filter(|x| g.is_none_or(|gg| x.genre == gg))
-                .collect();
-            (
-                cs.iter()
-                    .filter_map(|x| x.analysis.tempo_bpm.map(|t| t as f64))
-                    .collect(),
-                cs.iter().map(|x| x.analysis.onset_rate).collect(),
-                cs.iter().map(|x| x.analysis.tempo_strength).collect(),
-            )
-        };
-        let (gt, go, gs) = sel(&gen);
-        let (rt, ro, rs) = sel(&held);
-        let mi = |v: &[f64]| {
-            let (m, i) = stats::median_iqr(v);
-            json!({"median": m, "iqr": i})
-        };
-        json!({
-            "generated": {"tempo_bpm": mi(&gt), "onset_rate": mi(&go), "regularity": stats::median_iqr(&gs).0},
-            "real": {"tempo_bpm": mi(&rt), "onset_rate": mi(&ro), "regularity": stats::median_iqr(&rs).0},
-        })
-    });
-    let transients = per(&mut |g| {
-        let med = |c: &[Clip], f: &dyn Fn(&ClipAnalysis) -> f64| {
-            let v: Vec<f64> = c
-                .iter()
-                .filter(|x| g.is_none_or(|gg| x.genre == gg))
-                .map(|x| f(&x.analysis))
-                .collect();
-            stats::median_iqr(&v).0
-        };
-        let sharp = |a: &ClipAnalysis| a.onset_sharpness;
-        let flat = |a: &ClipAnalysis| a.median_flatness;
-        json!({
-            "onset_sharpness": {"generated": med(&gen, &sharp), "real": med(&held, &sharp), "resynth": med(&resynth, &sharp), "bands_resynth": med(&bands_ceiling, &sharp)},
-            "flatness": {"generated": med(&gen, &flat), "real": med(&held, &flat), "resynth": med(&resynth, &flat), "bands_resynth": med(&bands_ceiling, &flat)},
-        })
-    });
-    let novelty = per(&mut |g| {
-        let gn = nn_median(&pick(&ge_all, &y_gen, g), &tr_all);
-        let rn = nn_median(&pick(&he_all, &y_held, g), &tr_all);
-        json!({"generated_nn_distance": gn, "real_nn_distance": rn, "ratio": gn / rn})
-    });
-    let diversity = per(&mut |g| {
-        let gd = mean_pairwise(&pick(&ge_all, &y_gen, g));
-        let rd = mean_pairwise(&pick(&he_all, &y_held, g));
-        json!({"generated": gd, "real": rd, "ratio": gd / rd})
-    });
-    let reconstruction = {
-        let mut pg = serde_json::Map::new();
-        let (mut all_m, mut all_b) = (Vec::new(), Vec::new());
-        for (g, (m, b)) in &recon {
-            pg.insert(g.clone(), json!({"model_lsd_db": m.iter().sum::<f64>() / m.len() as f64, "mean_clip_lsd_db": b.iter().sum::<f64>() / b.len() as f64, "clips": m.len()}));
-            all_m.extend(m);
-            all_b.extend(b);
-        }
-        json!({"overall": {"model_lsd_db": all_m.iter().sum::<f64>() / all_m.len().max(1) as f64, "mean_clip_lsd_db": all_b.iter().sum::<f64>() / all_b.len().max(1) as f64, "clips": all_m.len()}, "per_genre": pg})
+/// Run the evaluation of `model` on the songs folder `songs`.
+pub fn evaluate(model: &Model, songs: &Path, opts: &EvalOptions) -> anyhow::Result<Evaluation> {
+    let ds = load_dataset(model, songs)?;
+    let genres = model.config.genres.clone();
+    let genre_of = |g: &str| genres.iter().position(|m| m == g).unwrap_or(0);
+    let cfg = model.config.features.clone();
+    let bar = crate::progress::bar(5, "evaluating");
+
+    let train = analyse_all(real_audio(&ds, Split::Train, &genre_of)?, model);
+    let held_audio = real_audio(&ds, Split::Validation, &genre_of)?;
+    anyhow::ensure!(
+        !held_audio.is_empty(),
+        "{}: the model's split leaves no held-out songs here",
+        songs.display()
+    );
+    let gl = gl_ceiling(&held_audio, &genres, cfg.stft(), opts.gl_clips)?;
+    let resynth = analyse_all(resynthesise(&held_audio, cfg.stft())?, model);
+    let held = analyse_all(held_audio, model);
+    bar.inc(1);
+
+    let synth = Synth::new(model)?;
+    let bands = held_bands(&ds, &genre_of)?;
+    let reconstruction = reconstruction(&bands, &synth, &genres);
+    let bands_ceiling = analyse_all(render_bands(&bands, &synth)?, model);
+    let mut first_real: Vec<Option<Spectrogram>> = vec![None; genres.len()];
+    for (g, band, _) in &bands.clips {
+        first_real[*g].get_or_insert_with(|| band.clone());
+    }
+    bar.inc(1);
+
+    let (gen_audio, first_generated) = generate_clips(&synth, genres.len(), opts)?;
+    let nominal = cfg.example_samples(DEFAULT_BPM).round() as usize;
+    let mean_spec = Spectrogram {
+        frames: cfg.frames(),
+        bins: cfg.bands(),
+        data: bands.mean_clip.clone(),
+    };
+    let mean_render = RenderSpec {
+        gl: GL_GENERATION,
+        bpm: cfg.grid.map(|_| DEFAULT_BPM),
+        bars: None,
+    };
+    let mean_audio = synth.render(&mean_spec, &mean_render)?.audio;
+    let sets = ClipSets {
+        generated: analyse_all(gen_audio, model),
+        white_noise: analyse_all(white_noise(held.len().max(10), nominal, opts.seed), model),
+        mean_clip: analyse_all(vec![(0, mean_audio); 2], model),
+        train,
+        held,
+        resynth,
+        bands: bands_ceiling,
+    };
+    bar.inc(1);
+
+    let f = FeatureSets::new(&sets);
+    let clf = Classifier::train(&f.train.x, &f.train.y, genres.len());
+    bar.inc(1);
+    let heldout_songs = ds.saved_split().validation.into_iter().collect();
+    let report = EvalReport {
+        model: model.dir.clone(),
+        songs: songs.to_path_buf(),
+        genres: genres.clone(),
+        parameters: model.vae.parameter_count(),
+        counts: Counts {
+            train_clips: sets.train.len(),
+            heldout_clips: sets.held.len(),
+            generated_clips: sets.generated.len(),
+            heldout_songs,
+            unlisted_songs: ds.unlisted.len(),
+        },
+        gl,
+        reconstruction,
+        classifier: PerGenre::build(&genres, |g| classifier_score(&clf, &f, g)),
+        frechet: PerGenre::build(&genres, |g| frechet_score(&f, g)),
+        rhythm: PerGenre::build(&genres, |g| RhythmScore {
+            generated: rhythm_side(&sets.generated, g),
+            real: rhythm_side(&sets.held, g),
+        }),
+        transients: PerGenre::build(&genres, |g| transient_score(&sets, g)),
+        novelty: PerGenre::build(&genres, |g| novelty_score(&f, g)),
+        diversity: PerGenre::build(&genres, |g| diversity_score(&f, g)),
+        projection: projection(&f),
     };
     bar.finish_and_clear();
-
-    // The 2-D projection for the report's picture.
-    let points: Vec<(f64, f64, usize, bool)> = stats::pca2(&tr_all, &he_all)
-        .into_iter()
-        .zip(&y_held)
-        .map(|((x, y), &g)| (x, y, g, true))
-        .chain(
-            stats::pca2(&tr_all, &ge_all)
-                .into_iter()
-                .zip(&y_gen)
-                .map(|((x, y), &g)| (x, y, g, false)),
-        )
-        .collect();
-    let report = json!({
-        "model": model.dir, "songs": songs, "genres": genres, "parameters": model.vae.parameter_count(),
-        "counts": {"train_clips": train.len(), "heldout_clips": held.len(), "generated_clips": gen.len()},
-        "gl": {"per_genre": gl}, "reconstruction": reconstruction, "classifier": classifier, "frechet": frechet,
-        "rhythm": rhythm, "transients": transients, "novelty": novelty, "diversity": diversity,
-        "projection": points.iter().map(|p| json!([p.0, p.1, p.2, if p.3 { "real" } else { "generated" }])).collect::<Vec<_>>(),
-    });
-    Ok((report, first_specs.into_iter().zip(first_real).collect()))
+    Ok(Evaluation {
+        report,
+        gallery: first_generated.into_iter().zip(first_real).collect(),
+    })
 }

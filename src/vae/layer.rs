@@ -14,7 +14,7 @@
 use ndarray::{ArrayView2, ArrayViewMut2};
 use serde::{Deserialize, Serialize};
 
-use dsp::rng::SplitMix64;
+use rand::RngCore;
 
 /// One sample's activation shape: `channels x time` (a flat vector is `features x 1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,8 +64,9 @@ pub struct ParamMut<'a> {
 
 /// How new parameters are filled.
 pub enum Init<'a> {
-    /// He-uniform `U(-s, s)`, `s = gain * sqrt(6 / fan_in)`, zero bias, from a seeded stream.
-    Random(&'a mut SplitMix64),
+    /// He-uniform `U(-s, s)`, `s = gain * sqrt(6 / fan_in)`, zero bias, drawn from the
+    /// caller's generator (beatgen passes its fixed-algorithm, seeded one).
+    Random(&'a mut dyn RngCore),
     /// All zero (for loading saved weights: nothing random is drawn).
     Zeros,
 }
@@ -193,8 +194,8 @@ impl LayerSpec {
     }
 }
 
-/// He-uniform values (see [`Init::Random`]) drawn with `ndarray-rand` from the project's RNG,
-/// or zeros.
+/// He-uniform values (see [`Init::Random`]) drawn with `ndarray-rand`'s `random_using` from
+/// the caller's generator, or zeros.
 pub fn init_weights(
     shape: (usize, usize),
     fan_in: usize,
@@ -216,6 +217,7 @@ pub fn init_weights(
 pub(crate) mod check {
     //! Finite-difference gradient checks shared by the layer tests.
     use super::*;
+    use dsp::rng::SplitMix64;
     use ndarray::Array2;
 
     /// A fixed pseudo-random array in [-1, 1).

@@ -1,12 +1,11 @@
 //! The hand-written VAE: a [`layer::Layer`] trait with manual backprop implemented by dense
 //! ([`dense`]), convolution ([`conv`]), reshaping ([`reshape`]) and activation
 //! ([`activation`]) layers, composed into stacks ([`stack`]) by the conditional encoder and
-//! decoder ([`model`]); the loss ([`loss`]), Adam ([`adam`]), and the model directory on disk
-//! ([`checkpoint`]).
+//! decoder ([`model`]); the loss ([`loss`]) and Adam ([`adam`]). Maths on arrays only: files
+//! are the business of [`crate::model_dir`], random numbers come from the caller.
 
 pub mod activation;
 pub mod adam;
-pub mod checkpoint;
 pub mod conv;
 pub mod dense;
 pub mod layer;

@@ -1,0 +1,238 @@
+//! The safetensors files: `weights.safetensors` (the best weights) and
+//! `checkpoint.safetensors` (the last weights, Adam's moments and the training state), with
+//! tensor names from the network's parameter visitor.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::Context;
+use safetensors::tensor::{Dtype, SafeTensors};
+
+use super::state::TrainState;
+use super::{read_file, ModelDirError, CHECKPOINT_FILE, FORMAT_VERSION};
+use crate::vae::{AdamState, Vae, VaeConfig};
+
+/// Write a safetensors file (all tensors F32) straight from the slices, atomically: an 8-byte
+/// little-endian header length, the JSON header (padded with spaces to 8 bytes, as the
+/// reference implementation does), then the tensors' bytes in order.
+fn write_safetensors(
+    path: &Path,
+    tensors: &[(String, Vec<usize>, &[f32])],
+    meta: &HashMap<String, String>,
+) -> anyhow::Result<()> {
+    let mut header = serde_json::Map::new();
+    header.insert("__metadata__".into(), serde_json::to_value(meta)?);
+    let mut offset = 0usize;
+    for (name, shape, data) in tensors {
+        anyhow::ensure!(
+            shape.iter().product::<usize>() == data.len(),
+            "tensor {name}: shape {shape:?} for {} values",
+            data.len()
+        );
+        let end = offset + data.len() * 4;
+        header.insert(
+            name.clone(),
+            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [offset, end]}),
+        );
+        offset = end;
+    }
+    let mut json = serde_json::to_vec(&header)?;
+    json.resize(json.len().div_ceil(8) * 8, b' ');
+    dsp::atomic::write_atomically_with(path, |w| {
+        w.write_all(&(json.len() as u64).to_le_bytes())?;
+        w.write_all(&json)?;
+        let mut buf = Vec::with_capacity(1 << 16);
+        for (_, _, data) in tensors {
+            for chunk in data.chunks(1 << 14) {
+                buf.clear();
+                chunk
+                    .iter()
+                    .for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
+                w.write_all(&buf)?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn read_f32(
+    st: &SafeTensors,
+    name: &str,
+    shape: &[usize],
+    file: &Path,
+) -> anyhow::Result<Vec<f32>> {
+    let t = st
+        .tensor(name)
+        .map_err(|_| anyhow::anyhow!("{}: tensor {name} is missing", file.display()))?;
+    if t.dtype() != Dtype::F32 || t.shape() != shape {
+        anyhow::bail!(
+            "{}: tensor {name} is {:?} {:?}, expected F32 {:?}",
+            file.display(),
+            t.dtype(),
+            t.shape(),
+            shape
+        );
+    }
+    Ok(t.data()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}
+
+fn weight_tensors(vae: &Vae) -> Vec<(String, Vec<usize>, &[f32])> {
+    let mut out = Vec::new();
+    vae.visit(&mut |name, p| out.push((name, p.shape, p.value)));
+    out
+}
+
+/// Write the weights as `path` (atomically).
+pub fn save_weights(path: &Path, vae: &Vae) -> anyhow::Result<()> {
+    let meta = HashMap::from([
+        ("format".to_string(), "beatgen-vae".to_string()),
+        ("format_version".to_string(), FORMAT_VERSION.to_string()),
+    ]);
+    write_safetensors(path, &weight_tensors(vae), &meta)
+}
+
+/// Load the weights in `path` into a network of the configured shape (built with zero weights,
+/// so nothing is random-initialised only to be overwritten).
+pub fn load_weights(path: &Path, cfg: &VaeConfig) -> anyhow::Result<Vae> {
+    let bytes = read_file(path)?;
+    let st = parse(&bytes, path)?;
+    let mut vae = Vae::zeros(cfg.clone())
+        .with_context(|| format!("{}: the declared network", path.display()))?;
+    load_weights_into(&st, &mut vae, path)?;
+    Ok(vae)
+}
+
+fn load_weights_into(st: &SafeTensors, vae: &mut Vae, file: &Path) -> anyhow::Result<()> {
+    let specs: Vec<(String, Vec<usize>)> = weight_tensors(vae)
+        .into_iter()
+        .map(|(n, s, _)| (n, s))
+        .collect();
+    let values = specs
+        .iter()
+        .map(|(name, shape)| read_f32(st, name, shape, file))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut i = 0;
+    vae.visit_mut(&mut |p| {
+        p.value.copy_from_slice(&values[i]);
+        i += 1;
+    });
+    Ok(())
+}
+
+fn parse<'a>(bytes: &'a [u8], path: &Path) -> anyhow::Result<SafeTensors<'a>> {
+    SafeTensors::deserialize(bytes)
+        .map_err(|e| anyhow::anyhow!("{}: not a valid safetensors file ({e:?})", path.display()))
+}
+
+/// Save the resumable checkpoint: last weights, Adam moments and the training state.
+pub fn save_checkpoint(
+    dir: &Path,
+    vae: &Vae,
+    adam: &AdamState,
+    state: &TrainState,
+) -> anyhow::Result<()> {
+    let mut tensors = weight_tensors(vae);
+    let names: Vec<(String, Vec<usize>)> = tensors
+        .iter()
+        .map(|(n, s, _)| (n.clone(), s.clone()))
+        .collect();
+    for (i, (name, shape)) in names.iter().enumerate() {
+        tensors.push((format!("{name}.exp_avg"), shape.clone(), &adam.m[i]));
+        tensors.push((format!("{name}.exp_avg_sq"), shape.clone(), &adam.v[i]));
+    }
+    let meta = HashMap::from([
+        ("format_version".to_string(), FORMAT_VERSION.to_string()),
+        ("adam_step".to_string(), adam.step.to_string()),
+        ("train_state".to_string(), serde_json::to_string(state)?),
+    ]);
+    write_safetensors(&dir.join(CHECKPOINT_FILE), &tensors, &meta)
+}
+
+/// The training state in a checkpoint's header, reading only the header (not the weights).
+pub fn read_train_state(path: &Path) -> anyhow::Result<TrainState> {
+    use std::io::Read;
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len).with_context(|| {
+        format!(
+            "{}: not a valid safetensors file (too short)",
+            path.display()
+        )
+    })?;
+    let len = u64::from_le_bytes(len);
+    anyhow::ensure!(
+        len <= MAX_HEADER,
+        "{}: not a valid safetensors file (header of {len} bytes)",
+        path.display()
+    );
+    let mut header = vec![0u8; len as usize];
+    f.read_exact(&mut header).with_context(|| {
+        format!(
+            "{}: not a valid safetensors file (header cut short)",
+            path.display()
+        )
+    })?;
+    let header: serde_json::Value = serde_json::from_slice(&header)
+        .with_context(|| format!("{}: not a valid safetensors file (header)", path.display()))?;
+    let meta: HashMap<String, String> =
+        serde_json::from_value(header.get("__metadata__").cloned().unwrap_or_default())
+            .unwrap_or_default();
+    train_state_of(&meta, path)
+}
+
+/// Largest header accepted (the reference implementation's limit).
+const MAX_HEADER: u64 = 100_000_000;
+
+/// Check the format version in a checkpoint's metadata and read its training state.
+fn train_state_of(meta: &HashMap<String, String>, path: &Path) -> anyhow::Result<TrainState> {
+    let version = meta
+        .get("format_version")
+        .and_then(|v| v.parse::<u64>().ok());
+    if version != Some(FORMAT_VERSION as u64) {
+        return Err(ModelDirError::OtherVersion {
+            path: path.to_path_buf(),
+            found: version,
+        }
+        .into());
+    }
+    serde_json::from_str(
+        meta.get("train_state")
+            .ok_or_else(|| anyhow::anyhow!("{}: no training state", path.display()))?,
+    )
+    .with_context(|| format!("{}: bad training state", path.display()))
+}
+
+/// Load the checkpoint into a network of the configured shape.
+pub fn load_checkpoint(
+    dir: &Path,
+    cfg: &VaeConfig,
+) -> anyhow::Result<(Vae, AdamState, TrainState)> {
+    let path = dir.join(CHECKPOINT_FILE);
+    let bytes = read_file(&path)?;
+    let st = parse(&bytes, &path)?;
+    let (_, md) = SafeTensors::read_metadata(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: bad header ({e:?})", path.display()))?;
+    let meta = md.metadata().clone().unwrap_or_default();
+    let state = train_state_of(&meta, &path)?;
+    let mut vae = Vae::zeros(cfg.clone())?;
+    load_weights_into(&st, &mut vae, &path)?;
+    let mut adam = AdamState::new(&vae);
+    let names: Vec<(String, Vec<usize>)> = weight_tensors(&vae)
+        .into_iter()
+        .map(|(n, s, _)| (n, s))
+        .collect();
+    for (i, (name, shape)) in names.iter().enumerate() {
+        adam.m[i] = read_f32(&st, &format!("{name}.exp_avg"), shape, &path)?;
+        adam.v[i] = read_f32(&st, &format!("{name}.exp_avg_sq"), shape, &path)?;
+    }
+    adam.step = meta
+        .get("adam_step")
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("{}: no adam_step", path.display()))?;
+    Ok((vae, adam, state))
+}
