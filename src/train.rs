@@ -32,18 +32,14 @@ const INIT_STREAM: u64 = 0x1417;
 pub struct BatchLoader<'a> {
     reader: ClipReader<'a>,
     ds: &'a Dataset,
-    norm: &'a Normalization,
+    norm: Normalization,
     genre_map: Vec<usize>,
     buf: Vec<f32>,
 }
 
 impl<'a> BatchLoader<'a> {
     /// `genres` is the model's genre list (a dataset genre must be in it).
-    pub fn new(
-        ds: &'a Dataset,
-        norm: &'a Normalization,
-        genres: &[String],
-    ) -> anyhow::Result<Self> {
+    pub fn new(ds: &'a Dataset, norm: Normalization, genres: &[String]) -> anyhow::Result<Self> {
         let genre_map = ds
             .genres
             .iter()
@@ -92,7 +88,7 @@ impl<'a> BatchLoader<'a> {
 }
 
 /// Loss of `clips` with `z = mu` (no sampling), in batches of up to `batch`.
-pub fn evaluate(
+pub fn evaluate_loss(
     vae: &Vae,
     loader: &mut BatchLoader,
     clips: &[ClipRef],
@@ -164,196 +160,214 @@ pub struct TrainReport {
 
 /// Train (or resume) on `ds` into `req.model_dir`.
 pub fn train(ds: &Dataset, req: &TrainRequest) -> anyhow::Result<TrainReport> {
-    let dir = req.model_dir;
-    let opts = &req.options;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("{}: cannot create the model directory", dir.display()))?;
-    let vae_cfg = VaeConfig::new(
-        ds.config.frames(),
-        ds.config.bands(),
-        ds.genres.len(),
-        req.latent,
-        &req.arch,
-    );
+    let mut t = Trainer::new(ds, req)?;
+    while t.state.epoch < req.options.epochs {
+        let record = t.run_epoch()?;
+        let improved = t.end_epoch(record)?;
+        t.say(&record, improved);
+        if t.patience_ran_out() {
+            return t.finish(true);
+        }
+    }
+    t.finish(false)
+}
 
-    let (config, mut vae, mut adam, mut state) = if req.resume {
-        let saved = checkpoint::load_config(dir)?;
-        check_compatible(dir, &saved, ds, &vae_cfg, opts)?;
-        let (vae, adam, state) = checkpoint::load_checkpoint(dir, &saved.vae)?;
-        let config = ModelConfig {
-            training: TrainOptions {
-                epochs: opts.epochs,
-                patience: opts.patience,
+/// A training run: the network, its optimiser and state, the data, and the buffers reused
+/// by every step.
+struct Trainer<'a> {
+    ds: &'a Dataset,
+    req: &'a TrainRequest<'a>,
+    config: ModelConfig,
+    vae: Vae,
+    adam: AdamState,
+    adam_cfg: AdamConfig,
+    state: TrainState,
+    loader: BatchLoader<'a>,
+    train_clips: Vec<ClipRef>,
+    val_clips: Vec<ClipRef>,
+    /// The training batch's workspace and the validation workspaces (by batch size).
+    ws: Workspace,
+    eval_ws: HashMap<usize, Workspace>,
+    warmup_steps: f32,
+    /// Samples trained on and seconds spent on it in this run (for the throughput).
+    samples: usize,
+    train_secs: f64,
+}
+
+impl<'a> Trainer<'a> {
+    /// Set up a new run or resume the one in the model directory; save `config.json` (and
+    /// for a new run `split.json`); load the clips and measure the mean-clip baseline once.
+    fn new(ds: &'a Dataset, req: &'a TrainRequest<'a>) -> anyhow::Result<Self> {
+        let (dir, opts) = (req.model_dir, &req.options);
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the model directory", dir.display()))?;
+        let vae_cfg = VaeConfig::new(
+            ds.config.frames(),
+            ds.config.bands(),
+            ds.genres.len(),
+            req.latent,
+            &req.arch,
+        );
+        let (config, vae, adam, mut state) = if req.resume {
+            resumed(dir, ds, &vae_cfg, opts)?
+        } else {
+            started(dir, ds, vae_cfg, opts)?
+        };
+        checkpoint::save_config(dir, &config)?;
+        if !req.resume {
+            checkpoint::save_split(dir, &ds.saved_split())?;
+        }
+        let mut loader = BatchLoader::new(ds, config.normalization.clone(), &config.genres)?;
+        let train_clips = ds.clips(Split::Train);
+        let mut val_clips = ds.clips(Split::Validation);
+        if val_clips.is_empty() {
+            log::warn!(
+                "no validation clips (every genre has a single song): validating on the training clips"
+            );
+            val_clips = train_clips.clone();
+        }
+        let b = opts.batch_size;
+        if train_clips.len() < b {
+            anyhow::bail!(
+                "{} training clips, fewer than one batch of {b}: lower --batch-size or add songs",
+                train_clips.len()
+            );
+        }
+        if state.baseline_val_recon.is_nan() {
+            state.baseline_val_recon = mean_clip_baseline(
+                &mut loader,
+                &train_clips,
+                &val_clips,
+                ds.config.clip_len(),
+                opts.recon_loss,
+            )?;
+        }
+        let steps_per_epoch = train_clips.len() / b;
+        Ok(Trainer {
+            adam_cfg: AdamConfig {
                 lr: opts.lr,
-                ..saved.training.clone()
+                clip_norm: opts.clip_norm,
+                ..Default::default()
             },
-            ..saved
-        };
-        let split = checkpoint::load_split(dir)?;
-        if ds.saved_split() != split {
-            anyhow::bail!(
-                "cannot resume {}: the songs differ from the {} training and {} validation songs it started with (see {})",
-                dir.display(),
-                split.train.len(),
-                split.validation.len(),
-                dir.join(checkpoint::SPLIT_FILE).display()
-            );
-        }
-        log::info!(
-            "resuming {} at epoch {} (step {})",
-            dir.display(),
-            state.epoch,
-            state.step
-        );
-        (config, vae, adam, state)
-    } else {
-        if dir.join(checkpoint::CHECKPOINT_FILE).exists() {
-            anyhow::bail!(
-                "{}: already holds a model; use --resume to continue it or choose another --model",
-                dir.display()
-            );
-        }
-        let normalization = ds.fit_normalization()?;
-        let config = ModelConfig {
-            format_version: checkpoint::FORMAT_VERSION,
-            features: ds.config.clone(),
-            vae: vae_cfg.clone(),
-            genres: ds.genres.clone(),
-            normalization,
-            training: opts.clone(),
-            songs_dir: ds.root.clone(),
-            genre_tempi: ds.genres.iter().map(|g| median_tempo(ds, g)).collect(),
-            genre_latent: Vec::new(),
-        };
-        let vae = Vae::new(
-            vae_cfg.clone(),
-            &mut SplitMix64::stream(opts.seed, INIT_STREAM),
-        )?;
-        let adam = AdamState::new(&vae);
-        let state = TrainState {
-            epoch: 0,
-            step: 0,
-            best_val: f64::INFINITY,
-            best_epoch: 0,
-            history: Vec::new(),
-            baseline_val_recon: f64::NAN,
-        };
-        (config, vae, adam, state)
-    };
-    checkpoint::save_config(dir, &config)?;
-    if !req.resume {
-        checkpoint::save_split(dir, &ds.saved_split())?;
+            ws: Workspace::new(&vae, b),
+            eval_ws: HashMap::new(),
+            warmup_steps: (opts.kl_warmup_epochs * steps_per_epoch as f32).max(1.0),
+            ds,
+            req,
+            config,
+            vae,
+            adam,
+            state,
+            loader,
+            train_clips,
+            val_clips,
+            samples: 0,
+            train_secs: 0.0,
+        })
     }
 
-    let norm = config.normalization.clone();
-    let mut loader = BatchLoader::new(ds, &norm, &config.genres)?;
-    let train_clips = ds.clips(Split::Train);
-    let mut val_clips = ds.clips(Split::Validation);
-    if val_clips.is_empty() {
-        log::warn!(
-            "no validation clips (every genre has a single song): validating on the training clips"
-        );
-        val_clips = train_clips.clone();
-    }
-    let b = opts.batch_size;
-    if train_clips.len() < b {
-        anyhow::bail!(
-            "{} training clips, fewer than one batch of {b}: lower --batch-size or add songs",
-            train_clips.len()
-        );
-    }
-    if state.baseline_val_recon.is_nan() {
-        state.baseline_val_recon = mean_clip_baseline(
-            &mut loader,
-            &train_clips,
-            &val_clips,
-            ds.config.clip_len(),
-            opts.recon_loss,
-        )?;
-    }
-    let adam_cfg = AdamConfig {
-        lr: opts.lr,
-        clip_norm: opts.clip_norm,
-        ..Default::default()
-    };
-    let steps_per_epoch = train_clips.len() / b;
-    let warmup_steps = (opts.kl_warmup_epochs * steps_per_epoch as f32).max(1.0);
-    let mut ws = Workspace::new(&vae, b);
-    let mut eval_ws = HashMap::new();
-    let mut stopped_early = false;
-    let (mut samples, mut train_secs) = (0usize, 0.0f64);
-
-    while state.epoch < opts.epochs {
-        let epoch = state.epoch;
+    /// One pass over the shuffled training clips (the last partial batch dropped); every
+    /// random draw comes from stream `1 + epoch` of the seed. Stops on a non-finite loss.
+    fn run_epoch(&mut self) -> anyhow::Result<EpochRecord> {
+        let opts = &self.req.options;
+        let b = opts.batch_size;
+        let epoch = self.state.epoch;
         let start = Instant::now();
         let mut rng = SplitMix64::stream(opts.seed, 1 + epoch as u64);
-        let mut order = train_clips.clone();
+        let mut order = self.train_clips.clone();
         rng.shuffle(&mut order);
-        let bar = crate::progress::bar(steps_per_epoch as u64, &format!("epoch {}", epoch + 1));
+        let steps = order.len() / b;
+        let bar = crate::progress::bar(steps as u64, &format!("epoch {}", epoch + 1));
         let (mut recon, mut kl, mut beta) = (0.0, 0.0, 0.0f32);
         for chunk in order.chunks_exact(b) {
-            loader.fill(&mut ws, chunk)?;
-            ws.sample_eps(&mut rng);
-            beta = opts.beta * ((state.step as f32 + 1.0) / warmup_steps).min(1.0);
-            let l = vae.forward_backward(&mut ws, &opts.objective(beta));
+            self.loader.fill(&mut self.ws, chunk)?;
+            self.ws.sample_eps(&mut rng);
+            beta = opts.beta * ((self.state.step as f32 + 1.0) / self.warmup_steps).min(1.0);
+            let l = self
+                .vae
+                .forward_backward(&mut self.ws, &opts.objective(beta));
             if !(l.recon.is_finite() && l.kl.is_finite()) {
                 bar.finish_and_clear();
-                anyhow::bail!(
-                    "the loss became {} at epoch {} step {} (reconstruction {}, KL {}); stopped. The last good checkpoint (epoch {}) is kept in {}: try a lower --lr or --clip-norm",
-                    if l.recon.is_nan() || l.kl.is_nan() { "NaN" } else { "infinite" },
-                    epoch + 1,
-                    state.step + 1,
-                    l.recon,
-                    l.kl,
-                    state.epoch,
-                    dir.display()
-                );
+                return Err(self.diverged(&l));
             }
-            adam.apply(&mut vae, &adam_cfg);
-            state.step += 1;
+            self.adam.apply(&mut self.vae, &self.adam_cfg);
+            self.state.step += 1;
             recon += l.recon;
             kl += l.kl;
             bar.inc(1);
         }
         bar.finish_and_clear();
         let train_time = start.elapsed().as_secs_f64();
-        samples += steps_per_epoch * b;
-        train_secs += train_time;
-        let val = evaluate(
-            &vae,
-            &mut loader,
-            &val_clips,
+        self.samples += steps * b;
+        self.train_secs += train_time;
+        let val = evaluate_loss(
+            &self.vae,
+            &mut self.loader,
+            &self.val_clips,
             b,
             opts.recon_loss,
-            &mut eval_ws,
+            &mut self.eval_ws,
         )?;
-        let rec = EpochRecord {
+        Ok(EpochRecord {
             epoch: epoch + 1,
-            train_recon: recon / steps_per_epoch as f64,
-            train_kl: kl / steps_per_epoch as f64,
+            train_recon: recon / steps as f64,
+            train_kl: kl / steps as f64,
             val_recon: val.recon,
             val_kl: val.kl,
             beta: beta as f64,
             seconds: start.elapsed().as_secs_f64(),
-        };
-        state.history.push(rec);
-        state.epoch += 1;
-        let val_total = val.recon + val.kl;
-        let improved = val_total < state.best_val;
+        })
+    }
+
+    /// The error for a loss that became NaN or infinite: what happened, and what is kept.
+    fn diverged(&self, l: &Losses) -> anyhow::Error {
+        anyhow::anyhow!(
+            "the loss became {} at epoch {} step {} (reconstruction {}, KL {}); stopped. The last good checkpoint (epoch {}) is kept in {}: try a lower --lr or --clip-norm",
+            if l.recon.is_nan() || l.kl.is_nan() { "NaN" } else { "infinite" },
+            self.state.epoch + 1,
+            self.state.step + 1,
+            l.recon,
+            l.kl,
+            self.state.epoch,
+            self.req.model_dir.display()
+        )
+    }
+
+    /// Record the epoch, keep the best weights, write the checkpoint and the loss files (and
+    /// the reconstruction PNGs when asked); true when the validation loss improved.
+    fn end_epoch(&mut self, rec: EpochRecord) -> anyhow::Result<bool> {
+        let dir = self.req.model_dir;
+        self.state.history.push(rec);
+        self.state.epoch += 1;
+        let val_total = rec.val_recon + rec.val_kl;
+        let improved = val_total < self.state.best_val;
         if improved {
-            state.best_val = val_total;
-            state.best_epoch = epoch + 1;
-            checkpoint::save_weights(&dir.join(checkpoint::WEIGHTS_FILE), &vae)?;
+            self.state.best_val = val_total;
+            self.state.best_epoch = rec.epoch;
+            checkpoint::save_weights(&dir.join(checkpoint::WEIGHTS_FILE), &self.vae)?;
         }
-        checkpoint::save_checkpoint(dir, &vae, &adam, &state)?;
-        write_loss_files(dir, &state)?;
-        if req.dump_png {
-            dump_reconstructions(dir, &vae, &mut loader, &val_clips, ds, &config, epoch + 1)?;
+        checkpoint::save_checkpoint(dir, &self.vae, &self.adam, &self.state)?;
+        write_loss_files(dir, &self.state)?;
+        if self.req.dump_png {
+            dump_reconstructions(
+                dir,
+                &self.vae,
+                &mut self.loader,
+                &self.val_clips,
+                self.ds,
+                &self.config,
+                rec.epoch,
+            )?;
         }
+        Ok(improved)
+    }
+
+    /// The epoch's line on the terminal.
+    fn say(&self, rec: &EpochRecord, improved: bool) {
         crate::progress::say(format_args!(
             "epoch {:>3}/{}: train recon {:>8.1} KL {:>6.1} | val recon {:>8.1} KL {:>6.1} | {:>5.1} s{}",
-            epoch + 1,
-            opts.epochs,
+            rec.epoch,
+            self.req.options.epochs,
             rec.train_recon,
             rec.train_kl,
             rec.val_recon,
@@ -361,34 +375,124 @@ pub fn train(ds: &Dataset, req: &TrainRequest) -> anyhow::Result<TrainReport> {
             rec.seconds,
             if improved { "  (best)" } else { "" }
         ));
-        if let Some(p) = opts.patience {
-            if state.epoch - state.best_epoch >= p {
-                stopped_early = true;
-                break;
-            }
-        }
     }
-    // The genres' aggregate posteriors under the best weights, for genre-conditional sampling.
-    let best = crate::model_dir::Model::load(dir)?;
-    let genre_latent =
-        genre_latent_stats(&best.vae, &mut loader, &train_clips, config.genres.len())?;
-    checkpoint::save_config(
-        dir,
-        &ModelConfig {
-            genre_latent,
-            ..config
+
+    /// `--patience` epochs have passed without a better validation loss.
+    fn patience_ran_out(&self) -> bool {
+        self.req
+            .options
+            .patience
+            .is_some_and(|p| self.state.epoch - self.state.best_epoch >= p)
+    }
+
+    /// Save the genres' aggregate posteriors under the best weights (for genre-conditional
+    /// sampling) into `config.json`, and report.
+    fn finish(mut self, stopped_early: bool) -> anyhow::Result<TrainReport> {
+        let dir = self.req.model_dir;
+        let best = checkpoint::tensors::load_weights(
+            &dir.join(checkpoint::WEIGHTS_FILE),
+            &self.config.vae,
+        )?;
+        let genre_latent = genre_latent_stats(
+            &best,
+            &mut self.loader,
+            &self.train_clips,
+            self.config.genres.len(),
+        )?;
+        checkpoint::save_config(
+            dir,
+            &ModelConfig {
+                genre_latent,
+                ..self.config
+            },
+        )?;
+        Ok(TrainReport {
+            state: self.state,
+            stopped_early,
+            parameters: self.vae.parameter_count(),
+            samples_per_second: if self.train_secs > 0.0 {
+                self.samples as f64 / self.train_secs
+            } else {
+                0.0
+            },
+        })
+    }
+}
+
+/// A new run: fit the normalisation, seed the weights, an empty state.
+fn started(
+    dir: &Path,
+    ds: &Dataset,
+    vae_cfg: VaeConfig,
+    opts: &TrainOptions,
+) -> anyhow::Result<(ModelConfig, Vae, AdamState, TrainState)> {
+    if dir.join(checkpoint::CHECKPOINT_FILE).exists() {
+        anyhow::bail!(
+            "{}: already holds a model; use --resume to continue it or choose another --model",
+            dir.display()
+        );
+    }
+    let config = ModelConfig {
+        format_version: checkpoint::FORMAT_VERSION,
+        features: ds.config.clone(),
+        vae: vae_cfg.clone(),
+        genres: ds.genres.clone(),
+        normalization: ds.fit_normalization()?,
+        training: opts.clone(),
+        songs_dir: ds.root.clone(),
+        genre_tempi: ds.genres.iter().map(|g| median_tempo(ds, g)).collect(),
+        genre_latent: Vec::new(),
+    };
+    let vae = Vae::new(vae_cfg, &mut SplitMix64::stream(opts.seed, INIT_STREAM))?;
+    let adam = AdamState::new(&vae);
+    let state = TrainState {
+        epoch: 0,
+        step: 0,
+        best_val: f64::INFINITY,
+        best_epoch: 0,
+        history: Vec::new(),
+        baseline_val_recon: f64::NAN,
+    };
+    Ok((config, vae, adam, state))
+}
+
+/// The run saved in `dir`, checked against what is asked now (the epochs, patience and
+/// learning rate may change; the network, data and objective may not).
+fn resumed(
+    dir: &Path,
+    ds: &Dataset,
+    vae_cfg: &VaeConfig,
+    opts: &TrainOptions,
+) -> anyhow::Result<(ModelConfig, Vae, AdamState, TrainState)> {
+    let saved = checkpoint::load_config(dir)?;
+    check_compatible(dir, &saved, ds, vae_cfg, opts)?;
+    let split = checkpoint::load_split(dir)?;
+    if ds.saved_split() != split {
+        anyhow::bail!(
+            "cannot resume {}: the songs differ from the {} training and {} validation songs it started with (see {})",
+            dir.display(),
+            split.train.len(),
+            split.validation.len(),
+            dir.join(checkpoint::SPLIT_FILE).display()
+        );
+    }
+    let (vae, adam, state) = checkpoint::load_checkpoint(dir, &saved.vae)?;
+    log::info!(
+        "resuming {} at epoch {} (step {})",
+        dir.display(),
+        state.epoch,
+        state.step
+    );
+    let config = ModelConfig {
+        training: TrainOptions {
+            epochs: opts.epochs,
+            patience: opts.patience,
+            lr: opts.lr,
+            ..saved.training.clone()
         },
-    )?;
-    Ok(TrainReport {
-        state,
-        stopped_early,
-        parameters: vae.parameter_count(),
-        samples_per_second: if train_secs > 0.0 {
-            samples as f64 / train_secs
-        } else {
-            0.0
-        },
-    })
+        ..saved
+    };
+    Ok((config, vae, adam, state))
 }
 
 /// Mean and standard deviation per latent dimension of the posterior means of each genre's

@@ -27,6 +27,15 @@ pub fn write_atomically_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
     replace_with(path, false, |w| w.write_all(bytes))
 }
 
+/// Atomically replace `path` with what `write` writes (buffered, not synced): for large cache
+/// files produced piece by piece.
+pub fn write_atomically_unsynced_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    replace_with(path, false, write)
+}
+
 /// Atomically replace `path` with what `write` writes (buffered, synced), for large files that
 /// should not be assembled in memory first.
 pub fn write_atomically_with(

@@ -23,7 +23,7 @@ use symphonia::core::probe::Hint;
 use symphonia::core::units::Time;
 
 use crate::error::{DspError, Result};
-use crate::resample::resample;
+use crate::resample::StreamResampler;
 
 /// Mid energy this far (dB) below the mean channel energy means the channels cancel.
 pub const CANCEL_DB: f64 = 30.0;
@@ -155,7 +155,7 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded> {
         }
     }
 
-    let mut mix = Downmix::default();
+    let mut mix = Downmix::new(opts.sample_rate);
     let mut sample_buf: Option<SampleBuffer<f32>> = None;
     let (mut read_errors, mut decode_errors, mut total_bad) = (0usize, 0usize, 0usize);
     let mut skipped_frames: u64 = 0;
@@ -229,12 +229,16 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded> {
         let skip_now = (to_skip as usize).min(frames.len() / channels);
         to_skip -= skip_now as u64;
         frames = &frames[skip_now * channels..];
-        mix.push(frames, channels);
         if let Some(w) = wanted {
-            if mix.len() >= w {
-                mix.truncate(w);
-                break;
-            }
+            frames = &frames[..frames.len().min((w - mix.len()) * channels)];
+        }
+        mix.push(frames, channels, spec.rate, params.n_frames)
+            .map_err(|e| DspError::Decode {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            })?;
+        if wanted.is_some_and(|w| mix.len() >= w) {
+            break;
         }
     }
 
@@ -280,9 +284,8 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded> {
         }
     }
     let source_channels = mix.channels;
-    let (mono, cancel_warning) = mix.finish();
+    let (samples, cancel_warning) = mix.finish()?;
     warnings.extend(cancel_warning);
-    let samples = resample(&mono, source_rate, opts.sample_rate)?;
     Ok(Decoded {
         samples,
         sample_rate: opts.sample_rate,
@@ -294,55 +297,110 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded> {
     })
 }
 
-/// Accumulates the mid signal, the first channel (only for multi-channel input) and the
-/// energies needed to detect channels that cancel.
-#[derive(Default)]
+/// Downmixes decoded packets as they come and resamples them on the fly, so memory holds the
+/// output (mono at the target rate), never the decoded source: the mid signal, the first
+/// channel (only for multi-channel input: the fallback when the channels cancel) and the
+/// energies needed to detect that.
 struct Downmix {
+    target_rate: u32,
+    /// Source frames pushed so far.
+    frames: usize,
+    channels: usize,
     mid: Vec<f32>,
     first: Vec<f32>,
-    channels: usize,
+    /// Resamplers of the mid and first-channel signals (made at the first packet).
+    resamplers: Option<(StreamResampler, StreamResampler)>,
+    /// One packet's mid and first channel at the source rate.
+    packet: (Vec<f32>, Vec<f32>),
     mid_energy: f64,
     channel_energy: f64,
 }
 
 impl Downmix {
-    fn len(&self) -> usize {
-        self.mid.len()
+    fn new(target_rate: u32) -> Self {
+        Downmix {
+            target_rate,
+            frames: 0,
+            channels: 0,
+            mid: Vec::new(),
+            first: Vec::new(),
+            resamplers: None,
+            packet: (Vec::new(), Vec::new()),
+            mid_energy: 0.0,
+            channel_energy: 0.0,
+        }
     }
 
-    fn push(&mut self, interleaved: &[f32], channels: usize) {
+    fn len(&self) -> usize {
+        self.frames
+    }
+
+    /// Add interleaved frames at `rate` Hz; `expected_frames` (from the container, if known)
+    /// sizes the output once.
+    fn push(
+        &mut self,
+        interleaved: &[f32],
+        channels: usize,
+        rate: u32,
+        expected_frames: Option<u64>,
+    ) -> Result<()> {
+        if self.resamplers.is_none() {
+            self.resamplers = Some((
+                StreamResampler::new(rate, self.target_rate)?,
+                StreamResampler::new(rate, self.target_rate)?,
+            ));
+            if let Some(n) = expected_frames {
+                // A hint only: capped so that a lying header cannot reserve unbounded memory.
+                let out = (n as f64 * self.target_rate as f64 / rate as f64) as usize;
+                let out = out.min(self.target_rate as usize * 3 * 3600);
+                self.mid.reserve(out);
+                if channels > 1 {
+                    self.first.reserve(out);
+                }
+            }
+        }
         self.channels = self.channels.max(channels);
         let inv = 1.0 / channels as f32;
+        let (mid, first) = &mut self.packet;
+        mid.clear();
+        first.clear();
         for frame in interleaved.chunks_exact(channels) {
             let m = frame.iter().sum::<f32>() * inv;
-            self.mid.push(m);
+            mid.push(m);
             self.mid_energy += (m as f64) * (m as f64);
             if channels > 1 {
-                self.first.push(frame[0]);
+                first.push(frame[0]);
                 self.channel_energy +=
                     frame.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>() / channels as f64;
             }
         }
+        self.frames += mid.len();
+        let (mid_rs, first_rs) = self.resamplers.as_mut().expect("made above");
+        mid_rs.push(mid, &mut self.mid)?;
+        first_rs.push(first, &mut self.first)?;
+        Ok(())
     }
 
-    fn truncate(&mut self, n: usize) {
-        self.mid.truncate(n);
-        self.first.truncate(n);
-    }
-
-    fn finish(self) -> (Vec<f32>, Option<String>) {
+    /// The mono signal at the target rate, and a warning when the channels cancel.
+    fn finish(mut self) -> Result<(Vec<f32>, Option<String>)> {
+        if let Some((mid_rs, first_rs)) = self.resamplers.take() {
+            mid_rs.finish(&mut self.mid)?;
+            if self.channels > 1 {
+                first_rs.finish(&mut self.first)?;
+            }
+        }
         if self.channels > 1 && self.channel_energy > 0.0 {
             let drop_db = 10.0 * (self.channel_energy / self.mid_energy.max(1e-30)).log10();
             if drop_db > CANCEL_DB {
-                return (
+                return Ok((
                     self.first,
                     Some(format!(
                         "channels cancel in the mono mix (mid {drop_db:.0} dB below the channels); using the first channel"
                     )),
-                );
+                ));
             }
         }
-        (self.mid, None)
+        Ok((self.mid, None))
     }
 }
 

@@ -20,56 +20,114 @@ const CHUNK: usize = 4096;
 /// Resample a mono signal from `from` Hz to `to` Hz. The output has `round(len * to / from)`
 /// samples and is aligned with the input to within two output samples (tested).
 pub fn resample(input: &[f32], from: u32, to: u32) -> Result<Vec<f32>> {
-    if from == 0 || to == 0 {
-        return Err(DspError::Parameter {
-            name: "sample_rate",
-            detail: format!("{from} Hz -> {to} Hz"),
-        });
-    }
-    if from == to || input.is_empty() {
-        return Ok(input.to_vec());
-    }
-    let ratio = to as f64 / from as f64;
-    let window = WindowFunction::BlackmanHarris2;
-    let params = SincInterpolationParameters {
-        sinc_len: SINC_LEN,
-        f_cutoff: calculate_cutoff(SINC_LEN, window),
-        interpolation: SincInterpolationType::Linear,
-        oversampling_factor: 256,
-        window,
-    };
-    let err = |e: &dyn std::fmt::Display| DspError::Resample(e.to_string());
-    let mut rs = SincFixedIn::<f32>::new(ratio, 1.0, params, CHUNK, 1).map_err(|e| err(&e))?;
-    let expected = (input.len() as f64 * ratio).round() as usize;
-    let mut out = Vec::with_capacity(expected + CHUNK);
-    let mut buf = rs.output_buffer_allocate(true);
-    let mut pos = 0;
-    while pos + CHUNK <= input.len() {
-        let (_, n) = rs
-            .process_into_buffer(&[&input[pos..pos + CHUNK]], &mut buf, None)
-            .map_err(|e| err(&e))?;
-        out.extend_from_slice(&buf[0][..n]);
-        pos += CHUNK;
-    }
-    if pos < input.len() {
-        let (_, n) = rs
-            .process_partial_into_buffer(Some(&[&input[pos..]]), &mut buf, None)
-            .map_err(|e| err(&e))?;
-        out.extend_from_slice(&buf[0][..n]);
-    }
-    // rubato 0.16's sinc resampler starts half a filter early, so its output is already
-    // aligned with the input (see the tests); flush until it is long enough.
-    while out.len() < expected {
-        let (_, n) = rs
-            .process_partial_into_buffer(None::<&[&[f32]]>, &mut buf, None)
-            .map_err(|e| err(&e))?;
-        if n == 0 {
-            break;
-        }
-        out.extend_from_slice(&buf[0][..n]);
-    }
-    out.resize(expected, 0.0);
+    let mut out = Vec::new();
+    let mut rs = StreamResampler::new(from, to)?;
+    rs.push(input, &mut out)?;
+    rs.finish(&mut out)?;
     Ok(out)
+}
+
+/// A resampler fed a signal piece by piece (as a decoder produces it), appending to the
+/// caller's output: the result is the same, sample for sample, as [`resample`] of the whole
+/// signal, without ever holding the input.
+pub struct StreamResampler {
+    /// `None` when the rates are equal (samples pass through).
+    inner: Option<(SincFixedIn<f32>, Vec<Vec<f32>>)>,
+    /// Input samples waiting for a whole chunk.
+    pending: Vec<f32>,
+    ratio: f64,
+    input_len: usize,
+    output_len: usize,
+}
+
+impl StreamResampler {
+    pub fn new(from: u32, to: u32) -> Result<Self> {
+        if from == 0 || to == 0 {
+            return Err(DspError::Parameter {
+                name: "sample_rate",
+                detail: format!("{from} Hz -> {to} Hz"),
+            });
+        }
+        let ratio = to as f64 / from as f64;
+        let inner = if from == to {
+            None
+        } else {
+            let window = WindowFunction::BlackmanHarris2;
+            let params = SincInterpolationParameters {
+                sinc_len: SINC_LEN,
+                f_cutoff: calculate_cutoff(SINC_LEN, window),
+                interpolation: SincInterpolationType::Linear,
+                oversampling_factor: 256,
+                window,
+            };
+            let rs = SincFixedIn::<f32>::new(ratio, 1.0, params, CHUNK, 1)
+                .map_err(|e| DspError::Resample(e.to_string()))?;
+            let buf = rs.output_buffer_allocate(true);
+            Some((rs, buf))
+        };
+        Ok(StreamResampler {
+            inner,
+            pending: Vec::with_capacity(CHUNK),
+            ratio,
+            input_len: 0,
+            output_len: 0,
+        })
+    }
+
+    /// Feed `input`, appending every output sample that is ready to `out`.
+    pub fn push(&mut self, mut input: &[f32], out: &mut Vec<f32>) -> Result<()> {
+        self.input_len += input.len();
+        let Some((rs, buf)) = &mut self.inner else {
+            out.extend_from_slice(input);
+            self.output_len += input.len();
+            return Ok(());
+        };
+        let err = |e: &dyn std::fmt::Display| DspError::Resample(e.to_string());
+        while !input.is_empty() {
+            let take = (CHUNK - self.pending.len()).min(input.len());
+            self.pending.extend_from_slice(&input[..take]);
+            input = &input[take..];
+            if self.pending.len() == CHUNK {
+                let (_, n) = rs
+                    .process_into_buffer(&[&self.pending], buf, None)
+                    .map_err(|e| err(&e))?;
+                out.extend_from_slice(&buf[0][..n]);
+                self.output_len += n;
+                self.pending.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// Flush: append the remaining output, so that `round(len * to / from)` samples have been
+    /// appended in all.
+    pub fn finish(mut self, out: &mut Vec<f32>) -> Result<()> {
+        let expected = (self.input_len as f64 * self.ratio).round() as usize;
+        let Some((rs, buf)) = &mut self.inner else {
+            return Ok(());
+        };
+        let err = |e: &dyn std::fmt::Display| DspError::Resample(e.to_string());
+        let start = out.len() - self.output_len;
+        if !self.pending.is_empty() {
+            let (_, n) = rs
+                .process_partial_into_buffer(Some(&[&self.pending]), buf, None)
+                .map_err(|e| err(&e))?;
+            out.extend_from_slice(&buf[0][..n]);
+        }
+        // rubato 0.16's sinc resampler starts half a filter early, so its output is already
+        // aligned with the input (see the tests); flush until it is long enough.
+        while out.len() - start < expected {
+            let (_, n) = rs
+                .process_partial_into_buffer(None::<&[&[f32]]>, buf, None)
+                .map_err(|e| err(&e))?;
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[0][..n]);
+        }
+        out.resize(start + expected, 0.0);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -107,6 +165,23 @@ mod tests {
             let (amp, lag) = sine_fit(&y, 300.0, 22050.0);
             assert!((amp - 1.0).abs() < 2e-3, "{from} Hz: amplitude {amp}");
             assert!(lag.abs() < 2.0, "{from} Hz: delay {lag} samples");
+        }
+    }
+
+    /// Fed in pieces of any size, the stream gives exactly the whole-signal result.
+    #[test]
+    fn streaming_equals_whole_signal() {
+        let x = sine(1000.0, 44100, 20_000);
+        for (from, to) in [(44100, 22050), (48000, 22050), (22050, 22050)] {
+            let whole = resample(&x, from, to).unwrap();
+            let mut rs = StreamResampler::new(from, to).unwrap();
+            let mut out = vec![7.0]; // appends after what is there
+            for piece in x.chunks(1153) {
+                rs.push(piece, &mut out).unwrap();
+            }
+            rs.finish(&mut out).unwrap();
+            assert_eq!(out[0], 7.0);
+            assert_eq!(&out[1..], &whole[..], "{from} -> {to}");
         }
     }
 

@@ -83,9 +83,29 @@ pub fn log_spectrogram_into(
     scratch: &mut ComplexSpec,
     out: &mut Spectrogram,
 ) -> Result<()> {
-    use rayon::prelude::*;
     plan.forward(signal, scratch)?;
-    let reference = db_reference(plan.config());
+    complex_to_db(plan.config(), scratch, out);
+    Ok(())
+}
+
+/// Rows `frames` of [`log_spectrogram`] (see [`StftPlan::forward_frames`]), into caller-owned
+/// buffers: for analysing a long signal block by block.
+pub fn log_spectrogram_frames_into(
+    plan: &mut StftPlan,
+    signal: &[f32],
+    frames: std::ops::Range<usize>,
+    scratch: &mut ComplexSpec,
+    out: &mut Spectrogram,
+) -> Result<()> {
+    plan.forward_frames(signal, frames, scratch)?;
+    complex_to_db(plan.config(), scratch, out);
+    Ok(())
+}
+
+/// Floored dB of a complex STFT, from the power (one fast logarithm per bin).
+fn complex_to_db(cfg: crate::StftConfig, scratch: &ComplexSpec, out: &mut Spectrogram) {
+    use rayon::prelude::*;
+    let reference = db_reference(cfg);
     let floor_power = (reference * 10f32.powf(FLOOR_DB / 20.0)).powi(2);
     let offset = 20.0 * reference.log10();
     out.reshape(scratch.frames, scratch.bins);
@@ -98,7 +118,6 @@ pub fn log_spectrogram_into(
                     - offset;
             }
         });
-    Ok(())
 }
 
 #[cfg(test)]

@@ -46,33 +46,62 @@ pub struct Tempo {
 
 /// Onset strength envelope of a dB spectrogram (one value per frame; frame 0 is 0).
 pub fn onset_envelope(db: &Spectrogram) -> Vec<f32> {
-    let mut env = vec![0.0f32; db.frames];
-    for t in 1..db.frames {
-        let (prev, cur) = (db.frame(t - 1), db.frame(t));
-        env[t] = cur
-            .iter()
-            .zip(prev)
-            .map(|(c, p)| (c - p).max(0.0))
-            .sum::<f32>()
-            / db.bins as f32;
+    let mut flux = OnsetFlux::default();
+    for t in 0..db.frames {
+        flux.push(db.frame(t));
     }
-    let mean = env.iter().sum::<f32>() / env.len().max(1) as f32;
-    env.iter_mut().for_each(|v| *v -= mean);
-    env
+    flux.finish()
+}
+
+/// [`onset_envelope`] one frame at a time, for spectrograms computed block by block: the mean
+/// positive dB difference from the previous frame, minus the envelope's mean at the end.
+#[derive(Debug, Default, Clone)]
+pub struct OnsetFlux {
+    prev: Vec<f32>,
+    env: Vec<f32>,
+}
+
+impl OnsetFlux {
+    pub fn push(&mut self, frame: &[f32]) {
+        let v = if self.env.is_empty() {
+            0.0
+        } else {
+            frame
+                .iter()
+                .zip(&self.prev)
+                .map(|(c, p)| (c - p).max(0.0))
+                .sum::<f32>()
+                / frame.len() as f32
+        };
+        self.env.push(v);
+        self.prev.clear();
+        self.prev.extend_from_slice(frame);
+    }
+
+    pub fn finish(mut self) -> Vec<f32> {
+        let mean = self.env.iter().sum::<f32>() / self.env.len().max(1) as f32;
+        self.env.iter_mut().for_each(|v| *v -= mean);
+        self.env
+    }
 }
 
 /// The onset envelope used for tempo: mel-band flux plus linear-bin flux, each at unit RMS.
 pub fn tempo_envelope(db: &Spectrogram, mel: &crate::bands::BandProjection) -> Vec<f32> {
-    let unit = |mut e: Vec<f32>| {
+    combine_envelopes(&onset_envelope(db), &onset_envelope(&mel.forward(db)))
+}
+
+/// [`tempo_envelope`] from its two parts: the linear-bin and the mel-band onset envelopes.
+pub fn combine_envelopes(linear: &[f32], mel: &[f32]) -> Vec<f32> {
+    let unit = |e: &[f32]| {
         let rms = (e.iter().map(|v| v * v).sum::<f32>() / e.len().max(1) as f32).sqrt();
-        if rms > 0.0 {
-            e.iter_mut().for_each(|v| *v /= rms);
-        }
-        e
+        let rms = if rms > 0.0 { rms } else { 1.0 };
+        e.iter().map(|v| v / rms).collect::<Vec<f32>>()
     };
-    let a = unit(onset_envelope(db));
-    let b = unit(onset_envelope(&mel.forward(db)));
-    a.iter().zip(&b).map(|(x, y)| x + y).collect()
+    unit(linear)
+        .iter()
+        .zip(&unit(mel))
+        .map(|(x, y)| x + y)
+        .collect()
 }
 
 /// Tempo of a signal's dB spectrogram (frames x bins) with the default range.

@@ -3,23 +3,25 @@
 //! [`PIPELINE_VERSION`]. A second run
 //! reads features instead of decoding; a changed file or a changed config is a miss.
 //!
-//! File layout (little-endian): `b"BGCACHE1"`, a u64 header length, the JSON [`SongMeta`],
-//! then `clips x clip_len` f32 band-dB values. Files are written atomically; a file whose size
-//! does not match its header is treated as a miss and rewritten.
+//! File layout (little-endian): `b"BGCACHE2"`, `clips x clip_len` f32 band-dB values, the JSON
+//! [`SongMeta`], then the JSON's length as a u64. The header comes last so that clips are
+//! written as they are computed ([`write_entry`]): memory does not grow with the length of a
+//! song. Files are written atomically; a file whose size does not match its header is treated
+//! as a miss and rewritten.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::features::fnv1a;
 
-const MAGIC: &[u8; 8] = b"BGCACHE1";
+const MAGIC: &[u8; 8] = b"BGCACHE2";
 
 /// Bumped whenever decoding, resampling or feature code changes what a cached clip holds, so
 /// that old caches are rebuilt rather than silently mixed in.
-pub const PIPELINE_VERSION: u32 = 3;
+pub const PIPELINE_VERSION: u32 = 4;
 
 /// What the pipeline learned about one song. `error` is set (and there are no clips) when the
 /// song could not be used; that is cached too, so a broken file is not decoded every run.
@@ -66,42 +68,83 @@ pub fn entry_path(cache_dir: &Path, song: &Path, config_hash: u64) -> PathBuf {
 }
 
 /// Read and validate an entry's header; `None` on a miss (absent, corrupt or truncated).
+/// Returns the metadata and the offset of the first clip.
 pub fn read_meta(path: &Path) -> Option<(SongMeta, u64)> {
     let mut f = File::open(path).ok()?;
-    let mut head = [0u8; 16];
-    f.read_exact(&mut head).ok()?;
-    if &head[..8] != MAGIC {
+    let size = f.metadata().ok()?.len();
+    let mut magic = [0u8; 8];
+    f.read_exact(&mut magic).ok()?;
+    if &magic != MAGIC || size < 16 {
         return None;
     }
-    let hlen = u64::from_le_bytes(head[8..16].try_into().ok()?);
-    if hlen > 1 << 30 {
+    let mut len = [0u8; 8];
+    f.seek(SeekFrom::End(-8)).ok()?;
+    f.read_exact(&mut len).ok()?;
+    let hlen = u64::from_le_bytes(len);
+    if hlen > (1 << 30) || hlen + 16 > size {
         return None;
     }
     let mut json = vec![0u8; hlen as usize];
+    f.seek(SeekFrom::Start(size - 8 - hlen)).ok()?;
     f.read_exact(&mut json).ok()?;
     let meta: SongMeta = serde_json::from_slice(&json).ok()?;
-    let data_offset = 16 + hlen;
-    let expected = data_offset + (meta.clip_starts.len() * meta.clip_len * 4) as u64;
-    (f.metadata().ok()?.len() == expected).then_some((meta, data_offset))
+    let data = (meta.clip_starts.len() * meta.clip_len * 4) as u64;
+    (size == 8 + data + hlen + 8).then_some((meta, 8))
+}
+
+/// Where [`write_entry`]'s producer puts clips, straight into the file being written.
+pub struct ClipSink<'a> {
+    w: &'a mut dyn Write,
+    bytes: Vec<u8>,
+    clips: usize,
+}
+
+impl ClipSink<'_> {
+    /// Append one clip's values.
+    pub fn push(&mut self, clip: &[f32]) -> std::io::Result<()> {
+        self.bytes.clear();
+        clip.iter()
+            .for_each(|v| self.bytes.extend_from_slice(&v.to_le_bytes()));
+        self.clips += 1;
+        self.w.write_all(&self.bytes)
+    }
 }
 
 /// Write an entry atomically (not synced: a cache entry damaged by a power cut fails its size
-/// check and is rebuilt). `clips` holds `meta.clip_starts.len() * meta.clip_len` values.
-pub fn write_entry(path: &Path, meta: &SongMeta, clips: &[f32]) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        clips.len() == meta.clip_starts.len() * meta.clip_len,
-        "cache entry size mismatch"
-    );
-    let json = serde_json::to_vec(meta)?;
-    let mut bytes = Vec::with_capacity(16 + json.len() + clips.len() * 4);
-    bytes.extend_from_slice(MAGIC);
-    bytes.extend_from_slice(&(json.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&json);
-    for v in clips {
-        bytes.extend_from_slice(&v.to_le_bytes());
-    }
-    dsp::atomic::write_atomically_unsynced(path, &bytes)?;
-    Ok(())
+/// check and is rebuilt): `produce` pushes each clip into the sink as it computes it and
+/// returns the song's metadata, whose `clip_starts` must count the clips pushed.
+pub fn write_entry(
+    path: &Path,
+    produce: impl FnOnce(&mut ClipSink) -> anyhow::Result<SongMeta>,
+) -> anyhow::Result<SongMeta> {
+    let mut result = None;
+    let mut failure = None;
+    dsp::atomic::write_atomically_unsynced_with(path, |w| {
+        w.write_all(MAGIC)?;
+        let mut sink = ClipSink {
+            w,
+            bytes: Vec::new(),
+            clips: 0,
+        };
+        let meta = match produce(&mut sink) {
+            Ok(m) => m,
+            Err(e) => {
+                failure = Some(e);
+                return Err(std::io::Error::other("the song's analysis failed"));
+            }
+        };
+        if meta.clip_starts.len() != sink.clips {
+            failure = Some(anyhow::anyhow!("cache entry size mismatch"));
+            return Err(std::io::Error::other("cache entry size mismatch"));
+        }
+        let json = serde_json::to_vec(&meta).map_err(std::io::Error::other)?;
+        w.write_all(&json)?;
+        w.write_all(&(json.len() as u64).to_le_bytes())?;
+        result = Some(meta);
+        Ok(())
+    })
+    .map_err(|e| failure.take().unwrap_or_else(|| e.into()))?;
+    Ok(result.expect("written"))
 }
 
 /// Read clip `index` of an entry into `out` (length `clip_len`), through the caller's byte

@@ -135,8 +135,7 @@ impl Dataset {
                         Some(hit) => Ok(hit),
                         None => {
                             decoded.fetch_add(1, Ordering::Relaxed);
-                            let (meta, clips) = analyse_song(&f.path, fx);
-                            cache::write_entry(&entry, &meta, &clips)
+                            cache::write_entry(&entry, |sink| analyse_song(&f.path, fx, sink))
                                 .and_then(|_| {
                                     cache::read_meta(&entry).ok_or_else(|| {
                                         anyhow::anyhow!("cache entry unreadable after writing")
@@ -376,8 +375,13 @@ impl<'a> ClipReader<'a> {
     }
 }
 
-/// Decode a song and cut its clips. Never fails: problems go into `meta.error`.
-fn analyse_song(path: &Path, fx: &mut FeatureExtractor) -> (SongMeta, Vec<f32>) {
+/// Decode a song and cut its clips, pushing each clip's features into `sink` as it is made.
+/// Fails only when the cache cannot be written: problems with the song go into `meta.error`.
+fn analyse_song(
+    path: &Path,
+    fx: &mut FeatureExtractor,
+    sink: &mut cache::ClipSink,
+) -> anyhow::Result<SongMeta> {
     let cfg = fx.config.clone();
     let mut meta = SongMeta {
         seconds: 0.0,
@@ -402,7 +406,7 @@ fn analyse_song(path: &Path, fx: &mut FeatureExtractor) -> (SongMeta, Vec<f32>) 
         Ok(d) => d,
         Err(e) => {
             meta.error = Some(e.to_string());
-            return (meta, Vec::new());
+            return Ok(meta);
         }
     };
     meta.seconds = decoded.seconds();
@@ -415,7 +419,7 @@ fn analyse_song(path: &Path, fx: &mut FeatureExtractor) -> (SongMeta, Vec<f32>) 
         Ok(e) => e,
         Err(reason) => {
             meta.error = Some(reason);
-            return (meta, Vec::new());
+            return Ok(meta);
         }
     };
     if let Some(t) = examples.tempo {
@@ -426,7 +430,6 @@ fn analyse_song(path: &Path, fx: &mut FeatureExtractor) -> (SongMeta, Vec<f32>) 
         meta.downbeat_seconds = Some(d.frame as f64 * cfg.hop as f64 / cfg.sample_rate as f64);
         meta.downbeat_confidence = d.confidence;
     }
-    let mut clips = Vec::new();
     let silence = 10f32.powf(cfg.silence_dbfs / 20.0);
     let len = examples.samples.round() as usize;
     for &s in &examples.starts {
@@ -439,13 +442,13 @@ fn analyse_song(path: &Path, fx: &mut FeatureExtractor) -> (SongMeta, Vec<f32>) 
         }
         match examples.features(fx, &x, s) {
             Ok(f) => {
-                clips.extend_from_slice(&f.data);
+                sink.push(&f.data)?;
                 meta.clip_starts.push(a);
             }
             Err(e) => meta.warnings.push(format!("clip at {a}: {e}")),
         }
     }
-    (meta, clips)
+    Ok(meta)
 }
 
 /// Where a signal's examples start, and what was found on the way.
@@ -483,11 +486,12 @@ impl Examples {
 pub fn find_examples(x: &[f32], fx: &mut FeatureExtractor) -> Result<Examples, String> {
     let cfg = fx.config.clone();
     let mel = cfg.projection_for_tempo();
-    let (tempo, mel_db) = match fx.bin_db(x) {
-        Ok(db) => (
-            dsp::tempo::tempo_of_spectrogram(db, &mel, cfg.frame_rate()),
-            Some(mel.forward(db)),
-        ),
+    let (tempo, mel_db) = match fx.tempo_analysis(x, &mel) {
+        Ok((env, mel_db)) => {
+            let (lo, hi) = dsp::tempo::DEFAULT_BPM_RANGE;
+            let tempo = dsp::tempo::estimate_tempo(&env, cfg.frame_rate(), lo, hi);
+            (tempo, Some(mel_db))
+        }
         Err(_) => (None, None),
     };
     let Some(grid) = cfg.grid else {
