@@ -25,7 +25,7 @@ fn bench(c: &mut Criterion) {
         let mut vae = Vae::new(cfg.clone(), &mut SplitMix64::new(0)).unwrap();
         let mut adam = AdamState::new(&vae);
         let acfg = AdamConfig {
-            clip_norm: Some(1000.0),
+            clip_norm: beatgen::model_dir::TrainOptions::default().clip_norm,
             ..Default::default()
         };
         let obj = Objective::default();

@@ -1,10 +1,19 @@
 //! The command-line interface (clap derive). Every command prints a one-line summary, or with
-//! `--json` one JSON object on stdout; progress and warnings go to stderr.
+//! `--json` one JSON object on stdout; progress and warnings go to stderr. Defaults come from
+//! the `Default` impls of the domain types they fill, never from literals here.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use dsp::PhaseInit;
+use dsp::{GriffinLimConfig, PhaseInit};
+
+use crate::corpus::CorpusOptions;
+use crate::dataset::features::{BarGrid, FeatureConfig};
+use crate::dataset::DatasetOptions;
+use crate::eval::EvalOptions;
+use crate::generate::GenerateRequest;
+use crate::model_dir::TrainOptions;
+use crate::vae;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -79,23 +88,23 @@ pub struct DecodeRawArgs {
 pub struct NetworkArgs {
     /// Network family: conv (strided 1-D convolutions over time, bands as channels) or mlp
     /// (dense layers over the flattened clip, the first version's model).
-    #[arg(long, value_enum, default_value = "conv")]
+    #[arg(long, value_enum, default_value_t = ArchKind::Conv)]
     pub arch: ArchKind,
     /// Latent dimensions.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = vae::model::DEFAULT_LATENT)]
     pub latent: usize,
     /// mlp: encoder hidden sizes (the decoder mirrors them).
-    #[arg(long, value_delimiter = ',', default_value = "512,256")]
+    #[arg(long, value_delimiter = ',', default_values_t = vae::model::DEFAULT_MLP_HIDDEN)]
     pub hidden: Vec<usize>,
     /// conv: channels of every convolution.
-    #[arg(long, default_value_t = 192)]
+    #[arg(long, default_value_t = vae::Architecture::default_conv().0)]
     pub channels: usize,
     /// conv: strided convolutions in the encoder (each halves the time steps; the decoder
     /// mirrors them with upsampling convolutions).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = vae::Architecture::default_conv().1)]
     pub conv_layers: usize,
     /// conv: kernel size over time (odd).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = vae::Architecture::default_conv().2)]
     pub kernel: usize,
 }
 
@@ -103,6 +112,17 @@ pub struct NetworkArgs {
 pub enum RepresentationKind {
     Bars,
     Clips,
+}
+
+/// The representation of [`FeatureConfig::default`].
+impl Default for RepresentationKind {
+    fn default() -> Self {
+        if FeatureConfig::default().grid.is_some() {
+            RepresentationKind::Bars
+        } else {
+            RepresentationKind::Clips
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -150,7 +170,7 @@ pub struct BenchTrainArgs {
     /// Timing windows (the median is reported).
     #[arg(long, default_value_t = 5)]
     pub windows: usize,
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = TrainOptions::default().batch_size)]
     pub batch_size: usize,
     #[arg(long)]
     pub json: bool,
@@ -163,10 +183,10 @@ pub struct RenderArgs {
     #[arg(long, default_value = "mp3", value_parser = ["mp3", "wav"])]
     pub format: String,
     /// Griffin-Lim iterations.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = GenerateRequest::default().gl.iterations)]
     pub gl_iters: usize,
     /// Initial phase for Griffin-Lim.
-    #[arg(long, default_value = "pghi")]
+    #[arg(long, default_value_t = GenerateRequest::default().gl.init)]
     pub init: PhaseInit,
     /// Also write each spectrogram as a PNG beside the audio.
     #[arg(long)]
@@ -185,13 +205,13 @@ pub struct SpecGenerateArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Number of clips.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = GenerateRequest::default().count)]
     pub count: usize,
     /// Scale of the latent prior (lower: safer, higher: wilder).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = GenerateRequest::default().temperature)]
     pub temperature: f32,
     /// Seed: the same seed gives byte-identical files.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = GenerateRequest::default().seed)]
     pub seed: u64,
     /// Output tempo in BPM (bar-grid models; default: the genre's median training tempo).
     #[arg(long)]
@@ -201,7 +221,7 @@ pub struct SpecGenerateArgs {
     #[arg(long)]
     pub bars: Option<usize>,
     /// Latent prior: genre (the genre's aggregate posterior) or standard (N(0, I)).
-    #[arg(long, value_enum, default_value = "genre")]
+    #[arg(long, value_enum, default_value_t = GenerateRequest::default().prior)]
     pub prior: crate::generate::Prior,
     #[command(flatten)]
     pub render: RenderArgs,
@@ -225,12 +245,14 @@ pub struct SpecReconstructArgs {
     pub genre: Option<String>,
     #[command(flatten)]
     pub part: PartArgs,
-    #[arg(long, default_value_t = 32)]
+    /// Griffin-Lim iterations.
+    #[arg(long, default_value_t = GenerateRequest::default().gl.iterations)]
     pub gl_iters: usize,
-    #[arg(long, default_value = "pghi")]
+    /// Initial phase for Griffin-Lim.
+    #[arg(long, default_value_t = GenerateRequest::default().gl.init)]
     pub init: PhaseInit,
     /// Seed of Griffin-Lim's random phase (where PGHI leaves it random).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = GenerateRequest::default().seed)]
     pub seed: u64,
     /// Output tempo (bar-grid models; default: the input's own tempo).
     #[arg(long)]
@@ -262,7 +284,7 @@ pub struct SpecInterpolateArgs {
     #[arg(long)]
     pub genre: Option<String>,
     /// Latent prior for seed:N ends (as spec-generate's --prior).
-    #[arg(long, value_enum, default_value = "genre")]
+    #[arg(long, value_enum, default_value_t = GenerateRequest::default().prior)]
     pub prior: crate::generate::Prior,
     /// Output tempo (bar-grid models; default: the mean of both ends' genre tempi).
     #[arg(long)]
@@ -271,7 +293,7 @@ pub struct SpecInterpolateArgs {
     pub render: RenderArgs,
     /// Seed of Griffin-Lim's random phase (where PGHI leaves it random), the same for every
     /// step so that the walk changes only with the latent.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = GenerateRequest::default().seed)]
     pub seed: u64,
     /// Print one JSON object instead of the summary.
     #[arg(long)]
@@ -286,10 +308,10 @@ pub struct EvalArgs {
     /// Songs folder (the model's own split by song decides what is held out).
     pub songs: PathBuf,
     /// Generated clips per genre.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = EvalOptions::default().count)]
     pub count: usize,
     /// Seed of the generated clips.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = EvalOptions::default().seed)]
     pub seed: u64,
     /// Also write report.md and PNGs (gallery, feature projection) here.
     #[arg(long)]
@@ -311,7 +333,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = "out/demo")]
     pub out: PathBuf,
     /// Training epochs.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = crate::commands::demo::DEMO_EPOCHS)]
     pub epochs: usize,
     /// Retrain even if the model is up to date.
     #[arg(long)]
@@ -326,33 +348,33 @@ pub struct SpecTrainArgs {
     #[arg(long)]
     pub model: PathBuf,
     /// Total epochs (a resumed run continues up to this number).
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = TrainOptions::default().epochs)]
     pub epochs: usize,
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = TrainOptions::default().batch_size)]
     pub batch_size: usize,
     /// Adam learning rate.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = TrainOptions::default().lr)]
     pub lr: f32,
     #[command(flatten)]
     pub net: NetworkArgs,
     /// Reconstruction loss: l1 (absolute error; sharper hits and a darker floor, see the
     /// ablations in README) or mse (squared error).
-    #[arg(long, value_enum, default_value = "l1")]
+    #[arg(long, value_enum, default_value_t = TrainOptions::default().recon_loss)]
     pub recon_loss: crate::vae::ReconLoss,
     /// KL free bits per latent dimension (0 = off).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = TrainOptions::default().free_bits)]
     pub free_bits: f32,
     /// Weight of the KL term after the warm-up.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = TrainOptions::default().beta)]
     pub beta: f32,
     /// Epochs over which beta rises linearly from 0 (against posterior collapse).
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = TrainOptions::default().kl_warmup_epochs)]
     pub kl_warmup: f32,
     /// Clip the global gradient norm to this value (0 = no clipping).
-    #[arg(long, default_value_t = 1000.0)]
+    #[arg(long, default_value_t = TrainOptions::default().clip_norm.unwrap_or(0.0))]
     pub clip_norm: f32,
     /// Seed of initialisation, shuffling, noise and the split.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = TrainOptions::default().seed)]
     pub seed: u64,
     /// Stop when the validation loss has not improved for this many epochs.
     #[arg(long)]
@@ -375,22 +397,22 @@ pub struct SpecTrainArgs {
 pub struct DatasetArgs {
     /// bars: examples of whole bars from bar lines on a grid of frames per 16th note;
     /// clips: fixed 3 s clips at hop 256 (the first version, for comparison).
-    #[arg(long, value_enum, default_value = "bars")]
+    #[arg(long, value_enum, default_value_t = RepresentationKind::default())]
     pub representation: RepresentationKind,
     /// bars: bars per example.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = BarGrid::default().bars)]
     pub grid_bars: usize,
     /// bars: STFT frames per 16th note.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = BarGrid::default().frames_per_16th)]
     pub frames_per_16th: usize,
     /// Mel bands of the model input (513 = the linear STFT, no band compression).
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = FeatureConfig::default().bands)]
     pub bands: usize,
     /// Fraction of each genre's songs held out for validation.
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, default_value_t = DatasetOptions::default().validation_fraction)]
     pub val_fraction: f32,
     /// clips: seconds between clip starts (before snapping to beats).
-    #[arg(long, default_value_t = 1.5)]
+    #[arg(long, default_value_t = FeatureConfig::default().clip_hop_seconds)]
     pub clip_hop: f32,
     /// clips: do not move clip starts onto detected beats.
     #[arg(long)]
@@ -408,7 +430,7 @@ pub struct DatasetInfoArgs {
     #[command(flatten)]
     pub data: DatasetArgs,
     /// Seed of the train/validation split.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = DatasetOptions::default().seed)]
     pub seed: u64,
     /// Print one JSON object instead of the summary.
     #[arg(long)]
@@ -420,19 +442,19 @@ pub struct MakeCorpusArgs {
     /// Output folder (created if missing).
     pub dir: PathBuf,
     /// Songs per genre.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = CorpusOptions::default().per_genre)]
     pub per_genre: usize,
     /// Length of each song in seconds.
-    #[arg(long, default_value_t = 24.0)]
+    #[arg(long, default_value_t = CorpusOptions::default().seconds)]
     pub seconds: f32,
     /// Seed: the same seed writes the same corpus.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = CorpusOptions::default().seed)]
     pub seed: u64,
     /// Comma-separated genres (default all: boom-bap,trap,lo-fi,house,drill).
     #[arg(long, value_delimiter = ',')]
     pub genres: Option<Vec<String>>,
     /// MP3 bit rate in kb/s.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = CorpusOptions::default().mp3_kbps)]
     pub kbps: u32,
     /// Render through this General MIDI SoundFont (.sf2, e.g. Debian's
     /// /usr/share/sounds/sf2/FluidR3_GM.sf2) instead of the built-in drum synthesiser.
@@ -474,13 +496,13 @@ pub struct ResynthArgs {
     /// Output audio file (.mp3 or .wav).
     pub output: PathBuf,
     /// Griffin-Lim iterations.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = GriffinLimConfig::default().iterations)]
     pub iters: usize,
     /// Initial phase: random (as librosa/torchaudio) or pghi (phase gradient integration).
-    #[arg(long, default_value = "random")]
+    #[arg(long, default_value_t = GriffinLimConfig::default().init)]
     pub init: PhaseInit,
     /// Fast Griffin-Lim momentum (0 = classic Griffin-Lim).
-    #[arg(long, default_value_t = 0.99)]
+    #[arg(long, default_value_t = GriffinLimConfig::default().momentum)]
     pub momentum: f32,
     /// Padding of the centred edge frames: reflect or zero (default: beatgen's, see README).
     #[arg(long, default_value_t = dsp::Padding::default())]
@@ -491,7 +513,7 @@ pub struct ResynthArgs {
     #[command(flatten)]
     pub part: PartArgs,
     /// Seed of the random initial phase.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = GriffinLimConfig::default().seed)]
     pub seed: u64,
     /// Run Griffin-Lim this many times and report the median time (for benchmarks).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]

@@ -290,6 +290,26 @@ pub struct GenerateRequest {
     pub bars: Option<usize>,
 }
 
+/// Defaults: genre 0, 4 clips, temperature 1, seed 0, the genre prior, PGHI + 32 Griffin-Lim
+/// iterations, the genre's tempo and the model's bars.
+impl Default for GenerateRequest {
+    fn default() -> Self {
+        GenerateRequest {
+            genre: 0,
+            count: 4,
+            temperature: 1.0,
+            seed: 0,
+            prior: Prior::Genre,
+            gl: GriffinLimConfig {
+                init: dsp::PhaseInit::Pghi,
+                ..Default::default()
+            },
+            bpm: None,
+            bars: None,
+        }
+    }
+}
+
 /// One generated clip.
 pub struct GeneratedClip {
     /// The decoded band-dB spectrogram (frames x bands).

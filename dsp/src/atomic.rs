@@ -36,13 +36,23 @@ pub fn write_atomically_unsynced_with(
     replace_with(path, false, write)
 }
 
-/// Atomically replace `path` with what `write` writes (buffered, synced), for large files that
-/// should not be assembled in memory first.
-pub fn write_atomically_with(
+/// Atomically replace `path` with the file that `create` writes at the temporary path it is
+/// given (then synced and renamed), for writers that insist on creating the file themselves.
+pub fn write_atomically_at(
     path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    create: impl FnOnce(&Path) -> std::io::Result<()>,
 ) -> Result<()> {
-    replace_with(path, true, write)
+    let tmp = temp_path(path);
+    let result = (|| {
+        create(&tmp)?;
+        std::fs::File::open(&tmp)?.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(DspError::io(path, e));
+    }
+    Ok(())
 }
 
 /// Write the temporary file through a buffer, optionally sync it, rename it into place; on

@@ -23,14 +23,14 @@ pub fn run(a: BenchTrainArgs) -> anyhow::Result<()> {
     let cfg = VaeConfig::new(
         f.frames(),
         f.bands(),
-        5,
+        crate::corpus::Genre::ALL.len(), // the bundled corpus's genres
         a.net.latent,
         &a.net.architecture()?,
     );
     let mut vae = Vae::new(cfg.clone(), &mut SplitMix64::new(0))?;
     let mut adam = AdamState::new(&vae);
     let acfg = AdamConfig {
-        clip_norm: Some(1000.0),
+        clip_norm: crate::model_dir::TrainOptions::default().clip_norm,
         ..Default::default()
     };
     let b = a.batch_size.max(1);

@@ -9,6 +9,10 @@ use crate::dataset::Dataset;
 use crate::model_dir::{self, Model, ModelDirError, TrainOptions};
 use crate::train::{train, TrainRequest};
 
+/// Training epochs (at most: training stops early after 10 epochs without improvement).
+pub const DEMO_EPOCHS: usize = 40;
+/// Epochs without a better validation loss after which the demo's training stops.
+const DEMO_PATIENCE: usize = 10;
 /// Generated loops per genre, and their length in bars.
 const DEMO_CLIPS: usize = 3;
 const DEMO_BARS: usize = 4;
@@ -42,10 +46,13 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let ds = Dataset::load(&a.songs, &features, &dopts)?;
     let options = TrainOptions {
         epochs: a.epochs,
-        patience: Some(10),
+        patience: Some(DEMO_PATIENCE),
         ..Default::default()
     };
-    let (arch, latent) = (crate::vae::Architecture::default(), 64);
+    let (arch, latent) = (
+        crate::vae::Architecture::default(),
+        crate::vae::model::DEFAULT_LATENT,
+    );
     let vae_cfg = crate::vae::VaeConfig::new(
         features.frames(),
         features.bands(),
@@ -86,7 +93,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     };
     let reuse = finished
         .as_ref()
-        .is_some_and(|s| s.epoch >= options.epochs || s.epoch - s.best_epoch >= 10);
+        .is_some_and(|s| s.epoch >= options.epochs || s.epoch - s.best_epoch >= DEMO_PATIENCE);
     if reuse {
         crate::progress::say(format_args!(
             "[2/3] {} is up to date: reusing it (--retrain to train again)",
@@ -147,13 +154,8 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             count: DEMO_CLIPS,
             temperature: 0.8,
             seed: 1,
-            prior: crate::generate::Prior::Genre,
-            gl: dsp::GriffinLimConfig {
-                init: dsp::PhaseInit::Pghi,
-                ..Default::default()
-            },
-            bpm: None,
             bars: Some(DEMO_BARS),
+            ..Default::default()
         };
         let output = super::spec_generate::Output {
             dir: a.out.join(genre),

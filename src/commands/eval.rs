@@ -18,7 +18,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         &EvalOptions {
             count: a.count,
             seed: a.seed,
-            gl_clips: 3,
+            ..Default::default()
         },
     )?;
     if let Some(out) = &a.out {

@@ -2,7 +2,7 @@
 
 mod bench_train;
 mod dataset_info;
-mod demo;
+pub mod demo;
 mod eval;
 mod make_corpus;
 mod resynth;

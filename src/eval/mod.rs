@@ -62,6 +62,16 @@ pub struct EvalOptions {
     pub gl_clips: usize,
 }
 
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            count: 10,
+            seed: 0,
+            gl_clips: 3,
+        }
+    }
+}
+
 struct Clip {
     genre: usize,
     analysis: ClipAnalysis,

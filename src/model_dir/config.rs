@@ -51,7 +51,7 @@ impl Default for TrainOptions {
             clip_norm: Some(1000.0),
             seed: 0,
             patience: None,
-            validation_fraction: 0.2,
+            validation_fraction: crate::dataset::DatasetOptions::default().validation_fraction,
             recon_loss: ReconLoss::L1,
             free_bits: 0.0,
         }

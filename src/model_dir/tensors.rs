@@ -2,56 +2,67 @@
 //! `checkpoint.safetensors` (the last weights, Adam's moments and the training state), with
 //! tensor names from the network's parameter visitor.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::Context;
-use safetensors::tensor::{Dtype, SafeTensors};
+use safetensors::tensor::{Dtype, SafeTensors, View};
 
 use super::state::TrainState;
 use super::{read_file, ModelDirError, CHECKPOINT_FILE, FORMAT_VERSION};
 use crate::vae::{AdamState, Vae, VaeConfig};
 
-/// Write a safetensors file (all tensors F32) straight from the slices, atomically: an 8-byte
-/// little-endian header length, the JSON header (padded with spaces to 8 bytes, as the
-/// reference implementation does), then the tensors' bytes in order.
+/// An `f32` slice as the `safetensors` crate's serialiser sees it: the little-endian bytes are
+/// made when the tensor is written, so at most one tensor is copied at a time (a 410 MB
+/// checkpoint is never assembled in memory).
+struct F32View<'a> {
+    shape: Vec<usize>,
+    data: &'a [f32],
+}
+
+impl View for F32View<'_> {
+    fn dtype(&self) -> Dtype {
+        Dtype::F32
+    }
+
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(self.data.iter().flat_map(|v| v.to_le_bytes()).collect())
+    }
+
+    fn data_len(&self) -> usize {
+        self.data.len() * 4
+    }
+}
+
+/// Write a safetensors file (all tensors F32) with the `safetensors` crate's
+/// `serialize_to_file`, atomically (a temporary name, synced, renamed).
 fn write_safetensors(
     path: &Path,
     tensors: &[(String, Vec<usize>, &[f32])],
     meta: &HashMap<String, String>,
 ) -> anyhow::Result<()> {
-    let mut header = serde_json::Map::new();
-    header.insert("__metadata__".into(), serde_json::to_value(meta)?);
-    let mut offset = 0usize;
     for (name, shape, data) in tensors {
         anyhow::ensure!(
             shape.iter().product::<usize>() == data.len(),
             "tensor {name}: shape {shape:?} for {} values",
             data.len()
         );
-        let end = offset + data.len() * 4;
-        header.insert(
-            name.clone(),
-            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [offset, end]}),
-        );
-        offset = end;
     }
-    let mut json = serde_json::to_vec(&header)?;
-    json.resize(json.len().div_ceil(8) * 8, b' ');
-    dsp::atomic::write_atomically_with(path, |w| {
-        w.write_all(&(json.len() as u64).to_le_bytes())?;
-        w.write_all(&json)?;
-        let mut buf = Vec::with_capacity(1 << 16);
-        for (_, _, data) in tensors {
-            for chunk in data.chunks(1 << 14) {
-                buf.clear();
-                chunk
-                    .iter()
-                    .for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
-                w.write_all(&buf)?;
-            }
-        }
-        Ok(())
+    let views = tensors.iter().map(|(name, shape, data)| {
+        let view = F32View {
+            shape: shape.clone(),
+            data,
+        };
+        (name.as_str(), view)
+    });
+    let meta = Some(meta.clone());
+    dsp::atomic::write_atomically_at(path, |tmp| {
+        safetensors::serialize_to_file(views, &meta, tmp).map_err(std::io::Error::other)
     })?;
     Ok(())
 }

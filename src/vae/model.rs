@@ -43,12 +43,32 @@ pub enum Architecture {
     Mlp { hidden: Vec<usize> },
 }
 
+/// Latent dimensions of the default network.
+pub const DEFAULT_LATENT: usize = 64;
+/// The MLP option's encoder hidden sizes (the decoder mirrors them).
+pub const DEFAULT_MLP_HIDDEN: [usize; 2] = [512, 256];
+
+/// The default network: 3 strided convolutions of 192 channels, kernel 5.
 impl Default for Architecture {
     fn default() -> Self {
         Architecture::Conv {
             channels: 192,
             layers: 3,
             kernel: 5,
+        }
+    }
+}
+
+impl Architecture {
+    /// The default's `(channels, layers, kernel)`, for command-line defaults.
+    pub fn default_conv() -> (usize, usize, usize) {
+        match Architecture::default() {
+            Architecture::Conv {
+                channels,
+                layers,
+                kernel,
+            } => (channels, layers, kernel),
+            Architecture::Mlp { .. } => unreachable!("the default network is convolutional"),
         }
     }
 }
