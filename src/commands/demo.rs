@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use super::spec_generate::Generated;
 use crate::cli::DemoArgs;
 use crate::corpus::{make_corpus, CorpusOptions};
 use crate::dataset::Dataset;
@@ -26,20 +27,37 @@ fn has_songs(dir: &Path) -> bool {
 
 pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let start = Instant::now();
-    if !has_songs(&a.songs) {
+    ensure_songs(&a.songs)?;
+    ensure_model(&a)?;
+    let model = Model::load(&a.model)?;
+    crate::progress::say(format_args!(
+        "[3/3] generating {DEMO_CLIPS} loops of {DEMO_BARS} bars per genre, at the genre's tempo, into {}",
+        a.out.display()
+    ));
+    let files = generate_loops(&model, &a.out)?;
+    print_summary(&a, &files, start);
+    Ok(())
+}
+
+/// Step 1: the songs folder, synthesised with the default corpus when empty.
+fn ensure_songs(songs: &Path) -> anyhow::Result<()> {
+    if !has_songs(songs) {
         crate::progress::say(format_args!(
             "[1/3] {} is empty: synthesising the default corpus (make-corpus, seed 1)",
-            a.songs.display()
+            songs.display()
         ));
         let bar = crate::progress::bar(0, "synthesising");
-        make_corpus(&a.songs, &CorpusOptions::default(), &bar)?;
+        make_corpus(songs, &CorpusOptions::default(), &bar)?;
         bar.finish_and_clear();
     } else {
-        crate::progress::say(format_args!(
-            "[1/3] using the songs in {}",
-            a.songs.display()
-        ));
+        crate::progress::say(format_args!("[1/3] using the songs in {}", songs.display()));
     }
+    Ok(())
+}
+
+/// Step 2: a model trained with the defaults in `a.model`: reused when up to date, resumed
+/// when interrupted, trained otherwise.
+fn ensure_model(a: &DemoArgs) -> anyhow::Result<()> {
     // The defaults of every option (representation, split, network, training).
     let features = crate::dataset::features::FeatureConfig::default();
     let dopts = crate::dataset::DatasetOptions::default();
@@ -142,11 +160,11 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             report.samples_per_second
         ));
     }
-    let model = Model::load(&a.model)?;
-    crate::progress::say(format_args!(
-        "[3/3] generating {DEMO_CLIPS} loops of {DEMO_BARS} bars per genre, at the genre's tempo, into {}",
-        a.out.display()
-    ));
+    Ok(())
+}
+
+/// Step 3: the loops of every genre, through the one generation path.
+fn generate_loops(model: &Model, out: &Path) -> anyhow::Result<Vec<Generated>> {
     let mut files = Vec::new();
     for (g, genre) in model.config.genres.iter().enumerate() {
         let req = crate::generate::GenerateRequest {
@@ -158,18 +176,22 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
             ..Default::default()
         };
         let output = super::spec_generate::Output {
-            dir: a.out.join(genre),
+            dir: out.join(genre),
             format: "mp3".into(),
             dump_png: true,
         };
-        files.extend(super::spec_generate::write_generated(&model, &req, &output)?.0);
+        files.extend(super::spec_generate::write_generated(model, &req, &output)?.0);
     }
+    Ok(files)
+}
+
+fn print_summary(a: &DemoArgs, files: &[Generated], start: Instant) {
     println!(
         "{:<44} {:>8} {:>8} {:>8}",
         "file", "seconds", "bpm", "heard"
     );
     let opt = |t: Option<f32>| t.map_or("-".to_string(), |t| format!("{t:.1}"));
-    for g in &files {
+    for g in files {
         println!(
             "{:<44} {:>8.2} {:>8} {:>8}",
             g.path.display(),
@@ -186,5 +208,4 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         a.model.display(),
         files.first().map_or(String::new(), |f| f.path.display().to_string())
     );
-    Ok(())
 }
