@@ -5,56 +5,106 @@ is laid back by 12 ms).
 
     bench/tempo_accuracy.py SONGS [BEATGEN]       (BEATGEN: default target/release/beatgen)
 
-Runs `beatgen dataset-info SONGS --json` and prints, per genre and overall, how many tempi are
-within 2% of the truth (and how many are off by a simple ratio: 1/2, 2, 2/3, 3/2) and how many
-first bar lines are within a 16th note of a true bar line. Needs only the Python standard
-library."""
+Runs `beatgen dataset-info SONGS --json` twice, with `--ignore-tempo-metadata` (the detector
+only: make-corpus writes the tempo into every file name) and without, into a fresh cache each
+time, and prints per genre and overall how many tempi are within 2% of the truth (and, in
+brackets, how many more are off by a simple ratio: 1/2, 2, 2/3, 3/2):
+
+- detector alone: each song's own best reading;
+- with its genre: the reading chosen together with the genre folder's other songs (what the
+  bar grid is cut at when no metadata is used);
+- with metadata: the default, the tempo the file name declares, refined by the audio;
+
+and how many first bar lines (with the genre's tempo) are within a 16th note of a true bar
+line. A song that cannot be used (no steady tempo) counts as a miss. Needs only the Python
+standard library; when librosa imports (run it with bench/.venv/bin/python, see bench/run.sh)
+a column gives librosa's `feature.tempo` on the same files, for comparison."""
 import csv
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections import defaultdict
 
 songs = sys.argv[1]
 beatgen = sys.argv[2] if len(sys.argv) > 2 else "target/release/beatgen"
-info = json.loads(subprocess.run([beatgen, "-q", "dataset-info", songs, "--json"],
-                                 check=True, capture_output=True, text=True).stdout)
+
+
+def info(*extra):
+    with tempfile.TemporaryDirectory() as cache:
+        out = subprocess.run([beatgen, "-q", "dataset-info", songs, "--json", "--cache", cache, *extra],
+                             check=True, capture_output=True, text=True).stdout
+    return {os.path.relpath(s["path"], songs): s for s in json.loads(out)["songs"]}
+
+
+try:
+    import librosa
+except ImportError:
+    librosa = None
+
+
+def librosa_tempo(rel):
+    y, sr = librosa.load(os.path.join(songs, rel), sr=22050)
+    return float(librosa.feature.tempo(y=y, sr=sr)[0])
+
+
 truth = {row["path"]: row for row in csv.DictReader(open(os.path.join(songs, "manifest.tsv")), delimiter="\t")}
-rows = defaultdict(lambda: [0, 0, 0, 0, 0])  # songs, tempo ok, simple ratio, bar line ok, bar lines found
+detector, with_meta = info("--ignore-tempo-metadata"), info()
+
+
+def grade(tempo, bpm):
+    if tempo and abs(tempo - bpm) / bpm < 0.02:
+        return 1, 0
+    if tempo and any(abs(tempo - k * bpm) / (k * bpm) < 0.02 for k in (0.5, 2, 2 / 3, 1.5)):
+        return 0, 1
+    return 0, 0
+
+
+# per genre: songs, then (ok, simple ratio) for alone, genre, metadata, then bar lines ok, found
+rows = defaultdict(lambda: [0] * 11)
 misses = []
-for s in info["songs"]:
-    rel = os.path.relpath(s["path"], songs)
-    t = truth.get(rel)
-    if t is None:
-        continue
+for rel, t in sorted(truth.items()):
     g, bpm = t["genre"], float(t["bpm"])
     r = rows[g]
     r[0] += 1
-    tempo = s.get("tempo_bpm")
-    if tempo and abs(tempo - bpm) / bpm < 0.02:
-        r[1] += 1
-    elif tempo and any(abs(tempo - k * bpm) / (k * bpm) < 0.02 for k in (0.5, 2, 2 / 3, 1.5)):
-        r[2] += 1
-        misses.append(f"{rel}: {tempo:.1f} BPM for {bpm}")
-    else:
-        misses.append(f"{rel}: {tempo} BPM for {bpm}")
+    s, m = detector.get(rel, {}), with_meta.get(rel, {})
+    readings = s.get("tempo_readings") or [{}]
+    tempi = [readings[0].get("bpm"), s.get("tempo_bpm"), m.get("tempo_bpm")]
+    if librosa:
+        tempi.append(librosa_tempo(rel))
+    for k, tempo in enumerate(tempi):
+        ok, ratio = grade(tempo, bpm)
+        col = [1, 3, 5, 9][k]
+        r[col] += ok
+        r[col + 1] += ratio
+        if not ok:
+            what = ["detector alone", "with its genre", "with metadata", "librosa"][k]
+            misses.append(f"{rel} ({what}): {tempo} BPM for {bpm}")
     db = s.get("first_downbeat_seconds")
     if db is not None:
-        r[4] += 1
+        r[8] += 1
         bar = 240.0 / bpm
         err = (db - (0.012 if g == "lo-fi" else 0.0)) % bar
         if min(err, bar - err) < bar / 16:
-            r[3] += 1
+            r[7] += 1
         else:
             misses.append(f"{rel}: first bar line at {db:.3f} s ({bar:.3f} s bars)")
-print("| genre | songs | tempo within 2% | at a simple ratio | first bar line within a 16th |")
-print("|---|---:|---:|---:|---:|")
-total = [0] * 5
+extra = f" librosa {librosa.__version__} |" if librosa else ""
+print(f"| genre | songs | tempo within 2%: detector alone | with its genre | with metadata |{extra} first bar line within a 16th |")
+print("|---|---:|---:|---:|---:|---:|" + ("---:|" if librosa else ""))
+total = [0] * 11
+pair = lambda ok, ratio: f"{ok} ({ratio})" if ratio else f"{ok}"
+
+
+def row(name, r):
+    lib = f" {pair(r[9], r[10])} |" if librosa else ""
+    print(f"| {name} | {r[0]} | {pair(r[1], r[2])} | {pair(r[3], r[4])} | {pair(r[5], r[6])} |{lib} {r[7]} of {r[8]} |")
+
+
 for g in sorted(rows):
-    r = rows[g]
-    total = [a + b for a, b in zip(total, r)]
-    print(f"| {g} | {r[0]} | {r[1]} | {r[2]} | {r[3]} of {r[4]} |")
-print(f"| all | {total[0]} | {total[1]} | {total[2]} | {total[3]} of {total[4]} |")
+    total = [a + b for a, b in zip(total, rows[g])]
+    row(g, rows[g])
+row("all", total)
 for m in misses:
     print("miss:", m, file=sys.stderr)

@@ -417,6 +417,10 @@ pub struct DatasetArgs {
     /// clips: do not move clip starts onto detected beats.
     #[arg(long)]
     pub no_beat_align: bool,
+    /// Ignore the tempo a song's tag (TBPM, BPM) or file name ("92bpm") declares: the detector
+    /// alone decides, with the genre's other songs.
+    #[arg(long)]
+    pub ignore_tempo_metadata: bool,
     /// Cache folder (default: beatgen in the user's cache directory, e.g. ~/.cache/beatgen;
     /// nothing is ever written into SONGS).
     #[arg(long)]

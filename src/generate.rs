@@ -118,7 +118,8 @@ impl<'a> Synth<'a> {
     /// Band dB features of the first example of `audio` (its first whole bars from a bar
     /// line on the bar grid, else its first clip), and the tempo found (BPM).
     pub fn features(&mut self, audio: &[f32]) -> anyhow::Result<(Spectrogram, Option<f32>)> {
-        let ex = crate::dataset::find_examples(audio, &mut self.fx).map_err(anyhow::Error::msg)?;
+        let ex = crate::dataset::find_examples(audio, &mut self.fx, None)
+            .map_err(|e| anyhow::anyhow!(e.reason))?;
         let Some(&start) = ex.starts.first() else {
             anyhow::bail!(
                 "need {:.1} s of audio, got {:.2} s",

@@ -314,3 +314,126 @@ fn soundfont_corpus_renders_songs_at_their_tempo() {
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+/// The bundled lo-fi songs and their true tempi (from `songs/manifest.tsv`).
+fn bundled_lofi() -> Vec<(std::path::PathBuf, f64)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("songs");
+    std::fs::read_to_string(root.join("manifest.tsv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter(|l| l.starts_with("lo-fi/"))
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (root.join(f[0]), f[2].parse().unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn tempo_octaves_come_from_the_genre_and_metadata_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // The eight bundled lo-fi songs, renamed without their tempo. Alone, the detector hears
+    // lo-fi-01 (73.5 BPM) at double time; with its genre's other songs every song is right.
+    let lofi = bundled_lofi();
+    assert_eq!(lofi.len(), 8);
+    std::fs::create_dir_all(d.join("songs/lo-fi")).unwrap();
+    let mut truth = std::collections::HashMap::new();
+    for (i, (src, bpm)) in lofi.iter().enumerate() {
+        let name = format!("song{i}.mp3");
+        std::fs::copy(src, d.join("songs/lo-fi").join(&name)).unwrap();
+        truth.insert(name, *bpm);
+    }
+    let info = |extra: &[&str]| {
+        let mut args = vec!["dataset-info", "songs", "--json"];
+        args.extend_from_slice(extra);
+        json(&ok(d, &args))
+    };
+    let songs_of = |v: &serde_json::Value| -> Vec<(String, f64, String)> {
+        v["songs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let name = Path::new(s["path"].as_str().unwrap())
+                    .file_name()
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_string();
+                (
+                    name,
+                    s["tempo_bpm"].as_f64().unwrap(),
+                    s["tempo_source"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let v = info(&[]);
+    let songs = songs_of(&v);
+    assert_eq!(songs.len(), 8);
+    let mut from_genre = 0;
+    for (name, bpm, source) in &songs {
+        let t = truth[name];
+        assert!((bpm - t).abs() / t < 0.02, "{name}: {bpm} BPM for {t}");
+        assert!(source == "detector" || source == "genre", "{source}");
+        from_genre += (source == "genre") as usize;
+    }
+    assert!(
+        from_genre >= 1,
+        "the octave error this test is about is gone: {songs:?}"
+    );
+    // Metadata: a tag or a file name declaring double time is believed (and refined by the
+    // audio: the tag says 147, the song's double-time peak is 147.0).
+    let (src, t) = &lofi[0];
+    let bytes = std::fs::read(src).unwrap();
+    let mut tagged = id3_with_tbpm("147");
+    tagged.extend_from_slice(&bytes);
+    std::fs::write(d.join("songs/lo-fi/tagged.mp3"), tagged).unwrap();
+    std::fs::write(d.join("songs/lo-fi/named 147 BPM.mp3"), &bytes).unwrap();
+    let v = info(&[]);
+    let by_name: std::collections::HashMap<String, (f64, String)> = songs_of(&v)
+        .into_iter()
+        .map(|(n, b, s)| (n, (b, s)))
+        .collect();
+    for (name, source) in [("tagged.mp3", "tag"), ("named 147 BPM.mp3", "file-name")] {
+        let (bpm, got) = &by_name[name];
+        assert_eq!(got, source, "{name}");
+        assert!((bpm - 2.0 * t).abs() / (2.0 * t) < 0.01, "{name}: {bpm}");
+    }
+    assert_eq!(v["tempo_sources"]["tag"], 1);
+    assert_eq!(v["tempo_sources"]["file-name"], 1);
+    // --ignore-tempo-metadata: the detector and the genre decide for those too.
+    let v = info(&["--ignore-tempo-metadata"]);
+    for (name, bpm, source) in songs_of(&v) {
+        assert!(
+            source == "detector" || source == "genre",
+            "{name}: {source}"
+        );
+        assert!(
+            (bpm - t).abs() / t < 0.02 || truth.contains_key(&name),
+            "{name}: {bpm}"
+        );
+    }
+}
+
+/// An ID3v2.3 tag with one TBPM frame.
+fn id3_with_tbpm(bpm: &str) -> Vec<u8> {
+    let mut body = vec![0u8];
+    body.extend_from_slice(bpm.as_bytes());
+    let mut frame = b"TBPM".to_vec();
+    frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    frame.extend_from_slice(&[0, 0]);
+    frame.extend_from_slice(&body);
+    let n = frame.len();
+    let mut tag = b"ID3\x03\x00\x00".to_vec();
+    tag.extend_from_slice(&[
+        ((n >> 21) & 127) as u8,
+        ((n >> 14) & 127) as u8,
+        ((n >> 7) & 127) as u8,
+        (n & 127) as u8,
+    ]);
+    tag.extend_from_slice(&frame);
+    tag
+}

@@ -151,6 +151,30 @@ fn generation_is_deterministic_validated_and_decodable() {
         err.contains("nope") && err.contains("no such model directory"),
         "{err}"
     );
+    // A config.json with an impossible STFT setting is refused on load with one line naming
+    // the file and the field (it once reached a division by zero).
+    let cfg_path = d.join("m/config.json");
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
+    cfg["features"]["hop"] = 0.into();
+    std::fs::write(&cfg_path, serde_json::to_string(&cfg).unwrap()).unwrap();
+    let err = fails(
+        d,
+        &[
+            "spec-generate",
+            "--model",
+            "m",
+            "--genre",
+            "house",
+            "--out",
+            "x",
+        ],
+    );
+    assert!(
+        err.contains("config.json") && err.contains("hop 0 is not in 1..=n_fft"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
 
 #[test]

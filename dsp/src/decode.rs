@@ -18,7 +18,7 @@ use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::{FormatOptions, SeekMode, SeekTo};
 use symphonia::core::io::MediaSourceStream;
-use symphonia::core::meta::MetadataOptions;
+use symphonia::core::meta::{MetadataOptions, MetadataRevision, StandardTagKey};
 use symphonia::core::probe::Hint;
 use symphonia::core::units::Time;
 
@@ -69,6 +69,9 @@ pub struct Decoded {
     pub skipped_seconds: f64,
     /// Human-readable warnings (skipped damage, early end, channel cancellation).
     pub warnings: Vec<String>,
+    /// The tempo the file's tags declare (BPM): an ID3 `TBPM` frame or a Vorbis/FLAC `BPM`
+    /// comment, when it holds a number in 20..=400.
+    pub tagged_bpm: Option<f32>,
 }
 
 impl Decoded {
@@ -106,7 +109,14 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded> {
             path: path.to_path_buf(),
             detail: sym_detail(&e),
         })?;
+    let mut probed = probed;
     let mut format = probed.format;
+    let tagged_bpm = probed
+        .metadata
+        .get()
+        .as_ref()
+        .and_then(|m| m.current().and_then(tagged_bpm))
+        .or_else(|| format.metadata().current().and_then(tagged_bpm));
     let track = format
         .tracks()
         .iter()
@@ -294,7 +304,30 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded> {
         codec,
         skipped_seconds: skipped_frames as f64 / source_rate as f64,
         warnings,
+        tagged_bpm,
     })
+}
+
+/// The tempo a tag revision declares: symphonia's standard `Bpm` key (ID3 `TBPM`, Vorbis
+/// `BPM`) or a tag named `BPM`/`TBPM`, read as the leading number of its value ("120",
+/// "92.5", "140 BPM"), if it is in 20..=400.
+fn tagged_bpm(rev: &MetadataRevision) -> Option<f32> {
+    rev.tags()
+        .iter()
+        .filter(|t| {
+            t.std_key == Some(StandardTagKey::Bpm)
+                || t.key.eq_ignore_ascii_case("bpm")
+                || t.key.eq_ignore_ascii_case("tbpm")
+        })
+        .find_map(|t| {
+            let v = t.value.to_string();
+            let v = v.trim();
+            let end = v
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(v.len());
+            v[..end].parse::<f32>().ok()
+        })
+        .filter(|b| (20.0..=400.0).contains(b))
 }
 
 /// Downmixes decoded packets as they come and resamples them on the fly, so memory holds the

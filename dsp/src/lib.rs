@@ -16,6 +16,7 @@ pub mod rng;
 pub mod spectrogram;
 pub mod stft;
 pub mod tempo;
+pub mod tempo_octave;
 pub mod window;
 
 pub use decode::{decode_file, DecodeOptions, Decoded};

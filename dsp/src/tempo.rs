@@ -12,10 +12,14 @@
 //!   refined to a fraction of a frame from the autocorrelation peaks at its multiples (least
 //!   squares through the origin). The period is halved while its half still repeats at least
 //!   [`HALF_RATIO`] as strongly (the faster metrical level is the beat).
-//! - Strength: the score without the prior, in [0, 1]; below [`MIN_STRENGTH`] there is no
+//! - Strength: the score without the prior, in [0, 1]; below [`MIN_STRENGTH`] (or the noise level of a short envelope) there is no
 //!   tempo (white noise, silence, a drone).
 //! - Phase: the offset (in frames) of the pulse train with period `L` that collects the most
 //!   onset strength, i.e. where the beats fall.
+//! - Other readings ([`TempoAnalysis::readings`]): the half, double, 2/3 and 3/2 tempi and the
+//!   other autocorrelation peaks, each with its strength, for a choice made with more context
+//!   (the other songs of a genre, see [`crate::tempo_octave`]); [`TempoAnalysis::near`] reads
+//!   the tempo near a given one (from a tag, a file name or that choice).
 
 use crate::stft::Spectrogram;
 
@@ -29,8 +33,13 @@ pub const HALF_RATIO: f32 = 0.5;
 /// bass at 174) is reported at half tempo, which is what its beat feels like.
 pub const DEFAULT_BPM_RANGE: (f32, f32) = (60.0, 160.0);
 
-/// Autocorrelation strength under which a signal is said to have no tempo.
-pub const MIN_STRENGTH: f32 = 0.1;
+/// Autocorrelation strength under which a signal is said to have no tempo (see also
+/// [`NOISE_MARGIN`]). Quiet brush kits repeat at 0.06-0.15.
+pub const MIN_STRENGTH: f32 = 0.05;
+
+/// A tempo's strength must also exceed this many times the spread of white noise's
+/// autocorrelation, `1/sqrt(frames)`: 0.095 for 8 s, 0.055 for 24 s at 86 frames per second.
+pub const NOISE_MARGIN: f32 = 2.5;
 
 /// A detected tempo.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -140,74 +149,195 @@ pub fn autocorrelation(env: &[f32], max_lag: usize) -> Vec<f32> {
 /// Tempo of an onset envelope at `frame_rate` frames per second, searched in
 /// `[min_bpm, max_bpm]`. `None` when the envelope is too short or not periodic enough.
 pub fn estimate_tempo(env: &[f32], frame_rate: f32, min_bpm: f32, max_bpm: f32) -> Option<Tempo> {
-    let lag_of = |bpm: f32| frame_rate * 60.0 / bpm;
-    let (lo, hi) = (
-        lag_of(max_bpm).floor().max(2.0) as usize,
-        lag_of(min_bpm).ceil() as usize,
-    );
-    // Two beats of the slowest tempo must fit (r at L and 2L), or nothing can be said.
-    if env.len() < 2 * hi + 2 {
-        return None;
+    TempoAnalysis::new(env, frame_rate, min_bpm, max_bpm)?.best()
+}
+
+/// Ratios of the detected tempo offered as other readings of the same song: the octaves
+/// (half-time, double-time) and the 3:2 confusions of syncopated patterns.
+pub const READING_RATIOS: [f32; 4] = [0.5, 2.0 / 3.0, 1.5, 2.0];
+
+/// Most readings [`TempoAnalysis::readings`] offers.
+pub const MAX_READINGS: usize = 8;
+
+/// The autocorrelation of one onset envelope within a tempo range: every tempo question about
+/// a signal (its best tempo, the other readings, the tempo near a given one) is answered from it.
+pub struct TempoAnalysis<'a> {
+    env: &'a [f32],
+    /// Normalised autocorrelation, `r[0] = 1`.
+    r: Vec<f32>,
+    frame_rate: f32,
+    /// Shortest and longest beat period searched, in frames.
+    lo: usize,
+    hi: usize,
+}
+
+impl<'a> TempoAnalysis<'a> {
+    /// `None` when two beats of the slowest tempo do not fit in the envelope.
+    pub fn new(env: &'a [f32], frame_rate: f32, min_bpm: f32, max_bpm: f32) -> Option<Self> {
+        let lag_of = |bpm: f32| frame_rate * 60.0 / bpm;
+        let (lo, hi) = (
+            lag_of(max_bpm).floor().max(2.0) as usize,
+            lag_of(min_bpm).ceil() as usize,
+        );
+        // Two beats of the slowest tempo must fit (r at L and 2L), or nothing can be said.
+        if env.len() < 2 * hi + 2 {
+            return None;
+        }
+        Some(TempoAnalysis {
+            env,
+            r: autocorrelation(env, env.len()),
+            frame_rate,
+            lo,
+            hi,
+        })
     }
-    let r = autocorrelation(env, env.len());
-    // A beat period repeats at twice itself too; a 3:2 or 2:3 "period" of a syncopated
-    // pattern mostly does not.
-    let score = |l: usize| (0.5 * (r[l] + r.get(2 * l).copied().unwrap_or(0.0))).max(0.0);
-    let prior = |l: f32| {
-        let bpm = frame_rate * 60.0 / l;
-        (-0.5 * ((bpm / 120.0).log2() / PRIOR_OCTAVES).powi(2)).exp()
-    };
-    // Candidates are local maxima of r inside the range (not the shoulder of a peak outside it).
-    let (best, best_score) = (lo.max(1)..=hi.min(r.len() - 2))
-        .filter(|&l| r[l] >= r[l - 1] && r[l] >= r[l + 1])
-        .map(|l| (l, score(l) * prior(l as f32)))
-        .max_by(|a, b| a.1.total_cmp(&b.1))?;
-    // Prefer the faster metrical level while it is still a clear pulse: a beat period whose
-    // half also repeats at least HALF_RATIO as strongly is really two beats.
-    let mut best = best;
-    while best / 2 >= lo {
-        let half = if r[best / 2] >= r[best.div_ceil(2)] {
-            best / 2
-        } else {
-            best.div_ceil(2)
+
+    /// The strength a period needs to count as a tempo: [`MIN_STRENGTH`], or more for short
+    /// envelopes, whose autocorrelation is noisier (white noise's normalised autocorrelation
+    /// has a spread of about `1/sqrt(frames)`): [`NOISE_MARGIN`]` / sqrt(frames)`.
+    fn min_strength(&self) -> f32 {
+        MIN_STRENGTH.max(NOISE_MARGIN / (self.env.len() as f32).sqrt())
+    }
+
+    /// How strongly the signal repeats at beat period `l`: a beat period repeats at twice
+    /// itself too, a 3:2 or 2:3 "period" of a syncopated pattern mostly does not.
+    fn score(&self, l: usize) -> f32 {
+        let r = &self.r;
+        (0.5 * (r[l] + r.get(2 * l).copied().unwrap_or(0.0))).max(0.0)
+    }
+
+    /// Local maxima of `r` inside the range (not the shoulder of a peak outside it).
+    fn is_peak(&self, l: usize) -> bool {
+        l >= self.lo.max(1)
+            && l <= self.hi.min(self.r.len() - 2)
+            && self.r[l] >= self.r[l - 1]
+            && self.r[l] >= self.r[l + 1]
+    }
+
+    /// The detected tempo: the best-scoring period under the 120 BPM prior, halved while its
+    /// half is still a clear pulse. `None` when nothing repeats strongly enough.
+    pub fn best(&self) -> Option<Tempo> {
+        let (best, best_score) = (self.lo.max(1)..=self.hi.min(self.r.len() - 2))
+            .filter(|&l| self.is_peak(l))
+            .map(|l| (l, self.score(l) * prior(self.frame_rate * 60.0 / l as f32)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))?;
+        // Prefer the faster metrical level while it is still a clear pulse: a beat period whose
+        // half also repeats at least HALF_RATIO as strongly is really two beats.
+        let r = &self.r;
+        let mut best = best;
+        while best / 2 >= self.lo {
+            let half = if r[best / 2] >= r[best.div_ceil(2)] {
+                best / 2
+            } else {
+                best.div_ceil(2)
+            };
+            if r[half] < HALF_RATIO * r[best] {
+                break;
+            }
+            best = half;
+        }
+        if !(self.score(best) >= self.min_strength()) || best_score <= 0.0 {
+            return None;
+        }
+        Some(self.at_lag(best))
+    }
+
+    /// The reading of the signal at about `bpm` (within 4%): the autocorrelation peak there,
+    /// refined. `None` when the range has no peak near `bpm` or it repeats too weakly.
+    pub fn near(&self, bpm: f32) -> Option<Tempo> {
+        let lag = self.frame_rate * 60.0 / bpm;
+        let (a, b) = ((lag / 1.04).floor() as usize, (lag * 1.04).ceil() as usize);
+        let l = (a..=b)
+            .filter(|&l| self.is_peak(l))
+            .max_by(|&x, &y| self.r[x].total_cmp(&self.r[y]))?;
+        (self.score(l) >= self.min_strength()).then(|| self.at_lag(l))
+    }
+
+    /// Every reading of the signal: `best` first, then the tempi at [`READING_RATIOS`] of it
+    /// that the autocorrelation supports, then the other autocorrelation peaks in the range
+    /// from the strongest (under the prior), at most [`MAX_READINGS`] in all, 2% apart.
+    pub fn readings(&self, best: &Tempo) -> Vec<Tempo> {
+        let mut out = vec![*best];
+        let offer = |t: Tempo, out: &mut Vec<Tempo>| {
+            if out.len() < MAX_READINGS && out.iter().all(|o| (o.bpm / t.bpm - 1.0).abs() > 0.02) {
+                out.push(t);
+            }
         };
-        if r[half] < HALF_RATIO * r[best] {
-            break;
+        for k in READING_RATIOS {
+            if let Some(t) = self.near(best.bpm * k) {
+                offer(t, &mut out);
+            }
         }
-        best = half;
+        let mut peaks: Vec<(usize, f32)> = (self.lo.max(1)..=self.hi.min(self.r.len() - 2))
+            .filter(|&l| self.is_peak(l) && self.score(l) >= self.min_strength())
+            .map(|l| (l, self.score(l) * prior(self.frame_rate * 60.0 / l as f32)))
+            .collect();
+        peaks.sort_by(|a, b| b.1.total_cmp(&a.1));
+        for (l, _) in peaks {
+            offer(self.at_lag(l), &mut out);
+        }
+        out
     }
-    let strength = score(best);
-    if !(strength >= MIN_STRENGTH) || best_score <= 0.0 {
-        return None;
-    }
-    // Refine the period: peak of r near each multiple, by parabolic interpolation.
-    let peak_near = |c: f32| -> Option<f32> {
-        let c = c.round() as usize;
-        let (a, b) = (c.saturating_sub(2).max(1), (c + 2).min(r.len() - 2));
-        let i = (a..=b).max_by(|&x, &y| r[x].total_cmp(&r[y]))?;
-        let (y0, y1, y2) = (r[i - 1], r[i], r[i + 1]);
-        let d = y0 - 2.0 * y1 + y2;
-        let off = if d.abs() > 1e-12 {
-            0.5 * (y0 - y2) / d
-        } else {
-            0.0
+
+    /// Tempo and phase of the peak at lag `l`, the period refined to a fraction of a frame.
+    fn at_lag(&self, l: usize) -> Tempo {
+        let r = &self.r;
+        // Refine the period: peak of r near each multiple, by parabolic interpolation.
+        let peak_near = |c: f32| -> Option<f32> {
+            let c = c.round() as usize;
+            let (a, b) = (c.saturating_sub(2).max(1), (c + 2).min(r.len() - 2));
+            let i = (a..=b).max_by(|&x, &y| r[x].total_cmp(&r[y]))?;
+            let (y0, y1, y2) = (r[i - 1], r[i], r[i + 1]);
+            let d = y0 - 2.0 * y1 + y2;
+            let off = if d.abs() > 1e-12 {
+                0.5 * (y0 - y2) / d
+            } else {
+                0.0
+            };
+            Some(i as f32 + off.clamp(-0.5, 0.5))
         };
-        Some(i as f32 + off.clamp(-0.5, 0.5))
-    };
-    let mut period = best as f32;
-    let (mut num, mut den) = (0.0f32, 0.0f32);
-    for m in 1..=8usize {
-        let c = period * m as f32;
-        if c + 3.0 >= r.len() as f32 * 0.6 {
-            break;
+        let mut period = l as f32;
+        let (mut num, mut den) = (0.0f32, 0.0f32);
+        for m in 1..=8usize {
+            let c = period * m as f32;
+            if c + 3.0 >= r.len() as f32 * 0.6 {
+                break;
+            }
+            if let Some(p) = peak_near(c) {
+                num += p * m as f32;
+                den += (m * m) as f32;
+                period = num / den;
+            }
         }
-        if let Some(p) = peak_near(c) {
-            num += p * m as f32;
-            den += (m * m) as f32;
-            period = num / den;
+        Tempo {
+            bpm: self.frame_rate * 60.0 / period,
+            period_frames: period,
+            phase_frames: beat_phase(self.env, period),
+            strength: self.score(l),
         }
     }
-    // Phase: the offset whose pulse train collects the most onset strength.
+}
+
+/// A tempo taken as given (from a tag or a file name) where the signal has no peak near it:
+/// the period of `bpm`, the phase that collects the most onset strength, strength 0.
+pub fn fixed_tempo(env: &[f32], frame_rate: f32, bpm: f32) -> Tempo {
+    let period = frame_rate * 60.0 / bpm;
+    Tempo {
+        bpm,
+        period_frames: period,
+        phase_frames: beat_phase(env, period),
+        strength: 0.0,
+    }
+}
+
+/// The log-normal tempo prior around 120 BPM (1 at 120).
+pub fn prior(bpm: f32) -> f32 {
+    (-0.5 * ((bpm / 120.0).log2() / PRIOR_OCTAVES).powi(2)).exp()
+}
+
+/// Phase (frames, in `[0, period)`, half-frame steps): the offset whose pulse train with
+/// `period` collects the most onset strength, i.e. where the beats fall.
+pub fn beat_phase(env: &[f32], period: f32) -> f32 {
     let sample = |x: f32| {
         let i = x.floor() as usize;
         let f = x - i as f32;
@@ -218,7 +348,7 @@ pub fn estimate_tempo(env: &[f32], frame_rate: f32, min_bpm: f32, max_bpm: f32) 
         }
     };
     let steps = (period * 2.0).ceil() as usize;
-    let phase = (0..steps)
+    (0..steps)
         .map(|s| s as f32 * 0.5)
         .map(|ph| {
             let mut acc = 0.0;
@@ -230,13 +360,7 @@ pub fn estimate_tempo(env: &[f32], frame_rate: f32, min_bpm: f32, max_bpm: f32) 
             (ph, acc)
         })
         .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map_or(0.0, |p| p.0);
-    Some(Tempo {
-        bpm: frame_rate * 60.0 / period,
-        period_frames: period,
-        phase_frames: phase,
-        strength,
-    })
+        .map_or(0.0, |p| p.0)
 }
 
 #[cfg(test)]

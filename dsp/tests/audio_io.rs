@@ -94,6 +94,15 @@ fn mp3_matches_the_wav_it_was_encoded_from() {
         mp3.samples, tagged.samples,
         "ID3 tag and cover art must not change the audio"
     );
+    // The declared tempo: ID3 TBPM in the tagged MP3, a Vorbis BPM comment in the FLAC;
+    // files without one declare none.
+    assert_eq!(tagged.tagged_bpm, Some(120.0));
+    assert_eq!(
+        decode(&fixture("drum_loop_48k_stereo.flac")).tagged_bpm,
+        Some(120.0)
+    );
+    assert_eq!(mp3.tagged_bpm, None);
+    assert_eq!(wav.tagged_bpm, None);
     // Best alignment within a frame, then the error is codec noise only.
     let n = 40000;
     let best = (0..1200)

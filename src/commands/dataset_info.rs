@@ -6,6 +6,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use crate::cli::DatasetInfoArgs;
+use crate::dataset::tempo_choice::UNSURE_MARGIN;
 use crate::dataset::Dataset;
 
 pub fn run(a: DatasetInfoArgs) -> anyhow::Result<()> {
@@ -40,17 +41,30 @@ pub fn run(a: DatasetInfoArgs) -> anyhow::Result<()> {
     let clips_train: usize = counts.values().map(|c| c[2]).sum();
     let clips_validation: usize = counts.values().map(|c| c[3]).sum();
     let files = ds.songs.len() + ds.skipped.len();
+    let mut sources: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in &ds.songs {
+        *sources.entry(s.tempo_source.name()).or_default() += 1;
+    }
+    let unsure: Vec<&crate::dataset::Song> = ds
+        .songs
+        .iter()
+        .filter(|s| s.tempo_margin < UNSURE_MARGIN)
+        .collect();
     if a.json {
         return super::print_json(&json!({
             "songs_dir": ds.root, "files": files, "usable_songs": ds.songs.len(), "genres": per_genre,
             "total_seconds": total_seconds, "sample_rates": rates, "channel_counts": layouts,
             "clips_train": clips_train, "clips_validation": clips_validation, "skipped": ds.skipped,
             "single_song_genres": ds.single_song_genres, "decoded": ds.decoded, "cached": ds.cached,
+            "tempo_sources": sources, "tempo_unsure": unsure.iter().map(|s| &s.path).collect::<Vec<_>>(),
             "clip_shape": [cfg.frames(), cfg.bands()], "seconds": secs,
             "songs": ds.songs.iter().map(|s| json!({
                 "path": s.path, "genre": s.genre, "split": s.split, "seconds": s.meta.seconds,
                 "source_rate": s.meta.source_rate, "channels": s.meta.source_channels,
                 "tempo_bpm": s.meta.tempo_bpm, "tempo_strength": s.meta.tempo_strength,
+                "tempo_source": s.tempo_source, "tempo_margin": s.tempo_margin,
+                "tempo_readings": s.meta.tempo_readings.iter().map(|r| json!({"bpm": r.0, "strength": r.1})).collect::<Vec<_>>(),
+                "tagged_bpm": s.meta.tagged_bpm,
                 "first_downbeat_seconds": s.meta.downbeat_seconds, "downbeat_confidence": s.meta.downbeat_confidence,
                 "clips": s.meta.clip_starts.len(), "silent_clips": s.meta.silent_clips,
             })).collect::<Vec<_>>(),
@@ -84,6 +98,23 @@ pub fn run(a: DatasetInfoArgs) -> anyhow::Result<()> {
     }
     for g in &ds.single_song_genres {
         println!("note: genre {g} has a single song; it is kept in training (no validation clips)");
+    }
+    let sources: Vec<String> = sources.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    println!("tempo from: {}", sources.join(", "));
+    for s in &unsure {
+        let readings: Vec<String> = s
+            .meta
+            .tempo_readings
+            .iter()
+            .map(|r| format!("{:.1}", r.0))
+            .collect();
+        println!(
+            "tempo unsure: {} at {:.1} BPM (readings {}; margin {:.2})",
+            s.path.display(),
+            s.meta.tempo_bpm.unwrap_or(f32::NAN),
+            readings.join(", "),
+            s.tempo_margin
+        );
     }
     for s in &ds.skipped {
         println!("skipped {}: {}", s.path.display(), s.reason);

@@ -98,6 +98,7 @@ pub(crate) fn dataset_setup(
         bands: a.bands,
         clip_hop_seconds: a.clip_hop,
         beat_align: !a.no_beat_align,
+        tempo_metadata: !a.ignore_tempo_metadata,
         ..Default::default()
     };
     if cfg.bands == 0 || cfg.bands > cfg.bins() {

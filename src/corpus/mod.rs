@@ -346,7 +346,7 @@ mod tests {
                 let spec = SongSpec::new(g, i, 16.0, 1);
                 let audio = render_song(&spec);
                 let x = dsp::resample::resample(&audio, spec.sample_rate, 22050).unwrap();
-                let ex = crate::dataset::find_examples(&x, &mut fx).unwrap();
+                let ex = crate::dataset::find_examples(&x, &mut fx, None).unwrap();
                 let bar = crate::dataset::features::bar_samples(spec.bpm, 22050);
                 let truth = if g == Genre::LoFi {
                     0.012 * 22050.0

@@ -21,7 +21,7 @@ const MAGIC: &[u8; 8] = b"BGCACHE2";
 
 /// Bumped whenever decoding, resampling or feature code changes what a cached clip holds, so
 /// that old caches are rebuilt rather than silently mixed in.
-pub const PIPELINE_VERSION: u32 = 4;
+pub const PIPELINE_VERSION: u32 = 5;
 
 /// What the pipeline learned about one song. `error` is set (and there are no clips) when the
 /// song could not be used; that is cached too, so a broken file is not decoded every run.
@@ -31,8 +31,17 @@ pub struct SongMeta {
     pub source_rate: u32,
     pub source_channels: usize,
     pub codec: String,
+    /// The tempo the examples were cut at (BPM) and its autocorrelation strength.
     pub tempo_bpm: Option<f32>,
     pub tempo_strength: f32,
+    /// The detector's readings of the song, (BPM, strength): its best tempo first, then the
+    /// other readings its autocorrelation supports (see `dsp::tempo::TempoAnalysis::readings`).
+    pub tempo_readings: Vec<(f32, f32)>,
+    /// The tempo the file's tags declare.
+    pub tagged_bpm: Option<f32>,
+    /// The tempo was sought near this (from metadata or the genre's choice); `None`: the
+    /// detector's best reading.
+    pub tempo_hint: Option<f32>,
     /// Time of the first bar line (bar grid only).
     pub downbeat_seconds: Option<f64>,
     /// Margin of the chosen bar phase over the next (see `dsp::downbeat`), 0 when not found.
@@ -47,8 +56,44 @@ pub struct SongMeta {
     pub clip_len: usize,
 }
 
-/// Cache file for a song, from its identity and the config hash.
-pub fn entry_path(cache_dir: &Path, song: &Path, config_hash: u64) -> PathBuf {
+impl SongMeta {
+    /// Nothing known yet, for clips of `clip_len` values.
+    pub fn new(clip_len: usize) -> Self {
+        SongMeta {
+            seconds: 0.0,
+            source_rate: 0,
+            source_channels: 0,
+            codec: String::new(),
+            tempo_bpm: None,
+            tempo_strength: 0.0,
+            tempo_readings: Vec::new(),
+            tagged_bpm: None,
+            tempo_hint: None,
+            downbeat_seconds: None,
+            downbeat_confidence: 0.0,
+            clip_starts: Vec::new(),
+            silent_clips: 0,
+            warnings: Vec::new(),
+            error: None,
+            clip_len,
+        }
+    }
+
+    /// The tempo this analysis was aimed at: its hint, else the detector's best reading.
+    pub fn aimed_at(&self) -> Option<f32> {
+        self.tempo_hint
+            .or_else(|| self.tempo_readings.first().map(|r| r.0))
+    }
+}
+
+/// Cache file for a song, from its identity, the config hash and the tempo hint the song was
+/// analysed with.
+pub fn entry_path(
+    cache_dir: &Path,
+    song: &Path,
+    config_hash: u64,
+    tempo_hint: Option<f32>,
+) -> PathBuf {
     let (size, mtime) = std::fs::metadata(song)
         .map(|m| {
             let t = m
@@ -61,8 +106,9 @@ pub fn entry_path(cache_dir: &Path, song: &Path, config_hash: u64) -> PathBuf {
         .unwrap_or((0, 0));
     let abs = std::fs::canonicalize(song).unwrap_or_else(|_| song.to_path_buf());
     let key = format!(
-        "{}\u{0}{size}\u{0}{mtime}\u{0}{config_hash:016x}\u{0}{PIPELINE_VERSION}",
-        abs.display()
+        "{}\u{0}{size}\u{0}{mtime}\u{0}{config_hash:016x}\u{0}{PIPELINE_VERSION}{}",
+        abs.display(),
+        tempo_hint.map_or(String::new(), |b| format!("\u{0}{b:.3}"))
     );
     cache_dir.join(format!("{:016x}.clips", fnv1a(key.as_bytes())))
 }

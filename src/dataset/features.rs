@@ -86,6 +86,14 @@ pub struct FeatureConfig {
     pub beat_align: bool,
     /// Bar grid: bars between example starts. Default 1 (examples overlap by all but a bar).
     pub example_hop_bars: usize,
+    /// Use the tempo a song's tag or file name declares (see `dataset::tempo_choice`).
+    /// Default true; absent in a saved config: true.
+    #[serde(default = "yes")]
+    pub tempo_metadata: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for FeatureConfig {
@@ -102,6 +110,7 @@ impl Default for FeatureConfig {
             silence_dbfs: -50.0,
             beat_align: true,
             example_hop_bars: 1,
+            tempo_metadata: true,
         }
     }
 }

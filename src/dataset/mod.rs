@@ -8,17 +8,18 @@ pub mod cache;
 pub mod features;
 pub mod scan;
 pub mod split;
+pub mod tempo_choice;
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
 use cache::SongMeta;
 use features::{FeatureConfig, FeatureExtractor, Normalization};
 use split::{SavedSplit, Split};
+use tempo_choice::{TempoPlan, TempoSource};
 
 /// Options of the dataset pipeline. Defaults: 20% of songs for validation, seed 0, a new split,
 /// the cache in the user's cache directory ([`default_cache_dir`]).
@@ -64,6 +65,9 @@ pub struct Song {
     pub genre: String,
     pub split: Split,
     pub meta: SongMeta,
+    /// Where `meta.tempo_bpm` came from, and how sure its choice is (see [`tempo_choice`]).
+    pub tempo_source: TempoSource,
+    pub tempo_margin: f32,
     pub cache_file: PathBuf,
     pub data_offset: u64,
 }
@@ -122,85 +126,9 @@ impl Dataset {
                 cache_dir.display()
             )
         })?;
-        let hash = config.hash();
-        let decoded = AtomicUsize::new(0);
-        let bar = crate::progress::bar(files.len() as u64, "decoding");
-        let results: Vec<(scan::SongFile, PathBuf, anyhow::Result<(SongMeta, u64)>)> = files
-            .into_par_iter()
-            .map_init(
-                || FeatureExtractor::new(config).expect("valid config"),
-                |fx, f| {
-                    let entry = cache::entry_path(&cache_dir, &f.path, hash);
-                    let res = match cache::read_meta(&entry) {
-                        Some(hit) => Ok(hit),
-                        None => {
-                            decoded.fetch_add(1, Ordering::Relaxed);
-                            cache::write_entry(&entry, |sink| analyse_song(&f.path, fx, sink))
-                                .and_then(|_| {
-                                    cache::read_meta(&entry).ok_or_else(|| {
-                                        anyhow::anyhow!("cache entry unreadable after writing")
-                                    })
-                                })
-                                .map_err(|e| {
-                                    e.context(format!(
-                                        "{}: cannot write cache entry",
-                                        entry.display()
-                                    ))
-                                })
-                        }
-                    };
-                    bar.inc(1);
-                    (f, entry, res)
-                },
-            )
-            .collect();
-        bar.finish_and_clear();
-        let n_decoded = decoded.into_inner();
-        let mut songs = Vec::new();
-        let mut skipped = Vec::new();
-        for (f, entry, res) in results {
-            match res {
-                Err(e) => skipped.push(Skipped {
-                    path: f.path,
-                    reason: format!("{e:#}"),
-                }),
-                Ok((meta, data_offset)) => {
-                    for w in &meta.warnings {
-                        log::warn!("{}: {w}", f.path.display());
-                    }
-                    if let Some(err) = &meta.error {
-                        let path = f.path.display().to_string();
-                        if err.contains(&path) {
-                            log::warn!("skipping {err}");
-                        } else {
-                            log::warn!("skipping {path}: {err}");
-                        }
-                        skipped.push(Skipped {
-                            path: f.path,
-                            reason: err.clone(),
-                        });
-                    } else if meta.clip_starts.is_empty() {
-                        let reason = format!(
-                            "no usable clip (shorter than {} s or silent)",
-                            config.clip_seconds
-                        );
-                        skipped.push(Skipped {
-                            path: f.path,
-                            reason,
-                        });
-                    } else {
-                        songs.push(Song {
-                            path: f.path,
-                            genre: f.genre,
-                            split: Split::Train,
-                            meta,
-                            cache_file: entry,
-                            data_offset,
-                        });
-                    }
-                }
-            }
-        }
+        let analysed = analyse_all(&files, config, &cache_dir)?;
+        let n_decoded = analysed.decoded;
+        let (mut songs, skipped) = classify(files, analysed.results, config);
         if songs.is_empty() {
             let why: Vec<String> = skipped
                 .iter()
@@ -375,29 +303,182 @@ impl<'a> ClipReader<'a> {
     }
 }
 
+/// Every song's analysis (read from the cache or made), with the tempo it is cut at.
+struct Analysed {
+    /// Per file: cache entry, the analysis (or why it could not be stored), the tempo plan.
+    results: Vec<(PathBuf, anyhow::Result<(SongMeta, u64)>, TempoPlan)>,
+    /// Songs decoded in this run (the rest came from the cache).
+    decoded: usize,
+}
+
+/// Analyse every file in parallel, in up to two passes: first each song alone (at the tempo
+/// its file name declares, if any), then, once the readings of all songs are known, again for
+/// the songs whose tempo the genre's choice or a tag moved (see [`tempo_choice`]).
+fn analyse_all(
+    files: &[scan::SongFile],
+    config: &FeatureConfig,
+    cache_dir: &Path,
+) -> anyhow::Result<Analysed> {
+    let hash = config.hash();
+    let run = |jobs: Vec<(usize, Option<f32>)>, what: &str| {
+        let bar = crate::progress::bar(jobs.len() as u64, what);
+        let out: Vec<(usize, PathBuf, anyhow::Result<(SongMeta, u64)>, bool)> = jobs
+            .into_par_iter()
+            .map_init(
+                || FeatureExtractor::new(config).expect("valid config"),
+                |fx, (i, hint)| {
+                    let path = &files[i].path;
+                    let entry = cache::entry_path(cache_dir, path, hash, hint);
+                    let hit = cache::read_meta(&entry);
+                    let decoded = hit.is_none();
+                    let res = hit.map(Ok).unwrap_or_else(|| {
+                        cache::write_entry(&entry, |sink| analyse_song(path, hint, fx, sink))
+                            .and_then(|_| {
+                                cache::read_meta(&entry).ok_or_else(|| {
+                                    anyhow::anyhow!("cache entry unreadable after writing")
+                                })
+                            })
+                            .map_err(|e| {
+                                e.context(format!("{}: cannot write cache entry", entry.display()))
+                            })
+                    });
+                    bar.inc(1);
+                    (i, entry, res, decoded)
+                },
+            )
+            .collect();
+        bar.finish_and_clear();
+        out
+    };
+    let name_hint = |f: &scan::SongFile| {
+        config
+            .tempo_metadata
+            .then(|| tempo_choice::bpm_in_name(&f.path))
+            .flatten()
+    };
+    let first = run(
+        files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (i, name_hint(f)))
+            .collect(),
+        "decoding",
+    );
+    let mut decoded: Vec<bool> = first.iter().map(|j| j.3).collect();
+    let mut results: Vec<(PathBuf, anyhow::Result<(SongMeta, u64)>)> =
+        first.into_iter().map(|(_, e, r, _)| (e, r)).collect();
+    let empty = SongMeta::new(0);
+    let plans = {
+        let songs: Vec<(Option<&str>, &Path, &SongMeta)> = files
+            .iter()
+            .zip(&results)
+            .map(|(f, (_, r))| {
+                let genre = (f.genre != scan::UNLABELLED).then_some(f.genre.as_str());
+                let meta = r.as_ref().map_or(&empty, |(m, _)| m);
+                (genre, f.path.as_path(), meta)
+            })
+            .collect();
+        tempo_choice::plan(&songs, config.tempo_metadata)
+    };
+    // Songs decoded but cut at another tempo than the plan's: again, near the planned tempo.
+    let again: Vec<(usize, Option<f32>)> = results
+        .iter()
+        .zip(&plans)
+        .enumerate()
+        .filter_map(|(i, ((_, r), p))| {
+            let (meta, _) = r.as_ref().ok()?;
+            let target = p.target?;
+            let moved = meta
+                .aimed_at()
+                .is_none_or(|a| (target / a - 1.0).abs() > MOVED_TEMPO);
+            (meta.seconds > 0.0 && moved).then_some((i, Some(target)))
+        })
+        .collect();
+    for (i, entry, res, d) in run(again, "re-reading tempo") {
+        results[i] = (entry, res);
+        decoded[i] |= d;
+    }
+    Ok(Analysed {
+        results: results
+            .into_iter()
+            .zip(plans)
+            .map(|((e, r), p)| (e, r, p))
+            .collect(),
+        decoded: decoded.iter().filter(|&&d| d).count(),
+    })
+}
+
+/// A planned tempo this far (relative) from the one a song was analysed for is analysed again;
+/// closer, the same autocorrelation peak would be found.
+const MOVED_TEMPO: f32 = 0.02;
+
+/// Usable songs and skipped files, with their reasons.
+fn classify(
+    files: Vec<scan::SongFile>,
+    results: Vec<(PathBuf, anyhow::Result<(SongMeta, u64)>, TempoPlan)>,
+    config: &FeatureConfig,
+) -> (Vec<Song>, Vec<Skipped>) {
+    let mut songs = Vec::new();
+    let mut skipped = Vec::new();
+    for (f, (entry, res, plan)) in files.into_iter().zip(results) {
+        match res {
+            Err(e) => skipped.push(Skipped {
+                path: f.path,
+                reason: format!("{e:#}"),
+            }),
+            Ok((meta, data_offset)) => {
+                for w in &meta.warnings {
+                    log::warn!("{}: {w}", f.path.display());
+                }
+                if let Some(err) = &meta.error {
+                    let path = f.path.display().to_string();
+                    if err.contains(&path) {
+                        log::warn!("skipping {err}");
+                    } else {
+                        log::warn!("skipping {path}: {err}");
+                    }
+                    skipped.push(Skipped {
+                        path: f.path,
+                        reason: err.clone(),
+                    });
+                } else if meta.clip_starts.is_empty() {
+                    let reason = format!(
+                        "no usable clip (shorter than {} s or silent)",
+                        config.clip_seconds
+                    );
+                    skipped.push(Skipped {
+                        path: f.path,
+                        reason,
+                    });
+                } else {
+                    songs.push(Song {
+                        path: f.path,
+                        genre: f.genre,
+                        split: Split::Train,
+                        meta,
+                        tempo_source: plan.source,
+                        tempo_margin: plan.margin,
+                        cache_file: entry,
+                        data_offset,
+                    });
+                }
+            }
+        }
+    }
+    (songs, skipped)
+}
+
 /// Decode a song and cut its clips, pushing each clip's features into `sink` as it is made.
 /// Fails only when the cache cannot be written: problems with the song go into `meta.error`.
 fn analyse_song(
     path: &Path,
+    tempo_hint: Option<f32>,
     fx: &mut FeatureExtractor,
     sink: &mut cache::ClipSink,
 ) -> anyhow::Result<SongMeta> {
     let cfg = fx.config.clone();
-    let mut meta = SongMeta {
-        seconds: 0.0,
-        source_rate: 0,
-        source_channels: 0,
-        codec: String::new(),
-        tempo_bpm: None,
-        tempo_strength: 0.0,
-        downbeat_seconds: None,
-        downbeat_confidence: 0.0,
-        clip_starts: Vec::new(),
-        silent_clips: 0,
-        warnings: Vec::new(),
-        error: None,
-        clip_len: cfg.clip_len(),
-    };
+    let mut meta = SongMeta::new(cfg.clip_len());
+    meta.tempo_hint = tempo_hint;
     let opts = dsp::DecodeOptions {
         sample_rate: cfg.sample_rate,
         ..Default::default()
@@ -414,14 +495,17 @@ fn analyse_song(
     meta.source_channels = decoded.source_channels;
     meta.codec = decoded.codec.clone();
     meta.warnings = decoded.warnings.clone();
+    meta.tagged_bpm = decoded.tagged_bpm;
     let x = decoded.samples;
-    let examples = match find_examples(&x, fx) {
+    let examples = match find_examples(&x, fx, tempo_hint) {
         Ok(e) => e,
-        Err(reason) => {
-            meta.error = Some(reason);
+        Err(e) => {
+            meta.tempo_readings = e.readings;
+            meta.error = Some(e.reason);
             return Ok(meta);
         }
     };
+    meta.tempo_readings = examples.readings.clone();
     if let Some(t) = examples.tempo {
         meta.tempo_bpm = Some(t.bpm);
         meta.tempo_strength = t.strength;
@@ -459,6 +543,8 @@ pub struct Examples {
     pub starts: Vec<f64>,
     /// Samples per example.
     pub samples: f64,
+    /// The detector's (BPM, strength) readings, best first.
+    pub readings: Vec<(f32, f32)>,
 }
 
 impl Examples {
@@ -479,20 +565,60 @@ impl Examples {
     }
 }
 
+/// Why a signal has no examples, with the tempo readings found on the way.
+#[derive(Debug, Clone)]
+pub struct NoExamples {
+    pub reason: String,
+    /// (BPM, strength) readings of the detector, best first (see [`SongMeta::tempo_readings`]).
+    pub readings: Vec<(f32, f32)>,
+}
+
+impl std::fmt::Display for NoExamples {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
 /// Detect the tempo (and on the bar grid the downbeat) of `x` and place its examples: on the
 /// grid, every `example_hop_bars` bars from the first bar line, whole examples only; with fixed
-/// clips, see [`clip_starts`]. On the grid a signal without a steady tempo, or too short for
-/// one example, is an error (the reason, for the skipped-files list).
-pub fn find_examples(x: &[f32], fx: &mut FeatureExtractor) -> Result<Examples, String> {
+/// clips, see [`clip_starts`]. The tempo is the detector's best reading, or with `tempo_hint`
+/// the reading within 4% of the hint (the hint itself if there is none). On the grid a signal
+/// without a steady tempo, or too short for one example, is an error (the reason, for the
+/// skipped-files list).
+pub fn find_examples(
+    x: &[f32],
+    fx: &mut FeatureExtractor,
+    tempo_hint: Option<f32>,
+) -> Result<Examples, NoExamples> {
     let cfg = fx.config.clone();
     let mel = cfg.projection_for_tempo();
-    let (tempo, mel_db) = match fx.tempo_analysis(x, &mel) {
+    let (tempo, readings, mel_db) = match fx.tempo_analysis(x, &mel) {
         Ok((env, mel_db)) => {
             let (lo, hi) = dsp::tempo::DEFAULT_BPM_RANGE;
-            let tempo = dsp::tempo::estimate_tempo(&env, cfg.frame_rate(), lo, hi);
-            (tempo, Some(mel_db))
+            let fr = cfg.frame_rate();
+            let analysis = dsp::tempo::TempoAnalysis::new(&env, fr, lo, hi);
+            let best = analysis.as_ref().and_then(|a| a.best());
+            let readings = match (&analysis, &best) {
+                (Some(a), Some(b)) => a.readings(b),
+                _ => Vec::new(),
+            };
+            let tempo = match tempo_hint {
+                Some(h) => Some(
+                    analysis
+                        .as_ref()
+                        .and_then(|a| a.near(h))
+                        .unwrap_or_else(|| dsp::tempo::fixed_tempo(&env, fr, h)),
+                ),
+                None => best,
+            };
+            let readings = readings.iter().map(|t| (t.bpm, t.strength)).collect();
+            (tempo, readings, Some(mel_db))
         }
-        Err(_) => (None, None),
+        Err(_) => (None, Vec::new(), None),
+    };
+    let fail = |reason: String| NoExamples {
+        reason,
+        readings: readings.clone(),
     };
     let Some(grid) = cfg.grid else {
         return Ok(Examples {
@@ -503,16 +629,17 @@ pub fn find_examples(x: &[f32], fx: &mut FeatureExtractor) -> Result<Examples, S
                 .map(|s| s as f64)
                 .collect(),
             samples: cfg.clip_samples() as f64,
+            readings,
         });
     };
     let (Some(t), Some(mel_db)) = (tempo, mel_db) else {
-        return Err(format!(
+        return Err(fail(format!(
             "no steady tempo found (the bar grid needs one; {:.1} s of audio)",
             x.len() as f64 / cfg.sample_rate as f64
-        ));
+        )));
     };
     let downbeat = dsp::downbeat::find_downbeat(&mel_db, cfg.sample_rate, &t)
-        .ok_or_else(|| format!("too short to find bar lines at {:.1} BPM", t.bpm))?;
+        .ok_or_else(|| fail(format!("too short to find bar lines at {:.1} BPM", t.bpm)))?;
     let bar = features::bar_samples(t.bpm, cfg.sample_rate);
     let samples = cfg.example_samples(t.bpm);
     let first = downbeat.frame as f64 * cfg.hop as f64;
@@ -522,16 +649,17 @@ pub fn find_examples(x: &[f32], fx: &mut FeatureExtractor) -> Result<Examples, S
         .take_while(|s| s + samples <= x.len() as f64)
         .collect();
     if starts.is_empty() {
-        return Err(format!(
+        return Err(fail(format!(
             "shorter than {} bars at {:.1} BPM after the first bar line",
             grid.bars, t.bpm
-        ));
+        )));
     }
     Ok(Examples {
         tempo: Some(t),
         downbeat: Some(downbeat),
         starts,
         samples,
+        readings,
     })
 }
 
