@@ -53,6 +53,20 @@ fn eval_reports_every_metric_per_genre_with_floors_and_ceilings() {
     ] {
         assert!(d.join("report").join(f).is_file(), "{f}");
     }
+    // The listening page: a generated and a held-out real clip per genre, linked and playable.
+    let page = std::fs::read_to_string(d.join("report/index.html")).unwrap();
+    for g in ["house", "lo-fi"] {
+        for kind in ["generated", "real"] {
+            let name = format!("{kind}-{g}.mp3");
+            assert!(page.contains(&format!("src=\"{name}\"")), "{name}: {page}");
+            let dec = dsp::decode_file(&d.join("report").join(&name), &Default::default()).unwrap();
+            assert!(dec.seconds() > 1.0, "{name}");
+        }
+    }
+    assert!(
+        page.contains("<pre>") && page.contains("classifier"),
+        "{page}"
+    );
     // The held-out songs come from the model's saved split: a song added to the folder after
     // training is left out and nothing moves between training and held-out.
     let held: Vec<String> = v["counts"]["heldout_songs"]

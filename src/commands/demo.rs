@@ -7,6 +7,7 @@ use super::spec_generate::Generated;
 use crate::cli::DemoArgs;
 use crate::corpus::{make_corpus, CorpusOptions};
 use crate::dataset::Dataset;
+use crate::listen_page::{Page, Section};
 use crate::model_dir::{self, Model, ModelDirError, TrainOptions};
 use crate::train::{train, TrainRequest};
 
@@ -34,8 +35,25 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         "[3/3] generating {DEMO_CLIPS} loops of {DEMO_BARS} bars per genre, at the genre's tempo, into {}",
         a.out.display()
     ));
-    let files = generate_loops(&model, &a.out)?;
-    print_summary(&a, &files, start);
+    let sections = generate_loops(&model, &a.out)?;
+    let page = Page {
+        title: "beatgen demo".into(),
+        summary: vec![format!(
+            "{DEMO_CLIPS} loops of {DEMO_BARS} bars per genre at the genre's median training tempo, from the model in {} (seed 1, temperature 0.8).",
+            a.model.display()
+        )],
+        preformatted: None,
+        sections: sections
+            .iter()
+            .map(|(genre, files)| Section {
+                title: genre.clone(),
+                entries: files.iter().map(Generated::page_entry).collect(),
+            })
+            .collect(),
+    }
+    .write(&a.out)?;
+    let files: Vec<Generated> = sections.into_iter().flat_map(|(_, f)| f).collect();
+    print_summary(&a, &files, &page, start);
     Ok(())
 }
 
@@ -164,7 +182,7 @@ fn ensure_model(a: &DemoArgs) -> anyhow::Result<()> {
 }
 
 /// Step 3: the loops of every genre, through the one generation path.
-fn generate_loops(model: &Model, out: &Path) -> anyhow::Result<Vec<Generated>> {
+fn generate_loops(model: &Model, out: &Path) -> anyhow::Result<Vec<(String, Vec<Generated>)>> {
     let mut files = Vec::new();
     for (g, genre) in model.config.genres.iter().enumerate() {
         let req = crate::generate::GenerateRequest {
@@ -180,12 +198,13 @@ fn generate_loops(model: &Model, out: &Path) -> anyhow::Result<Vec<Generated>> {
             format: "mp3".into(),
             dump_png: true,
         };
-        files.extend(super::spec_generate::write_generated(model, &req, &output)?.0);
+        let written = super::spec_generate::write_generated(model, &req, &output)?.0;
+        files.push((genre.clone(), written));
     }
     Ok(files)
 }
 
-fn print_summary(a: &DemoArgs, files: &[Generated], start: Instant) {
+fn print_summary(a: &DemoArgs, files: &[Generated], page: &Path, start: Instant) {
     println!(
         "{:<44} {:>8} {:>8} {:>8}",
         "file", "seconds", "bpm", "heard"
@@ -201,11 +220,11 @@ fn print_summary(a: &DemoArgs, files: &[Generated], start: Instant) {
         );
     }
     println!(
-        "demo done in {:.0} s: {} files in {} (spectrogram PNGs beside them); model in {}. Listen with any player, e.g. `ffplay {}` or open the folder.",
+        "demo done in {:.0} s: {} files in {} (spectrogram PNGs beside them); model in {}.\nlisten: open {}",
         start.elapsed().as_secs_f64(),
         files.len(),
         a.out.display(),
         a.model.display(),
-        files.first().map_or(String::new(), |f| f.path.display().to_string())
+        page.display()
     );
 }

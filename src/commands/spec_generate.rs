@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::cli::SpecGenerateArgs;
 use crate::generate::{generate, GenerateRequest, Synth, Timing};
+use crate::listen_page::{Entry, Page, Section};
 use crate::model_dir::Model;
 use dsp::GriffinLimConfig;
 
@@ -24,6 +25,25 @@ pub struct Generated {
     pub spectral_convergence_db: f32,
     /// Sample positions of the loop seams (where the generated bars repeat).
     pub seams: Vec<usize>,
+    /// Its spectrogram PNG, when one was written.
+    pub png: Option<PathBuf>,
+}
+
+impl Generated {
+    /// Its entry on a listening page.
+    pub fn page_entry(&self) -> Entry {
+        let opt = |t: Option<f32>| t.map_or("-".to_string(), |t| format!("{t:.1}"));
+        Entry {
+            audio: self.path.clone(),
+            image: self.png.clone(),
+            caption: format!(
+                "{:.2} s at {} BPM (heard {} BPM)",
+                self.seconds,
+                opt(self.bpm),
+                opt(self.tempo_bpm)
+            ),
+        }
+    }
 }
 
 /// Where and how generated clips are written.
@@ -42,8 +62,25 @@ pub fn run(a: SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
         dump_png: a.render.dump_png,
     };
     let (out, timing) = write_generated(&model, &request(&model, &a)?, &output)?;
+    let page = Page {
+        title: format!("beatgen: {} loops of {}", out.len(), a.genre),
+        summary: vec![format!(
+            "Model {}, seed {}, temperature {}.",
+            a.model.display(),
+            a.seed,
+            a.temperature
+        )],
+        preformatted: None,
+        sections: vec![Section {
+            title: a.genre.clone(),
+            entries: out.iter().map(Generated::page_entry).collect(),
+        }],
+    }
+    .write(&a.out)?;
     if a.json {
-        super::print_json(&json!({"genre": a.genre, "files": out, "timing_seconds": timing}))?;
+        super::print_json(
+            &json!({"genre": a.genre, "files": out, "timing_seconds": timing, "page": page}),
+        )?;
     } else {
         println!(
             "{:<48} {:>8} {:>8} {:>10} {:>8}",
@@ -70,6 +107,7 @@ pub fn run(a: SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
             timing.griffin_lim,
             timing.encoding
         );
+        println!("listen: open {}", page.display());
     }
     Ok(out)
 }
@@ -117,6 +155,7 @@ pub fn write_generated(
             .join(format!("{genre}-seed{}-{:02}{bars}.{ext}", req.seed, i + 1));
         let png = o.dump_png.then(|| synth.to_bin_db(&c.spectrogram));
         super::write_clip(&path, &c.audio, f.sample_rate, png.as_ref())?;
+        let png = png.map(|_| path.with_extension("png"));
         out.push(Generated {
             path,
             seconds: c.audio.len() as f64 / f.sample_rate as f64,
@@ -124,6 +163,7 @@ pub fn write_generated(
             tempo_bpm: heard.map(|t| t.bpm),
             spectral_convergence_db: c.spectral_convergence_db,
             seams: c.seams.clone(),
+            png,
         });
     }
     timing.encoding = t2.elapsed().as_secs_f64();
