@@ -96,57 +96,36 @@ fn generation_is_deterministic_validated_and_decodable() {
     let p = d.join(w["files"][0]["path"].as_str().unwrap());
     // 2 bars at 93 BPM: 2 x 4 x 60 / 93 x 22050 = 113,806.45 samples.
     assert_eq!(decode(&p).samples.len(), 113806);
+    // The error of `spec-generate --model MODEL --genre GENRE --out x EXTRA...`.
+    let refused = |model: &str, genre: &str, extra: &[&str]| {
+        let mut args = vec![
+            "spec-generate",
+            "--model",
+            model,
+            "--genre",
+            genre,
+            "--out",
+            "x",
+        ];
+        args.extend_from_slice(extra);
+        fails(d, &args)
+    };
     // A loop longer than the documented limit, or an impossible tempo, is refused up front
     // (100000 bars once grew to 24 GB before the machine killed it).
     for (flag, value) in [("--bars", "100000"), ("--bpm", "0")] {
-        let err = fails(
-            d,
-            &[
-                "spec-generate",
-                "--model",
-                "m",
-                "--genre",
-                "house",
-                "--out",
-                "x",
-                flag,
-                value,
-            ],
-        );
+        let err = refused("m", "house", &[flag, value]);
         assert!(
             err.contains("--bpm must be in 40..=250 and --bars in 1..=512"),
             "{err}"
         );
     }
     // An unknown genre lists the model's genres.
-    let err = fails(
-        d,
-        &[
-            "spec-generate",
-            "--model",
-            "m",
-            "--genre",
-            "polka",
-            "--out",
-            "x",
-        ],
-    );
+    let err = refused("m", "polka", &[]);
     assert!(
         err.contains("unknown genre \"polka\"") && err.contains("house, lo-fi"),
         "{err}"
     );
-    let err = fails(
-        d,
-        &[
-            "spec-generate",
-            "--model",
-            "nope",
-            "--genre",
-            "house",
-            "--out",
-            "x",
-        ],
-    );
+    let err = refused("nope", "house", &[]);
     assert!(
         err.contains("nope") && err.contains("no such model directory"),
         "{err}"
@@ -158,18 +137,7 @@ fn generation_is_deterministic_validated_and_decodable() {
         serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
     cfg["features"]["hop"] = 0.into();
     std::fs::write(&cfg_path, serde_json::to_string(&cfg).unwrap()).unwrap();
-    let err = fails(
-        d,
-        &[
-            "spec-generate",
-            "--model",
-            "m",
-            "--genre",
-            "house",
-            "--out",
-            "x",
-        ],
-    );
+    let err = refused("m", "house", &[]);
     assert!(
         err.contains("config.json") && err.contains("hop 0 is not in 1..=n_fft"),
         "{err}"

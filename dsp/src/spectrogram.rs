@@ -43,7 +43,7 @@ pub fn magnitude_to_db(mag: &Spectrogram, reference: f32) -> Spectrogram {
         data: mag
             .data
             .iter()
-            .map(|&m| 20.0 * (m.max(floor_mag) / reference).log10())
+            .map(|&m| 2.0 * DB_PER_LOG2_POWER * fast_log2(m.max(floor_mag) / reference))
             .collect(),
     }
 }

@@ -163,7 +163,7 @@ pub const MAX_READINGS: usize = 8;
 /// a signal (its best tempo, the other readings, the tempo near a given one) is answered from it.
 pub struct TempoAnalysis<'a> {
     env: &'a [f32],
-    /// Normalised autocorrelation, `r[0] = 1`.
+    /// Normalised autocorrelation, `r[0] = 1`, up to 8 periods of the slowest tempo.
     r: Vec<f32>,
     frame_rate: f32,
     /// Shortest and longest beat period searched, in frames.
@@ -185,7 +185,8 @@ impl<'a> TempoAnalysis<'a> {
         }
         Some(TempoAnalysis {
             env,
-            r: autocorrelation(env, env.len()),
+            // Lags up to 8 of the slowest beats: the refinement's last multiple.
+            r: autocorrelation(env, (8 * hi + 8).min(env.len())),
             frame_rate,
             lo,
             hi,
@@ -300,7 +301,7 @@ impl<'a> TempoAnalysis<'a> {
         let (mut num, mut den) = (0.0f32, 0.0f32);
         for m in 1..=8usize {
             let c = period * m as f32;
-            if c + 3.0 >= r.len() as f32 * 0.6 {
+            if c + 3.0 >= self.env.len() as f32 * 0.6 || c as usize + 3 >= r.len() {
                 break;
             }
             if let Some(p) = peak_near(c) {

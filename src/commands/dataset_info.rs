@@ -6,6 +6,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use crate::cli::DatasetInfoArgs;
+use crate::dataset::cache::AnalysisTiming;
 use crate::dataset::tempo_choice::UNSURE_MARGIN;
 use crate::dataset::Dataset;
 
@@ -41,6 +42,12 @@ pub fn run(a: DatasetInfoArgs) -> anyhow::Result<()> {
     let clips_train: usize = counts.values().map(|c| c[2]).sum();
     let clips_validation: usize = counts.values().map(|c| c[3]).sum();
     let files = ds.songs.len() + ds.skipped.len();
+    let mut timing = AnalysisTiming::default();
+    for s in &ds.songs {
+        timing.decode += s.meta.timing.decode;
+        timing.tempo += s.meta.timing.tempo;
+        timing.examples += s.meta.timing.examples;
+    }
     let mut sources: BTreeMap<&str, usize> = BTreeMap::new();
     for s in &ds.songs {
         *sources.entry(s.tempo_source.name()).or_default() += 1;
@@ -57,6 +64,7 @@ pub fn run(a: DatasetInfoArgs) -> anyhow::Result<()> {
             "clips_train": clips_train, "clips_validation": clips_validation, "skipped": ds.skipped,
             "single_song_genres": ds.single_song_genres, "decoded": ds.decoded, "cached": ds.cached,
             "tempo_sources": sources, "tempo_unsure": unsure.iter().map(|s| &s.path).collect::<Vec<_>>(),
+            "analysis_seconds": timing,
             "clip_shape": [cfg.frames(), cfg.bands()], "seconds": secs,
             "songs": ds.songs.iter().map(|s| json!({
                 "path": s.path, "genre": s.genre, "split": s.split, "seconds": s.meta.seconds,
@@ -101,6 +109,13 @@ pub fn run(a: DatasetInfoArgs) -> anyhow::Result<()> {
     }
     let sources: Vec<String> = sources.iter().map(|(k, n)| format!("{n} {k}")).collect();
     println!("tempo from: {}", sources.join(", "));
+    println!(
+        "analysis time (thread-seconds, when each song was analysed): decode {:.2} s, tempo and bar lines {:.2} s ({:.1}%), examples {:.2} s",
+        timing.decode,
+        timing.tempo,
+        100.0 * timing.tempo / (timing.decode + timing.tempo + timing.examples).max(1e-9),
+        timing.examples
+    );
     for s in &unsure {
         let readings: Vec<String> = s
             .meta

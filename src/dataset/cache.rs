@@ -54,6 +54,20 @@ pub struct SongMeta {
     pub error: Option<String>,
     /// Values per clip (frames x bands), to validate the data block.
     pub clip_len: usize,
+    /// Where the time went when the song was analysed (it is cached with the rest).
+    pub timing: AnalysisTiming,
+}
+
+/// Seconds of one thread spent on one song's analysis.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct AnalysisTiming {
+    /// Decoding, downmixing and resampling.
+    pub decode: f32,
+    /// Tempo and bar lines: the song's spectrogram and onset envelope, its tempo readings, the
+    /// first bar line and the example starts.
+    pub tempo: f32,
+    /// The examples' features on the bar grid, written to the cache.
+    pub examples: f32,
 }
 
 impl SongMeta {
@@ -76,6 +90,7 @@ impl SongMeta {
             warnings: Vec::new(),
             error: None,
             clip_len,
+            timing: AnalysisTiming::default(),
         }
     }
 

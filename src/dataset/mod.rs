@@ -483,6 +483,7 @@ fn analyse_song(
         sample_rate: cfg.sample_rate,
         ..Default::default()
     };
+    let clock = std::time::Instant::now();
     let decoded = match dsp::decode_file(path, &opts) {
         Ok(d) => d,
         Err(e) => {
@@ -490,6 +491,7 @@ fn analyse_song(
             return Ok(meta);
         }
     };
+    meta.timing.decode = clock.elapsed().as_secs_f32();
     meta.seconds = decoded.seconds();
     meta.source_rate = decoded.source_rate;
     meta.source_channels = decoded.source_channels;
@@ -497,7 +499,10 @@ fn analyse_song(
     meta.warnings = decoded.warnings.clone();
     meta.tagged_bpm = decoded.tagged_bpm;
     let x = decoded.samples;
-    let examples = match find_examples(&x, fx, tempo_hint) {
+    let clock = std::time::Instant::now();
+    let found = find_examples(&x, fx, tempo_hint);
+    meta.timing.tempo = clock.elapsed().as_secs_f32();
+    let examples = match found {
         Ok(e) => e,
         Err(e) => {
             meta.tempo_readings = e.readings;
@@ -514,6 +519,7 @@ fn analyse_song(
         meta.downbeat_seconds = Some(d.frame as f64 * cfg.hop as f64 / cfg.sample_rate as f64);
         meta.downbeat_confidence = d.confidence;
     }
+    let clock = std::time::Instant::now();
     let silence = 10f32.powf(cfg.silence_dbfs / 20.0);
     let len = examples.samples.round() as usize;
     for &s in &examples.starts {
@@ -532,6 +538,7 @@ fn analyse_song(
             Err(e) => meta.warnings.push(format!("clip at {a}: {e}")),
         }
     }
+    meta.timing.examples = clock.elapsed().as_secs_f32();
     Ok(meta)
 }
 
