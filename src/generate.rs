@@ -116,9 +116,14 @@ impl<'a> Synth<'a> {
     }
 
     /// Band dB features of the first example of `audio` (its first whole bars from a bar
-    /// line on the bar grid, else its first clip), and the tempo found (BPM).
-    pub fn features(&mut self, audio: &[f32]) -> anyhow::Result<(Spectrogram, Option<f32>)> {
-        let ex = crate::dataset::find_examples(audio, &mut self.fx, None)
+    /// line on the bar grid, else its first clip), and the tempo found (BPM): near
+    /// `tempo_hint` when given (a tempo the file declares), as in the dataset pipeline.
+    pub fn features(
+        &mut self,
+        audio: &[f32],
+        tempo_hint: Option<f32>,
+    ) -> anyhow::Result<(Spectrogram, Option<f32>)> {
+        let ex = crate::dataset::find_examples(audio, &mut self.fx, tempo_hint)
             .map_err(|e| anyhow::anyhow!(e.reason))?;
         let Some(&start) = ex.starts.first() else {
             anyhow::bail!(
@@ -487,7 +492,7 @@ mod tests {
         let mut synth = Synth::new(&model).unwrap();
         let spec = SongSpec::new(Genre::BoomBap, 0, 16.0, 1);
         let song = dsp::resample::resample(&render_song(&spec), spec.sample_rate, 22050).unwrap();
-        let (grid, bpm) = synth.features(&song).unwrap();
+        let (grid, bpm) = synth.features(&song, None).unwrap();
         assert!((bpm.unwrap() - spec.bpm).abs() < 0.02 * spec.bpm);
         for (target, bars) in [(128.0f32, 8usize), (76.0, 4), (143.0, 8)] {
             let r = synth

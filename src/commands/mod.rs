@@ -76,6 +76,22 @@ pub(crate) fn decode_part(
     Ok(decoded)
 }
 
+/// The tempo a file declares (tag, else file name), when the model was trained to use such
+/// metadata (see `dataset::tempo_choice`).
+pub(crate) fn declared_tempo(
+    model: &crate::model_dir::Model,
+    path: &Path,
+    decoded: &dsp::Decoded,
+) -> Option<f32> {
+    model
+        .config
+        .features
+        .tempo_metadata
+        .then(|| crate::dataset::tempo_choice::metadata_bpm(path, decoded.tagged_bpm))
+        .flatten()
+        .map(|(bpm, _)| bpm)
+}
+
 /// The feature config and dataset options from the command line.
 pub(crate) fn dataset_setup(
     a: &crate::cli::DatasetArgs,

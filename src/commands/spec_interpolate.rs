@@ -38,7 +38,10 @@ fn end_point(
     let genre = super::genre_for_file(model, genre_arg, path)?;
     let decoded = super::decode_part(path, 0.0, Some(super::ANALYSIS_SECONDS))?;
     let (feats, _) = synth
-        .features(&decoded.samples)
+        .features(
+            &decoded.samples,
+            super::declared_tempo(model, path, &decoded),
+        )
         .with_context(|| format!("{}", path.display()))?;
     Ok((synth.encode(&feats, genre), genre))
 }

@@ -29,7 +29,10 @@ pub fn run(a: SpecReconstructArgs) -> anyhow::Result<()> {
     let decoded = super::decode_part(&a.input, a.part.offset, Some(super::ANALYSIS_SECONDS))?;
     let mut synth = Synth::new(&model)?;
     let (input, bpm) = synth
-        .features(&decoded.samples)
+        .features(
+            &decoded.samples,
+            super::declared_tempo(&model, &a.input, &decoded),
+        )
         .with_context(|| format!("{}", a.input.display()))?;
     let z = synth.encode(&input, genre);
     let zs = ndarray::Array2::from_shape_vec((z.len(), 1), z)?;

@@ -80,9 +80,10 @@ pub fn bpm_in_name(path: &Path) -> Option<f32> {
     })
 }
 
-/// The metadata tempo of a song, if any: its tag, else its file name.
-pub fn metadata_bpm(path: &Path, meta: &SongMeta) -> Option<(f32, TempoSource)> {
-    meta.tagged_bpm
+/// The metadata tempo of a song, if any: its tag (`tagged_bpm`, see
+/// [`dsp::Decoded::tagged_bpm`]), else its file name.
+pub fn metadata_bpm(path: &Path, tagged_bpm: Option<f32>) -> Option<(f32, TempoSource)> {
+    tagged_bpm
         .map(|b| (b, TempoSource::Tag))
         .or_else(|| bpm_in_name(path).map(|b| (b, TempoSource::FileName)))
 }
@@ -122,7 +123,7 @@ fn plan_group(
         .iter()
         .map(|&i| {
             use_metadata
-                .then(|| metadata_bpm(songs[i].1, songs[i].2))
+                .then(|| metadata_bpm(songs[i].1, songs[i].2.tagged_bpm))
                 .flatten()
         })
         .collect();
