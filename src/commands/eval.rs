@@ -24,87 +24,98 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         },
     )?;
     if let Some(out) = &a.out {
-        std::fs::create_dir_all(out)
-            .with_context(|| format!("{}: cannot create", out.display()))?;
-        let synth = crate::generate::Synth::new(&model)?;
-        let grid = model.config.features.grid.is_some();
-        let sr = model.config.features.sample_rate;
-        let png = |name: String, s: &dsp::Spectrogram| {
-            dsp::image::write_spectrogram_png(
-                &out.join(name),
-                &synth.to_bin_db(s),
-                dsp::spectrogram::FLOOR_DB,
-                0.0,
-            )
-        };
-        // Per genre: the first generated clip and the first held-out real clip, as pictures
-        // and as audio rendered the same way (the real one from its own model bands, so the
-        // two differ only by what the VAE does), on the listening page.
-        let mut sections = Vec::new();
-        for (i, (g, (generated, real))) in model.config.genres.iter().zip(&gallery).enumerate() {
-            let spec = RenderSpec {
-                gl: Default::default(),
-                bpm: grid.then(|| synth.default_bpm(i)),
-                bars: None,
-            };
-            let mut entries = Vec::new();
-            let clips = [
-                (
-                    "generated",
-                    Some(generated),
-                    "generated (the first of eval's clips)",
-                ),
-                (
-                    "real",
-                    real.as_ref(),
-                    "held-out real, its model bands rendered like the generated clips",
-                ),
-            ];
-            for (label, s, what) in clips {
-                let Some(s) = s else { continue };
-                let image = format!("{label}-{g}.png");
-                png(image.clone(), s)?;
-                let audio = out.join(format!("{label}-{g}.mp3"));
-                let r = synth.render(s, &spec)?;
-                super::write_clip(&audio, &r.audio, sr, None)?;
-                let at = spec
-                    .bpm
-                    .map_or(String::new(), |b| format!(" at {b:.1} BPM"));
-                entries.push(Entry {
-                    audio,
-                    image: Some(out.join(image)),
-                    caption: format!("{what}; {:.2} s{at}", r.audio.len() as f64 / sr as f64),
-                });
-            }
-            sections.push(Section {
-                title: g.clone(),
-                entries,
-            });
-        }
-        let pts: Vec<(f64, f64, usize, bool)> = report
-            .projection
-            .iter()
-            .map(|p| (p.x, p.y, p.genre, p.real))
-            .collect();
-        crate::plot::scatter_plot(&pts, 640, 480).save(&out.join("projection.png"))?;
-        dsp::atomic::write_atomically(&out.join("report.md"), report.markdown().as_bytes())?;
-        let page = Page {
-            title: format!("beatgen eval: {}", a.model.display()),
-            summary: vec![format!(
-                "Model {} on {}: the metrics (see report.md), then per genre a generated clip next to a held-out real one.",
-                a.model.display(),
-                a.songs.display()
-            )],
-            preformatted: Some(format!("{}{}\n", report.table(), report.gl_line())),
-            sections,
-        }
-        .write(out)?;
-        crate::progress::say(format_args!("listen: open {}", page.display()));
+        write_out_dir(out, &model, &a, &report, &gallery)?;
     }
     if a.json {
         return super::print_json(&report);
     }
     print!("{}", report.table());
     println!("{}", report.gl_line());
+    Ok(())
+}
+
+/// `--out DIR`: the spectrograms, projection, `report.md` and the listening page.
+fn write_out_dir(
+    out: &std::path::Path,
+    model: &Model,
+    a: &EvalArgs,
+    report: &crate::eval::report::EvalReport,
+    gallery: &[(dsp::Spectrogram, Option<dsp::Spectrogram>)],
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
+    let synth = crate::generate::Synth::new(model)?;
+    let grid = model.config.features.grid.is_some();
+    let sr = model.config.features.sample_rate;
+    let png = |name: String, s: &dsp::Spectrogram| {
+        dsp::image::write_spectrogram_png(
+            &out.join(name),
+            &synth.to_bin_db(s),
+            dsp::spectrogram::FLOOR_DB,
+            0.0,
+        )
+    };
+    // Per genre: the first generated clip and the first held-out real clip, as pictures
+    // and as audio rendered the same way (the real one from its own model bands, so the
+    // two differ only by what the VAE does), on the listening page.
+    let mut sections = Vec::new();
+    for (i, (g, (generated, real))) in model.config.genres.iter().zip(gallery).enumerate() {
+        let spec = RenderSpec {
+            gl: Default::default(),
+            bpm: grid.then(|| synth.default_bpm(i)),
+            bars: None,
+        };
+        let mut entries = Vec::new();
+        let clips = [
+            (
+                "generated",
+                Some(generated),
+                "generated (the first of eval's clips)",
+            ),
+            (
+                "real",
+                real.as_ref(),
+                "held-out real, its model bands rendered like the generated clips",
+            ),
+        ];
+        for (label, s, what) in clips {
+            let Some(s) = s else { continue };
+            let image = format!("{label}-{g}.png");
+            png(image.clone(), s)?;
+            let audio = out.join(format!("{label}-{g}.mp3"));
+            let r = synth.render(s, &spec)?;
+            super::write_clip(&audio, &r.audio, sr, None)?;
+            let at = spec
+                .bpm
+                .map_or(String::new(), |b| format!(" at {b:.1} BPM"));
+            entries.push(Entry {
+                audio,
+                image: Some(out.join(image)),
+                caption: format!("{what}; {:.2} s{at}", r.audio.len() as f64 / sr as f64),
+            });
+        }
+        sections.push(Section {
+            title: g.clone(),
+            entries,
+        });
+    }
+    let pts: Vec<(f64, f64, usize, bool)> = report
+        .projection
+        .iter()
+        .map(|p| (p.x, p.y, p.genre, p.real))
+        .collect();
+    crate::plot::scatter_plot(&pts, 640, 480).save(&out.join("projection.png"))?;
+    dsp::atomic::write_atomically(&out.join("report.md"), report.markdown().as_bytes())?;
+    let page = Page {
+        title: format!("beatgen eval: {}", a.model.display()),
+        summary: vec![format!(
+            "Model {} on {}: the metrics (see report.md), then per genre a generated clip next to a held-out real one.",
+            a.model.display(),
+            a.songs.display()
+        )],
+        preformatted: Some(format!("{}{}\n", report.table(), report.gl_line())),
+        sections,
+    }
+    .write(out)?;
+    crate::progress::say(format_args!("listen: open {}", page.display()));
     Ok(())
 }
