@@ -1,7 +1,9 @@
 //! From a folder of songs to ready-to-train clips: scan ([`scan`]), decode and resample in
-//! parallel, detect the tempo and the first bar line, cut examples of whole bars from every bar
-//! line ([`find_examples`]), compute their band features on the bar grid ([`features`]), cache
-//! them per song on disk ([`cache`]), and split train/validation by song ([`split`]). Clips are read back from the cache one at a time, so memory stays bounded
+//! parallel, find each song's tempo (from a tag, the file name, or the detector's readings
+//! chosen with the genre's other songs: [`tempo_choice`]) and first bar line, cut examples of
+//! whole bars from every bar line ([`find_examples`]), compute their band features on the bar
+//! grid ([`features`]), cache them per song on disk ([`cache`]), and split train/validation by
+//! song ([`split`]). Clips are read back from the cache one at a time, so memory stays bounded
 //! however large the corpus is.
 
 pub mod cache;
