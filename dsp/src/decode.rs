@@ -103,13 +103,12 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded> {
         enable_gapless: true,
         ..Default::default()
     };
-    let probed = symphonia::default::get_probe()
+    let mut probed = symphonia::default::get_probe()
         .format(&hint, mss, &fmt_opts, &MetadataOptions::default())
         .map_err(|e| DspError::UnknownFormat {
             path: path.to_path_buf(),
             detail: sym_detail(&e),
         })?;
-    let mut probed = probed;
     let mut format = probed.format;
     let tagged_bpm = probed
         .metadata

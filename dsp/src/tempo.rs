@@ -12,8 +12,8 @@
 //!   refined to a fraction of a frame from the autocorrelation peaks at its multiples (least
 //!   squares through the origin). The period is halved while its half still repeats at least
 //!   [`HALF_RATIO`] as strongly (the faster metrical level is the beat).
-//! - Strength: the score without the prior, in [0, 1]; below [`MIN_STRENGTH`] (or the noise level of a short envelope) there is no
-//!   tempo (white noise, silence, a drone).
+//! - Strength: the score without the prior, in [0, 1]; below [`MIN_STRENGTH`] (or the noise
+//!   level of a short envelope) there is no tempo (white noise, silence, a drone).
 //! - Phase: the offset (in frames) of the pulse train with period `L` that collects the most
 //!   onset strength, i.e. where the beats fall.
 //! - Other readings ([`TempoAnalysis::readings`]): the half, double, 2/3 and 3/2 tempi and the
@@ -215,13 +215,17 @@ impl<'a> TempoAnalysis<'a> {
             && self.r[l] >= self.r[l + 1]
     }
 
+    /// Every peak lag in the range with its score under the 120 BPM prior.
+    fn peaks(&self) -> impl Iterator<Item = (usize, f32)> + '_ {
+        (self.lo.max(1)..=self.hi.min(self.r.len() - 2))
+            .filter(|&l| self.is_peak(l))
+            .map(|l| (l, self.score(l) * prior(self.frame_rate * 60.0 / l as f32)))
+    }
+
     /// The detected tempo: the best-scoring period under the 120 BPM prior, halved while its
     /// half is still a clear pulse. `None` when nothing repeats strongly enough.
     pub fn best(&self) -> Option<Tempo> {
-        let (best, best_score) = (self.lo.max(1)..=self.hi.min(self.r.len() - 2))
-            .filter(|&l| self.is_peak(l))
-            .map(|l| (l, self.score(l) * prior(self.frame_rate * 60.0 / l as f32)))
-            .max_by(|a, b| a.1.total_cmp(&b.1))?;
+        let (best, best_score) = self.peaks().max_by(|a, b| a.1.total_cmp(&b.1))?;
         // Prefer the faster metrical level while it is still a clear pulse: a beat period whose
         // half also repeats at least HALF_RATIO as strongly is really two beats.
         let r = &self.r;
@@ -269,9 +273,9 @@ impl<'a> TempoAnalysis<'a> {
                 offer(t, &mut out);
             }
         }
-        let mut peaks: Vec<(usize, f32)> = (self.lo.max(1)..=self.hi.min(self.r.len() - 2))
-            .filter(|&l| self.is_peak(l) && self.score(l) >= self.min_strength())
-            .map(|l| (l, self.score(l) * prior(self.frame_rate * 60.0 / l as f32)))
+        let mut peaks: Vec<(usize, f32)> = self
+            .peaks()
+            .filter(|&(l, _)| self.score(l) >= self.min_strength())
             .collect();
         peaks.sort_by(|a, b| b.1.total_cmp(&a.1));
         for (l, _) in peaks {

@@ -99,10 +99,10 @@ pub fn plan(songs: &[(Option<&str>, &Path, &SongMeta)], use_metadata: bool) -> V
         };
         songs.len()
     ];
-    let mut groups: std::collections::BTreeMap<Option<&str>, Vec<usize>> = Default::default();
+    let mut groups: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
     for (i, (genre, _, _)) in songs.iter().enumerate() {
         match genre {
-            Some(_) => groups.entry(*genre).or_default().push(i),
+            Some(g) => groups.entry(*g).or_default().push(i),
             None => plans[i] = plan_group(songs, &[i], use_metadata)[0],
         }
     }
