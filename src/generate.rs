@@ -491,7 +491,8 @@ mod tests {
         let model = shell();
         let mut synth = Synth::new(&model).unwrap();
         let spec = SongSpec::new(Genre::BoomBap, 0, 16.0, 1);
-        let song = dsp::resample::resample(&render_song(&spec), spec.sample_rate, 22050).unwrap();
+        let song =
+            dsp::resample::resample(&render_song(&spec).audio, spec.sample_rate, 22050).unwrap();
         let (grid, bpm) = synth.features(&song, None).unwrap();
         assert!((bpm.unwrap() - spec.bpm).abs() < 0.02 * spec.bpm);
         for (target, bars) in [(128.0f32, 8usize), (76.0, 4), (143.0, 8)] {

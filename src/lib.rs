@@ -12,6 +12,7 @@ pub mod corpus;
 pub mod dataset;
 pub mod eval;
 pub mod generate;
+pub mod groove;
 pub mod listen_page;
 pub mod logging;
 pub mod loops;

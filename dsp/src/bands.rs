@@ -45,6 +45,8 @@ pub struct BandProjection {
     forward: Vec<(usize, Vec<f32>)>,
     /// Per bin: (band, weight) pairs, normalised to sum to 1.
     inverse: Vec<Vec<(usize, f32)>>,
+    /// Centre frequency of each band (Hz).
+    centres_hz: Vec<f32>,
 }
 
 impl BandProjection {
@@ -53,7 +55,7 @@ impl BandProjection {
     pub fn mel(n_bands: usize, n_fft: usize, sample_rate: u32) -> Self {
         let n_bins = n_fft / 2 + 1;
         if n_bands >= n_bins {
-            return Self::identity(n_bins);
+            return Self::identity(n_bins, sample_rate as f64 / n_fft as f64);
         }
         let nyq = sample_rate as f64 / 2.0;
         let (m0, m1) = (hz_to_mel(0.0), hz_to_mel(nyq));
@@ -116,17 +118,25 @@ impl BandProjection {
             n_bins,
             forward,
             inverse,
+            centres_hz: centres_hz.iter().map(|&f| f as f32).collect(),
         }
     }
 
-    /// The identity projection on `n_bins` bins.
-    pub fn identity(n_bins: usize) -> Self {
+    /// The identity projection on `n_bins` bins `bin_hz` apart.
+    pub fn identity(n_bins: usize, bin_hz: f64) -> Self {
         BandProjection {
             n_bands: n_bins,
             n_bins,
             forward: (0..n_bins).map(|k| (k, vec![1.0])).collect(),
             inverse: (0..n_bins).map(|k| vec![(k, 1.0)]).collect(),
+            centres_hz: (0..n_bins).map(|k| (k as f64 * bin_hz) as f32).collect(),
         }
+    }
+
+    /// The centre frequency of each band (Hz): the peak of its triangle, or the bin's own
+    /// frequency for the identity.
+    pub fn centres_hz(&self) -> &[f32] {
+        &self.centres_hz
     }
 
     /// Bins (frames x n_bins) to bands (frames x n_bands).
@@ -226,7 +236,7 @@ mod tests {
         );
         assert_eq!(
             BandProjection::mel(513, 1024, 22050),
-            BandProjection::identity(513)
+            BandProjection::identity(513, 22050.0 / 1024.0)
         );
         // librosa.filters.mel(sr=22050, n_fft=1024, n_mels=128, norm=None)[0, :4] is
         // [0, 0.8348277, 0.33034456, 0]; normalised to sum 1 that is bins 1 and 2 below.

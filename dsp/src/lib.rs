@@ -6,6 +6,7 @@ pub mod atomic;
 pub mod bands;
 pub mod decode;
 pub mod downbeat;
+pub mod drums;
 pub mod encode;
 pub mod error;
 pub mod griffin_lim;

@@ -99,8 +99,48 @@ impl SongSpec {
     }
 }
 
-/// Render a song to mono samples at `spec.sample_rate`, peak at -1 dBFS.
-pub fn render_song(spec: &SongSpec) -> Vec<f32> {
+/// A rendered song and the notes it plays (its true groove).
+#[derive(Debug, Clone)]
+pub struct RenderedSong {
+    /// Mono samples at the song's rate.
+    pub audio: Vec<f32>,
+    /// Every note that starts within the song, drums, bass and keys, in time order.
+    pub groove: crate::groove::Groove,
+}
+
+impl RenderedSong {
+    fn new(audio: Vec<f32>, mut notes: Vec<crate::groove::Note>, spec: &SongSpec) -> Self {
+        notes.sort_by(|a, b| a.seconds.total_cmp(&b.seconds).then(a.key.cmp(&b.key)));
+        RenderedSong {
+            audio,
+            groove: crate::groove::Groove {
+                bpm: spec.bpm as f64,
+                notes,
+            },
+        }
+    }
+}
+
+/// The note an event plays at `t` seconds (velocity: the event's, scaled to 1..=127).
+pub(crate) fn true_note(
+    e: &pattern::Event,
+    t: f32,
+    channel: u8,
+    key: u8,
+    hold: f32,
+) -> crate::groove::Note {
+    crate::groove::Note {
+        seconds: t as f64,
+        length: hold as f64,
+        channel,
+        key,
+        velocity: (e.velocity * 127.0).round().clamp(1.0, 127.0) as u8,
+    }
+}
+
+/// Render a song to mono samples at `spec.sample_rate`, peak at -1 dBFS, with the notes it
+/// plays.
+pub fn render_song(spec: &SongSpec) -> RenderedSong {
     let sr = spec.sample_rate as f32;
     let mut rng = SplitMix64::new(spec.kit_seed ^ 0x5EED);
     let kit = Kit::random(&mut rng);
@@ -129,6 +169,7 @@ pub fn render_song(spec: &SongSpec) -> Vec<f32> {
         Genre::BoomBap => (lvl(1.0), lvl(0.8), lvl(0.5), lvl(0.4), lvl(0.5), lvl(0.4)),
     };
     let mut out = vec![0.0f32; n];
+    let mut notes = Vec::with_capacity(events.len());
     let mut last_bass: Option<f32> = None;
     for e in &events {
         let t = event_seconds(spec, e, &mut rng);
@@ -136,6 +177,8 @@ pub fn render_song(spec: &SongSpec) -> Vec<f32> {
         if start >= n {
             continue;
         }
+        let (channel, key, hold) = e.voice.midi(beat_s);
+        notes.push(true_note(e, start as f32 / sr, channel, key, hold));
         let take = rng.gen_range(0..3usize);
         let (sound, gain): (std::borrow::Cow<[f32]>, f32) = match e.voice {
             Voice::Kick => (kicks[take].as_slice().into(), g_kick),
@@ -161,7 +204,7 @@ pub fn render_song(spec: &SongSpec) -> Vec<f32> {
         }
     }
     finish_mix(spec, &mut out, &mut rng);
-    out
+    RenderedSong::new(out, notes, spec)
 }
 
 /// When an event sounds, in seconds from the start: swing delays every second note of the
@@ -244,10 +287,11 @@ pub fn make_corpus(
     progress.set_length(jobs.len() as u64);
     jobs.par_iter()
         .try_for_each(|(spec, rel)| -> anyhow::Result<()> {
-            let audio = match &font {
+            let song = match &font {
                 Some(f) => soundfont::render_song(spec, f)?,
                 None => render_song(spec),
             };
+            let audio = song.audio;
             let path = dir.join(rel);
             dsp::write_audio(
                 &path,
@@ -291,7 +335,7 @@ mod tests {
     use super::*;
 
     fn detected_bpm(spec: &SongSpec) -> Option<f32> {
-        let audio = render_song(spec);
+        let audio = render_song(spec).audio;
         let x = dsp::resample::resample(&audio, spec.sample_rate, 22050).unwrap();
         let mut plan = dsp::StftPlan::new(dsp::StftConfig::default()).unwrap();
         let db = dsp::spectrogram::log_spectrogram(&mut plan, &x).unwrap();
@@ -353,7 +397,7 @@ mod tests {
                     bpm,
                     ..SongSpec::new(g, i, 16.0, 3)
                 };
-                let audio = render_song(&spec);
+                let audio = render_song(&spec).audio;
                 let x = dsp::resample::resample(&audio, spec.sample_rate, 22050).unwrap();
                 let readings = match crate::dataset::find_examples(&x, &mut fx, None) {
                     Ok(e) => e.readings,
@@ -392,7 +436,7 @@ mod tests {
         for g in Genre::ALL {
             for i in 0..3 {
                 let spec = SongSpec::new(g, i, 16.0, 1);
-                let audio = render_song(&spec);
+                let audio = render_song(&spec).audio;
                 let x = dsp::resample::resample(&audio, spec.sample_rate, 22050).unwrap();
                 let ex = crate::dataset::find_examples(&x, &mut fx, None).unwrap();
                 let bar = crate::dataset::features::bar_samples(spec.bpm, 22050);
@@ -418,10 +462,10 @@ mod tests {
 
     #[test]
     fn seeds_make_different_songs_and_the_same_seed_the_same() {
-        let a = render_song(&SongSpec::new(Genre::Trap, 0, 4.0, 1));
-        let b = render_song(&SongSpec::new(Genre::Trap, 0, 4.0, 1));
-        let c = render_song(&SongSpec::new(Genre::Trap, 0, 4.0, 2));
-        let d = render_song(&SongSpec::new(Genre::Trap, 1, 4.0, 1));
+        let a = render_song(&SongSpec::new(Genre::Trap, 0, 4.0, 1)).audio;
+        let b = render_song(&SongSpec::new(Genre::Trap, 0, 4.0, 1)).audio;
+        let c = render_song(&SongSpec::new(Genre::Trap, 0, 4.0, 2)).audio;
+        let d = render_song(&SongSpec::new(Genre::Trap, 1, 4.0, 1)).audio;
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, d);

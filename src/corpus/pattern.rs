@@ -28,6 +28,27 @@ pub enum Voice {
     },
 }
 
+impl Voice {
+    /// The voice as General MIDI: (0-based channel, key, seconds held) at `beat_s` seconds
+    /// per beat. Drums on channel 10 (kick 36, rim 37, snare 38, clap 39, closed hat 42, open
+    /// hat 46), bass on channel 1 and keys on channel 2 at their notes.
+    pub fn midi(&self, beat_s: f32) -> (u8, u8, f32) {
+        use crate::groove::*;
+        let drum = |key| (DRUM_CHANNEL, key, DRUM_NOTE_SECONDS as f32);
+        let pitch = |n: f32| n.round().clamp(0.0, 127.0) as u8;
+        match *self {
+            Voice::Kick => drum(KICK),
+            Voice::Snare => drum(SNARE),
+            Voice::Clap => drum(CLAP),
+            Voice::Hat => drum(CLOSED_HAT),
+            Voice::OpenHat => drum(OPEN_HAT),
+            Voice::Rim => drum(RIM),
+            Voice::Bass { note, len, .. } => (BASS_CHANNEL, pitch(note), len * beat_s),
+            Voice::Keys { note, len } => (KEYS_CHANNEL, pitch(note), len * beat_s),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Event {
     pub beat: f32,

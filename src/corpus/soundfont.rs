@@ -3,11 +3,7 @@
 //! grammar, swing and timing rule ([`super::event_seconds`]) and the same mix ending
 //! ([`super::finish_mix`]) as the built-in corpus; the voices become General MIDI notes:
 //!
-//! | voice | channel | note / program |
-//! |---|---|---|
-//! | kick, snare, clap, closed hat, open hat, rim | 10 (drums) | 36, 38, 39, 42, 46, 37; the kit by genre (see [`kits`]) |
-//! | 808 / bass | 1 | the pattern's note, program by genre |
-//! | keys | 2 | the pattern's notes, program by genre |
+//! (see [`super::pattern::Voice::midi`]), the kit and programs by genre (see [`kits`]).
 //!
 //! A font without the kit or program asked for falls back to General MIDI's standard kit or
 //! to its first melodic preset (rustysynth's rule).
@@ -19,16 +15,12 @@ use anyhow::Context;
 use rand::seq::SliceRandom;
 use rustysynth::{SoundFont, Synthesizer, SynthesizerSettings};
 
-use super::pattern::{song_events, Voice};
-use super::{event_seconds, finish_mix, Genre, SongSpec};
+use super::pattern::song_events;
+use super::{event_seconds, finish_mix, Genre, RenderedSong, SongSpec};
 
-/// MIDI channels (0-based): drums are General MIDI's channel 10.
-const DRUMS: i32 = 9;
-const BASS: i32 = 0;
-const KEYS: i32 = 1;
-
-/// Seconds a drum note is held (drum samples mostly ignore the release).
-const DRUM_HOLD: f32 = 0.2;
+const DRUMS: i32 = crate::groove::DRUM_CHANNEL as i32;
+const BASS: i32 = crate::groove::BASS_CHANNEL as i32;
+const KEYS: i32 = crate::groove::KEYS_CHANNEL as i32;
 
 /// Load a SoundFont (`.sf2`), with the file named in any error.
 pub fn load(path: &Path) -> anyhow::Result<Arc<SoundFont>> {
@@ -62,8 +54,9 @@ struct Message {
     velocity: i32,
 }
 
-/// Render a song through `font` to mono samples at `spec.sample_rate`, peak at -1 dBFS.
-pub fn render_song(spec: &SongSpec, font: &Arc<SoundFont>) -> anyhow::Result<Vec<f32>> {
+/// Render a song through `font` to mono samples at `spec.sample_rate`, peak at -1 dBFS, with
+/// the notes it plays.
+pub fn render_song(spec: &SongSpec, font: &Arc<SoundFont>) -> anyhow::Result<RenderedSong> {
     let sr = spec.sample_rate;
     let mut rng = dsp::rng::SplitMix64::new(spec.kit_seed ^ 0x50F7);
     let beat_s = 60.0 / spec.bpm;
@@ -74,31 +67,26 @@ pub fn render_song(spec: &SongSpec, font: &Arc<SoundFont>) -> anyhow::Result<Vec
     let bass = *bass_choices.choose(&mut rng).expect("choices");
     let keys = *keys_choices.choose(&mut rng).expect("choices");
     let mut msgs = Vec::with_capacity(2 * events.len());
+    let mut notes = Vec::with_capacity(events.len());
     for e in &events {
         let t = event_seconds(spec, e, &mut rng).max(0.0);
-        let vel = (e.velocity * 127.0).round().clamp(1.0, 127.0) as i32;
-        let (channel, key, hold) = match e.voice {
-            Voice::Kick => (DRUMS, 36, DRUM_HOLD),
-            Voice::Snare => (DRUMS, 38, DRUM_HOLD),
-            Voice::Clap => (DRUMS, 39, DRUM_HOLD),
-            Voice::Hat => (DRUMS, 42, DRUM_HOLD),
-            Voice::OpenHat => (DRUMS, 46, DRUM_HOLD),
-            Voice::Rim => (DRUMS, 37, DRUM_HOLD),
-            Voice::Bass { note, len, .. } => (BASS, note.round() as i32, len * beat_s),
-            Voice::Keys { note, len } => (KEYS, note.round() as i32, len * beat_s),
-        };
+        let (channel, key, hold) = e.voice.midi(beat_s);
+        let note = super::true_note(e, t, channel, key, hold);
         msgs.push(Message {
             time: t,
-            channel,
-            key,
-            velocity: vel,
+            channel: channel as i32,
+            key: key as i32,
+            velocity: note.velocity as i32,
         });
         msgs.push(Message {
             time: t + hold,
-            channel,
-            key,
+            channel: channel as i32,
+            key: key as i32,
             velocity: 0,
         });
+        if t < spec.seconds {
+            notes.push(note);
+        }
     }
     // In time order; at equal times note-offs first, so a repeated note is retriggered.
     msgs.sort_by(|a, b| a.time.total_cmp(&b.time).then(a.velocity.cmp(&b.velocity)));
@@ -137,5 +125,5 @@ pub fn render_song(spec: &SongSpec, font: &Arc<SoundFont>) -> anyhow::Result<Vec
         .map(|(l, r)| 0.5 * (l + r))
         .collect();
     finish_mix(spec, &mut out, &mut rng);
-    Ok(out)
+    Ok(RenderedSong::new(out, notes, spec))
 }
