@@ -60,6 +60,9 @@ pub enum Command {
     /// Quality report of a model against real songs: phase ceiling, reconstruction, genre
     /// classifier, Frechet distance with floors and ceilings, rhythm, novelty, diversity.
     Eval(EvalArgs),
+    /// Transcribe an audio file's groove (kick, snare, hats, bass) to a Standard MIDI File;
+    /// with --truth, score it against a reference MIDI file.
+    Transcribe(TranscribeArgs),
     /// The main job on the bundled corpus: train a small model on songs/ (or reuse it) and
     /// write generated beats and loops to out/demo/.
     Demo(DemoArgs),
@@ -70,6 +73,33 @@ pub enum Command {
     /// Time training steps of the default network on random data (for bench/training.py).
     #[command(hide = true)]
     BenchTrain(BenchTrainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TranscribeArgs {
+    /// Audio file (mp3, wav, flac, ogg, ...).
+    pub input: PathBuf,
+    /// Output MIDI file (.mid).
+    pub output: PathBuf,
+    /// Tempo in BPM (default: the file's tag or name, refined by the detector, else the
+    /// detector's).
+    #[arg(long)]
+    pub bpm: Option<f32>,
+    /// How far notes move onto the 16th (or 16th-triplet) grid: full, none, or a fraction.
+    #[arg(long, default_value = "full", value_parser = crate::groove::quantize::parse_amount)]
+    pub quantize: f64,
+    #[command(flatten)]
+    pub part: PartArgs,
+    /// Seconds to read (at most 600).
+    #[arg(long, default_value_t = crate::commands::transcribe::MAX_SECONDS)]
+    pub seconds: f64,
+    /// A reference MIDI file (General MIDI drums on channel 10, bass on channel 1): print
+    /// precision, recall and F1 per part within 30 ms (of the unquantised transcription).
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -225,9 +255,24 @@ pub struct SpecGenerateArgs {
     pub prior: crate::generate::Prior,
     #[command(flatten)]
     pub render: RenderArgs,
+    #[command(flatten)]
+    pub midi: MidiArgs,
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The groove as MIDI.
+#[derive(Debug, Args, Clone)]
+pub struct MidiArgs {
+    /// Also write each clip's groove as a Standard MIDI File (NAME.mid): General MIDI drums on
+    /// channel 10 and the bass on channel 1, at the clip's tempo.
+    #[arg(long)]
+    pub midi: bool,
+    /// How far notes move onto the 16th (or 16th-triplet) grid: full, none (the played
+    /// timing), or a fraction such as 0.5 (half of each offset kept: humanised).
+    #[arg(long, default_value = "full", value_parser = crate::groove::quantize::parse_amount)]
+    pub midi_quantize: f64,
 }
 
 #[derive(Debug, Args)]
@@ -464,6 +509,10 @@ pub struct MakeCorpusArgs {
     /// /usr/share/sounds/sf2/FluidR3_GM.sf2) instead of the built-in drum synthesiser.
     #[arg(long)]
     pub soundfont: Option<PathBuf>,
+    /// Also write each song's notes (its true groove) as NAME.mid beside it, timed to the MP3
+    /// as players decode it (the encoder's 51-76 ms delay included).
+    #[arg(long)]
+    pub midi: bool,
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     pub json: bool,

@@ -21,6 +21,8 @@ pub struct Entry {
     pub image: Option<PathBuf>,
     /// One line under the player (plain text).
     pub caption: String,
+    /// Its groove as MIDI, if one was written (linked under the player).
+    pub midi: Option<PathBuf>,
 }
 
 /// A titled group of entries (a genre).
@@ -138,10 +140,17 @@ impl Page {
                         escape(&name)
                     );
                 }
+                let midi = match &e.midi {
+                    Some(m) => format!(
+                        "<br><a href=\"{}\" download>groove as MIDI</a>",
+                        escape(&relative_url(dir, m)?)
+                    ),
+                    None => String::new(),
+                };
                 let _ = writeln!(
                     h,
                     "<audio controls preload=\"none\" src=\"{}\"></audio>\n\
-                     <figcaption><b>{}</b><br>{}</figcaption>\n</figure>",
+                     <figcaption><b>{}</b><br>{}{midi}</figcaption>\n</figure>",
                     escape(&relative_url(dir, &e.audio)?),
                     escape(&name),
                     escape(&e.caption)

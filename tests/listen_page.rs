@@ -74,6 +74,7 @@ fn awkward_file_names_are_linked_and_escaped() {
                 audio: audio.clone(),
                 image: None,
                 caption: "1.00 s & more".into(),
+                midi: None,
             }],
         }],
     };
@@ -99,6 +100,7 @@ fn awkward_file_names_are_linked_and_escaped() {
                 audio: dir.path().join("elsewhere.wav"),
                 image: None,
                 caption: String::new(),
+                midi: None,
             }],
         }],
         ..Default::default()

@@ -61,6 +61,14 @@ impl Default for EncodeOptions {
     }
 }
 
+/// How much later than the input the audio of an MP3 written by [`write_audio`] starts when
+/// decoded (samples at `sample_rate`): LAME's 1105-sample encoder and decoder delay plus one
+/// frame of padding (576 samples below 32 kHz, 1152 from 32 kHz). The files carry no gapless
+/// (LAME) tag, so decoders keep it: 76 ms at 22,050 Hz, 51 ms at 44,100 Hz.
+pub fn mp3_delay_samples(sample_rate: u32) -> usize {
+    1105 + if sample_rate < 32_000 { 576 } else { 1152 }
+}
+
 /// Encode `samples` (mono, nominally in [-1, 1]; values beyond are clipped for PCM) at
 /// `sample_rate` Hz and write them to `path`, format by extension.
 pub fn write_audio(
@@ -165,4 +173,44 @@ pub fn encode_mp3(
     enc.flush_to_vec::<FlushNoGap>(&mut out)
         .map_err(|e| format!("{e:?}"))?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod delay_tests {
+    /// An impulse through the MP3 encoder and back through the decoder lands
+    /// [`super::mp3_delay_samples`] later, at both rates and two bit rates.
+    #[test]
+    fn mp3_delay_is_what_an_impulse_shows() {
+        for (sr, kbps) in [(22050u32, 64u32), (44100, 64), (22050, 192), (44100, 192)] {
+            let mut x = vec![0.0f32; sr as usize];
+            x[5000] = 0.9;
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("impulse.mp3");
+            let opts = crate::EncodeOptions {
+                mp3_kbps: kbps,
+                ..Default::default()
+            };
+            crate::write_audio(&path, &x, sr, &opts).unwrap();
+            let d = crate::decode_file(
+                &path,
+                &crate::DecodeOptions {
+                    sample_rate: sr,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            let peak = d
+                .samples
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+                .unwrap()
+                .0;
+            assert_eq!(
+                peak - 5000,
+                super::mp3_delay_samples(sr),
+                "{sr} Hz {kbps} kb/s"
+            );
+        }
+    }
 }

@@ -197,6 +197,7 @@ fn generate_loops(model: &Model, out: &Path) -> anyhow::Result<Vec<(String, Vec<
             dir: out.join(genre),
             format: "mp3".into(),
             dump_png: true,
+            midi_quantize: Some(1.0),
         };
         let written = super::spec_generate::write_generated(model, &req, &output)?.0;
         files.push((genre.clone(), written));

@@ -91,6 +91,7 @@ fn write_out_dir(
                 audio,
                 image: Some(out.join(image)),
                 caption: format!("{what}; {:.2} s{at}", r.audio.len() as f64 / sr as f64),
+                midi: None,
             });
         }
         sections.push(Section {

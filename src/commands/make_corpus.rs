@@ -27,6 +27,7 @@ pub fn run(a: MakeCorpusArgs) -> anyhow::Result<()> {
         genres,
         mp3_kbps: a.kbps,
         soundfont: a.soundfont.clone(),
+        midi: a.midi,
     };
     let start = Instant::now();
     let bar = crate::progress::bar(0, "synthesising");
@@ -41,11 +42,16 @@ pub fn run(a: MakeCorpusArgs) -> anyhow::Result<()> {
         return super::print_json(&json!({"dir": a.dir, "songs": songs, "seconds": secs}));
     }
     println!(
-        "wrote {} songs ({} genres x {}, {} s each) and manifest.tsv to {} in {secs:.1} s",
+        "wrote {} songs ({} genres x {}, {} s each){} and manifest.tsv to {} in {secs:.1} s",
         rows.len(),
         opts.genres.len(),
         opts.per_genre,
         opts.seconds,
+        if opts.midi {
+            " with their notes as MIDI"
+        } else {
+            ""
+        },
         a.dir.display()
     );
     Ok(())

@@ -11,6 +11,7 @@ mod spec_generate;
 mod spec_interpolate;
 mod spec_reconstruct;
 mod spec_train;
+pub mod transcribe;
 
 use std::path::Path;
 
@@ -29,6 +30,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::SpecReconstruct(a) => spec_reconstruct::run(a),
         Command::SpecInterpolate(a) => spec_interpolate::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Transcribe(a) => transcribe::run(a),
         Command::Eval(a) => eval::run(a),
         Command::BenchTrain(a) => bench_train::run(a),
         Command::DecodeRaw(a) => {

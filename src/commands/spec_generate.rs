@@ -27,21 +27,35 @@ pub struct Generated {
     pub seams: Vec<usize>,
     /// Its spectrogram PNG, when one was written.
     pub png: Option<PathBuf>,
+    /// Its groove as MIDI, when asked for.
+    pub midi: Option<PathBuf>,
+    /// Notes per part in the groove (kick, snare, hat, bass), with MIDI.
+    pub notes: Option<[usize; 4]>,
+    /// The fraction of transcribed drum hits within a quarter of a 16th of the grid, with MIDI.
+    pub on_grid: Option<f64>,
 }
 
 impl Generated {
     /// Its entry on a listening page.
     pub fn page_entry(&self) -> Entry {
         let opt = |t: Option<f32>| t.map_or("-".to_string(), |t| format!("{t:.1}"));
+        let groove = match (self.notes, self.on_grid) {
+            (Some([k, s, h, b]), Some(on)) => format!(
+                "; MIDI: {k} kick, {s} snare, {h} hat, {b} bass notes, {:.0}% on the grid",
+                100.0 * on
+            ),
+            _ => String::new(),
+        };
         Entry {
             audio: self.path.clone(),
             image: self.png.clone(),
             caption: format!(
-                "{:.2} s at {} BPM (heard {} BPM)",
+                "{:.2} s at {} BPM (heard {} BPM){groove}",
                 self.seconds,
                 opt(self.bpm),
                 opt(self.tempo_bpm)
             ),
+            midi: self.midi.clone(),
         }
     }
 }
@@ -52,6 +66,8 @@ pub struct Output {
     /// `mp3` or `wav`.
     pub format: String,
     pub dump_png: bool,
+    /// Write each clip's groove as MIDI, quantised by this amount (1 full, 0 none).
+    pub midi_quantize: Option<f64>,
 }
 
 pub fn run(a: SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
@@ -60,6 +76,7 @@ pub fn run(a: SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
         dir: a.out.clone(),
         format: a.render.format.clone(),
         dump_png: a.render.dump_png,
+        midi_quantize: a.midi.midi.then_some(a.midi.midi_quantize),
     };
     let (out, timing) = write_generated(&model, &request(&model, &a)?, &output)?;
     let page = Page {
@@ -153,10 +170,30 @@ pub fn write_generated(
         let path = o
             .dir
             .join(format!("{genre}-seed{}-{:02}{bars}.{ext}", req.seed, i + 1));
+        let groove = match (o.midi_quantize, c.bpm) {
+            (Some(amount), Some(bpm)) => Some(clip_groove(f, c, bpm, amount)?),
+            _ => None,
+        };
         let png = o.dump_png.then(|| synth.to_bin_db(&c.spectrogram));
-        super::write_clip(&path, &c.audio, f.sample_rate, png.as_ref())?;
+        super::write_clip(&path, &c.audio, f.sample_rate, None)?;
+        if let Some(db) = &png {
+            write_png(&path.with_extension("png"), db, groove.as_ref())?;
+        }
         let png = png.map(|_| path.with_extension("png"));
+        let midi = match &groove {
+            Some(g) => {
+                let p = path.with_extension("mid");
+                crate::groove::midi::write(&p, &g.groove)?;
+                Some(p)
+            }
+            None => None,
+        };
         out.push(Generated {
+            midi,
+            notes: groove
+                .as_ref()
+                .map(|g| crate::groove::Part::ALL.map(|p| g.groove.part(p).count())),
+            on_grid: groove.as_ref().map(|g| g.on_grid),
             path,
             seconds: c.audio.len() as f64 / f.sample_rate as f64,
             bpm: c.bpm,
@@ -168,4 +205,66 @@ pub fn write_generated(
     }
     timing.encoding = t2.elapsed().as_secs_f64();
     Ok((out, timing))
+}
+
+/// A generated clip's groove, as written to MIDI.
+struct ClipGroove {
+    /// Over the clip's whole length, quantised.
+    groove: crate::groove::Groove,
+    /// Of one cycle of the loop, as transcribed: for the PNG, whose time axis is the cycle's.
+    cycle: crate::groove::Groove,
+    frame_seconds: f64,
+    /// Fraction of transcribed drum hits on the grid.
+    on_grid: f64,
+}
+
+/// Transcribe a clip's spectrogram, tile it over the clip and quantise it by `amount`.
+fn clip_groove(
+    f: &crate::dataset::features::FeatureConfig,
+    c: &crate::generate::GeneratedClip,
+    bpm: f32,
+    amount: f64,
+) -> anyhow::Result<ClipGroove> {
+    use crate::groove::quantize::{on_grid_fraction, quantize, BeatGrid};
+    let (cycle, frame_seconds) = crate::groove::transcribe::transcribe_grid(
+        f,
+        &c.spectrogram,
+        bpm,
+        &dsp::drums::DrumConfig::default(),
+    )?;
+    let period = f.example_samples(bpm) / f.sample_rate as f64;
+    let seconds = c.audio.len() as f64 / f.sample_rate as f64;
+    let mut tiled = cycle.tiled(period, (seconds / period).ceil() as usize);
+    let grid = BeatGrid::new(bpm as f64, 0.0);
+    let on_grid = on_grid_fraction(&tiled, &grid);
+    tiled = quantize(&tiled, &grid, amount);
+    tiled.notes.retain(|n| n.seconds < seconds - 1e-9);
+    Ok(ClipGroove {
+        groove: tiled,
+        cycle,
+        frame_seconds,
+        on_grid,
+    })
+}
+
+/// The spectrogram PNG, with the groove's lanes under it when there is one.
+fn write_png(
+    path: &std::path::Path,
+    db: &dsp::Spectrogram,
+    groove: Option<&ClipGroove>,
+) -> anyhow::Result<()> {
+    let (w, h, px) = dsp::image::spectrogram_rgb(db, dsp::spectrogram::FLOOR_DB, 0.0);
+    let (h, px) = match groove {
+        Some(g) => crate::groove::roll::with_notes(
+            w as usize,
+            h as usize,
+            px,
+            g.frame_seconds,
+            60.0 / g.groove.bpm,
+            &g.cycle,
+        ),
+        None => (h as usize, px),
+    };
+    dsp::image::write_rgb_png(path, w, h as u32, &px)?;
+    Ok(())
 }

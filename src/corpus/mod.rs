@@ -31,6 +31,9 @@ pub struct CorpusOptions {
     pub mp3_kbps: u32,
     /// Render through this SoundFont (General MIDI) instead of the built-in synthesiser.
     pub soundfont: Option<PathBuf>,
+    /// Also write each song's notes as `NAME.mid` beside it (see [`RenderedSong::groove`]),
+    /// timed to the MP3 as decoded ([`dsp::encode::mp3_delay_samples`] later than rendered).
+    pub midi: bool,
 }
 
 impl Default for CorpusOptions {
@@ -42,6 +45,7 @@ impl Default for CorpusOptions {
             genres: Genre::ALL.to_vec(),
             mp3_kbps: 64,
             soundfont: None,
+            midi: false,
         }
     }
 }
@@ -291,11 +295,18 @@ pub fn make_corpus(
                 Some(f) => soundfont::render_song(spec, f)?,
                 None => render_song(spec),
             };
-            let audio = song.audio;
             let path = dir.join(rel);
+            if opts.midi {
+                // Timed to the MP3 as decoders play it: its encoder delay included.
+                let delay = dsp::encode::mp3_delay_samples(spec.sample_rate) as f64
+                    / spec.sample_rate as f64;
+                let mut g = song.groove.clone();
+                g.notes.iter_mut().for_each(|n| n.seconds += delay);
+                crate::groove::midi::write(&path.with_extension("mid"), &g)?;
+            }
             dsp::write_audio(
                 &path,
-                &audio,
+                &song.audio,
                 spec.sample_rate,
                 &dsp::EncodeOptions {
                     mp3_kbps: opts.mp3_kbps,

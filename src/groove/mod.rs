@@ -6,6 +6,7 @@
 
 pub mod midi;
 pub mod quantize;
+pub mod roll;
 pub mod score;
 pub mod transcribe;
 

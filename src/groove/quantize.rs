@@ -47,8 +47,8 @@ pub fn parse_amount(s: &str) -> Result<f64, String> {
 const SIXTEENTHS: f64 = 4.0;
 const TRIPLETS: f64 = 6.0;
 
-/// `g` with every onset moved `amount` of the way to its grid line (lengths kept).
-pub fn quantize(g: &Groove, grid: &BeatGrid, amount: f64) -> Groove {
+/// The grid line of every note of `g` (seconds, in the notes' order).
+pub fn grid_lines(g: &Groove, grid: &BeatGrid) -> Vec<f64> {
     // Position in beats; an onset just before a beat line belongs to that beat.
     let pos = |n: &Note| (n.seconds - grid.origin) / grid.beat;
     let beat_of = |p: f64| (p + 0.5 / TRIPLETS).floor() as i64;
@@ -61,8 +61,7 @@ pub fn quantize(g: &Groove, grid: &BeatGrid, amount: f64) -> Groove {
         c.0 += off(x, SIXTEENTHS).powi(2);
         c.1 += off(x, TRIPLETS).powi(2);
     }
-    let notes = g
-        .notes
+    g.notes
         .iter()
         .map(|n| {
             let p = pos(n);
@@ -74,14 +73,45 @@ pub fn quantize(g: &Groove, grid: &BeatGrid, amount: f64) -> Groove {
                 SIXTEENTHS
             };
             let x = p - k as f64;
-            let target = grid.origin + (k as f64 + (x * steps).round() / steps) * grid.beat;
-            Note {
-                seconds: n.seconds + amount * (target - n.seconds),
-                ..*n
-            }
+            grid.origin + (k as f64 + (x * steps).round() / steps) * grid.beat
+        })
+        .collect()
+}
+
+/// `g` with every onset moved `amount` of the way to its grid line (lengths kept).
+pub fn quantize(g: &Groove, grid: &BeatGrid, amount: f64) -> Groove {
+    let notes = g
+        .notes
+        .iter()
+        .zip(grid_lines(g, grid))
+        .map(|(n, line)| Note {
+            seconds: n.seconds + amount * (line - n.seconds),
+            ..*n
         })
         .collect();
     Groove { bpm: g.bpm, notes }
+}
+
+/// How far from its grid line a note may be and still be on the grid: a quarter of a 16th
+/// note (31 ms at 120 BPM), in beats.
+pub const ON_GRID_BEATS: f64 = 1.0 / 16.0;
+
+/// The fraction of `g`'s drum notes within [`ON_GRID_BEATS`] of their grid line (1 when there
+/// are none).
+pub fn on_grid_fraction(g: &Groove, grid: &BeatGrid) -> f64 {
+    let lines = grid_lines(g, grid);
+    let drums: Vec<bool> = g
+        .notes
+        .iter()
+        .zip(&lines)
+        .filter(|(n, _)| n.channel == super::DRUM_CHANNEL)
+        .map(|(n, line)| (n.seconds - line).abs() <= ON_GRID_BEATS * grid.beat)
+        .collect();
+    if drums.is_empty() {
+        1.0
+    } else {
+        drums.iter().filter(|&&b| b).count() as f64 / drums.len() as f64
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 use dsp::drums::{DrumConfig, Hit};
 
+use super::Groove;
+
 use crate::dataset::features::{FeatureConfig, FeatureExtractor};
 
 /// Window and hop (samples at the representation's 22,050 Hz) of audio analysed for
@@ -39,12 +41,53 @@ pub fn transcribe_audio(
     ))
 }
 
+/// The groove of a generated bar-grid spectrogram (band dB, the model's bands) rendered at
+/// `bpm`: its hits in seconds from the first bar line, and the seconds between its frames.
+pub fn transcribe_grid(
+    f: &FeatureConfig,
+    band_db: &dsp::Spectrogram,
+    bpm: f32,
+    cfg: &DrumConfig,
+) -> anyhow::Result<(Groove, f64)> {
+    let Some(grid) = f.grid else {
+        anyhow::bail!("MIDI needs a bar-grid model (this one was trained on fixed clips)");
+    };
+    let seconds = f.example_samples(bpm) / f.sample_rate as f64;
+    let frames = grid.frames();
+    let frame_seconds = seconds / frames as f64;
+    // The loop is cyclic: its last bar's end, put before its start, lets a hit on the first
+    // frame rise like any other.
+    let pad = frames.min(grid.frames_per_16th * 4);
+    let mut padded = dsp::Spectrogram::zeros(frames + pad, band_db.bins);
+    padded.data[..pad * band_db.bins]
+        .copy_from_slice(&band_db.data[(frames - pad) * band_db.bins..]);
+    padded.data[pad * band_db.bins..].copy_from_slice(&band_db.data);
+    let projection = f.projection();
+    let hits: Vec<Hit> =
+        dsp::drums::transcribe(&padded, projection.centres_hz(), frame_seconds as f32, cfg)
+            .into_iter()
+            .map(|h| Hit {
+                frame: h.frame - pad as f32,
+                ..h
+            })
+            .filter(|h| (-0.5..frames as f32 - 0.5).contains(&h.frame))
+            .map(|h| Hit {
+                frame: h.frame.max(0.0),
+                ..h
+            })
+            .collect();
+    Ok((
+        Groove::from_hits(&hits, frame_seconds, bpm as f64),
+        frame_seconds,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::corpus::{render_song, Genre, SongSpec};
     use crate::groove::score::{score, Counts, TOLERANCE_SECONDS};
-    use crate::groove::{Groove, Part};
+    use crate::groove::Part;
 
     /// Counts per part over `songs` synthesised songs of every genre.
     fn corpus_counts(songs: usize, seconds: f32, seed: u64) -> Vec<(Genre, Vec<(Part, Counts)>)> {
