@@ -207,21 +207,25 @@ fn generate_loops(model: &Model, out: &Path) -> anyhow::Result<Vec<(String, Vec<
 
 fn print_summary(a: &DemoArgs, files: &[Generated], page: &Path, start: Instant) {
     println!(
-        "{:<44} {:>8} {:>8} {:>8}",
-        "file", "seconds", "bpm", "heard"
+        "{:<44} {:>8} {:>8} {:>8} {:>15} {:>8}",
+        "file", "seconds", "bpm", "heard", "MIDI k/s/h/b", "on grid"
     );
     let opt = |t: Option<f32>| t.map_or("-".to_string(), |t| format!("{t:.1}"));
     for g in files {
+        let notes = g.notes.map_or("-".into(), |[k, s, h, b]| format!("{k}/{s}/{h}/{b}"));
+        let on = g.on_grid.map_or("-".into(), |o| format!("{:.0}%", 100.0 * o));
         println!(
-            "{:<44} {:>8.2} {:>8} {:>8}",
+            "{:<44} {:>8.2} {:>8} {:>8} {:>15} {:>8}",
             g.path.display(),
             g.seconds,
             opt(g.bpm),
-            opt(g.tempo_bpm)
+            opt(g.tempo_bpm),
+            notes,
+            on
         );
     }
     println!(
-        "demo done in {:.0} s: {} files in {} (spectrogram PNGs beside them); model in {}.\nlisten: open {}",
+        "demo done in {:.0} s: {} files in {} (spectrogram PNGs and MIDI grooves beside them); model in {}.\nlisten: open {}",
         start.elapsed().as_secs_f64(),
         files.len(),
         a.out.display(),

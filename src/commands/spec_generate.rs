@@ -113,6 +113,13 @@ pub fn run(a: SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
                 opt(g.tempo_bpm),
                 g.spectral_convergence_db
             );
+            if let (Some(m), Some([k, s, h, b]), Some(on)) = (&g.midi, g.notes, g.on_grid) {
+                println!(
+                    "  groove {}: {k} kick, {s} snare, {h} hat, {b} bass notes; {:.0}% of drum hits on the grid",
+                    m.display(),
+                    100.0 * on
+                );
+            }
         }
         println!(
             "{} {} file(s) of {} in {}: decoder {:.3} s, Griffin-Lim {:.3} s, analysis + encoding {:.3} s",

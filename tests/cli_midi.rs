@@ -1,0 +1,179 @@
+//! The groove as MIDI: make-corpus --midi writes the true notes, transcribe recovers them from
+//! the MP3, spec-generate --midi writes a groove per loop on the grid of the loop's tempo.
+
+mod common;
+use common::*;
+
+use beatgen::groove::midi::read;
+use beatgen::groove::{Part, DRUM_CHANNEL};
+
+/// The synthesiser's true notes for a house song at its tempo, written beside the MP3, and
+/// transcribed back from the MP3 with --truth: the kick (four on the floor) and claps are
+/// found; an off-by-one-beat or codec-delay error would make every onset miss the 30 ms window.
+#[test]
+fn make_corpus_midi_and_transcribe_agree_on_a_house_song() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "make-corpus",
+            "c",
+            "--per-genre",
+            "1",
+            "--seconds",
+            "8",
+            "--genres",
+            "house",
+            "--midi",
+        ],
+    );
+    let song = std::fs::read_dir(d.join("c/house"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "mp3"))
+        .unwrap();
+    let truth = read(&song.with_extension("mid")).unwrap();
+    // The file name carries the song's tempo ("house-01-124bpm.mp3").
+    let name = song.file_name().unwrap().to_string_lossy().into_owned();
+    let bpm: f64 = name
+        .trim_end_matches("bpm.mp3")
+        .rsplit('-')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((truth.bpm - bpm).abs() <= 0.5, "{} vs {name}", truth.bpm);
+    // Four kicks a bar, two claps a bar.
+    let kicks = truth.part(Part::Kick).count();
+    let bars = 8.0 / (4.0 * 60.0 / truth.bpm);
+    assert!((kicks as f64 - 4.0 * bars).abs() <= 4.0, "{kicks} kicks in {bars} bars");
+    let out = ok(
+        d,
+        &[
+            "transcribe",
+            song.to_str().unwrap(),
+            "t.mid",
+            "--truth",
+            song.with_extension("mid").to_str().unwrap(),
+            "--json",
+        ],
+    );
+    let j = json(&out);
+    assert_eq!(j["tempo_source"], "file name");
+    for part in ["kick", "snare"] {
+        let f1 = j["score"][part]["f1"].as_f64().unwrap();
+        assert!(f1 >= 0.75, "{part} F1 {f1}: {out}");
+    }
+    // The written file: fully quantised by default, so every drum note sits on a 16th or
+    // 16th-triplet line from the first bar line (within a tick).
+    let got = read(&d.join("t.mid")).unwrap();
+    let first_bar = j["first_bar_seconds"].as_f64().unwrap();
+    let beat = 60.0 / got.bpm;
+    let tick = beat / 480.0;
+    for n in got.notes.iter().filter(|n| n.channel == DRUM_CHANNEL) {
+        let x = (n.seconds - first_bar) / beat;
+        let off = |steps: f64| ((x * steps).round() / steps - x).abs() * beat;
+        assert!(off(4.0).min(off(6.0)) <= 1.5 * tick, "{n:?} off the grid");
+    }
+}
+
+#[test]
+fn transcribe_refuses_bad_arguments_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let f = fixture("drum_loop_tagged.mp3");
+    let f = f.to_str().unwrap();
+    let e = fails(d, &["transcribe", f, "out.wav"]);
+    assert!(e.contains("out.wav") && e.contains(".mid"), "{e}");
+    let e = fails(d, &["transcribe", f, "o.mid", "--quantize", "2"]);
+    assert!(e.contains("fraction"), "{e}");
+    let e = fails(d, &["transcribe", "missing.mp3", "o.mid"]);
+    assert!(e.contains("missing.mp3"), "{e}");
+    std::fs::write(d.join("bad.mid"), b"MThd garbage").unwrap();
+    let e = fails(d, &["transcribe", f, "o.mid", "--truth", "bad.mid"]);
+    assert!(e.contains("bad.mid"), "{e}");
+    assert!(!d.join("o.mid").exists());
+}
+
+/// spec-generate --midi on a tiny model: a .mid per loop at the requested tempo, covering the
+/// loop's length, every drum note on the grid when fully quantised and the played timing
+/// kept with --midi-quantize none; the PNG grows by the note lanes; the page links the MIDI.
+#[test]
+fn spec_generate_writes_a_groove_per_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    tiny_model(d);
+    let gen = |out: &str, q: &str| {
+        ok(
+            d,
+            &[
+                "spec-generate",
+                "--model",
+                "m",
+                "--genre",
+                "house",
+                "--out",
+                out,
+                "--count",
+                "2",
+                "--bpm",
+                "100",
+                "--bars",
+                "4",
+                "--dump-png",
+                "--midi",
+                "--midi-quantize",
+                q,
+                "--json",
+            ],
+        )
+    };
+    let j = json(&gen("q", "full"));
+    let files = j["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    let beat = 0.6;
+    for f in files {
+        let mid = d.join(f["midi"].as_str().unwrap());
+        let g = read(&mid).unwrap();
+        assert!((g.bpm - 100.0).abs() < 1e-6);
+        let seconds = f["seconds"].as_f64().unwrap();
+        assert!((seconds - 16.0 * beat).abs() < 1e-3, "{seconds}");
+        for n in &g.notes {
+            assert!(n.seconds >= 0.0 && n.seconds < seconds, "{n:?}");
+            if n.channel == DRUM_CHANNEL {
+                let x = n.seconds / beat;
+                let off = |steps: f64| ((x * steps).round() / steps - x).abs() * beat;
+                assert!(off(4.0).min(off(6.0)) < 0.002, "{n:?}");
+            }
+        }
+        let notes: Vec<u64> = f["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        assert_eq!(notes.iter().sum::<u64>() as usize, g.notes.len());
+        let png = d.join(f["png"].as_str().unwrap());
+        assert_eq!(png_size(&png), (256, 513 + 4 + 4 * 12));
+    }
+    let page = std::fs::read_to_string(d.join("q/index.html")).unwrap();
+    assert!(page.contains("house-seed0-01-4bars.mid"), "{page}");
+    // Unquantised: the same onsets as played, so not all on the grid lines unless the
+    // transcription already was; the note count and tempo are the same.
+    let j2 = json(&gen("n", "none"));
+    for (a, b) in files.iter().zip(j2["files"].as_array().unwrap()) {
+        let qa = read(&d.join(a["midi"].as_str().unwrap())).unwrap();
+        let qb = read(&d.join(b["midi"].as_str().unwrap())).unwrap();
+        assert_eq!(qa.notes.len(), qb.notes.len());
+        let moved = qa
+            .notes
+            .iter()
+            .zip(&qb.notes)
+            .filter(|(x, y)| (x.seconds - y.seconds).abs() > 1e-3)
+            .count();
+        let on = b["on_grid"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&on));
+        assert!(moved > 0 || on == 1.0, "quantising moved nothing");
+    }
+}
