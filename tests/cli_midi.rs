@@ -47,7 +47,10 @@ fn make_corpus_midi_and_transcribe_agree_on_a_house_song() {
     // Four kicks a bar, two claps a bar.
     let kicks = truth.part(Part::Kick).count();
     let bars = 8.0 / (4.0 * 60.0 / truth.bpm);
-    assert!((kicks as f64 - 4.0 * bars).abs() <= 4.0, "{kicks} kicks in {bars} bars");
+    assert!(
+        (kicks as f64 - 4.0 * bars).abs() <= 4.0,
+        "{kicks} kicks in {bars} bars"
+    );
     let out = ok(
         d,
         &[

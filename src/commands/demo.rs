@@ -212,8 +212,12 @@ fn print_summary(a: &DemoArgs, files: &[Generated], page: &Path, start: Instant)
     );
     let opt = |t: Option<f32>| t.map_or("-".to_string(), |t| format!("{t:.1}"));
     for g in files {
-        let notes = g.notes.map_or("-".into(), |[k, s, h, b]| format!("{k}/{s}/{h}/{b}"));
-        let on = g.on_grid.map_or("-".into(), |o| format!("{:.0}%", 100.0 * o));
+        let notes = g
+            .notes
+            .map_or("-".into(), |[k, s, h, b]| format!("{k}/{s}/{h}/{b}"));
+        let on = g
+            .on_grid
+            .map_or("-".into(), |o| format!("{:.0}%", 100.0 * o));
         println!(
             "{:<44} {:>8.2} {:>8} {:>8} {:>15} {:>8}",
             g.path.display(),

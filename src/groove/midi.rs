@@ -151,7 +151,7 @@ pub fn decode(bytes: &[u8]) -> anyhow::Result<Groove> {
             }
         }
     }
-    tempi.sort_by(|a, b| a.0.cmp(&b.0));
+    tempi.sort_by_key(|t| t.0);
     let bpm = tempi.first().map_or(120.0, |&(_, us)| 60e6 / us);
     // Seconds at a tick: integrate the tempo map.
     let seconds = |tick: u64| {
