@@ -283,6 +283,74 @@ pub fn transcribe(
     hits
 }
 
+/// Shortest and longest backbeat period [`Rhythm::snare_period`] looks for (seconds).
+pub const SNARE_PERIOD_RANGE: (f32, f32) = (0.3, 2.5);
+
+/// What a song's drums say about its tempo's octave (see [`crate::tempo_octave`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rhythm {
+    /// Hi-hat onsets per second (as [`transcribe`] finds them): how dense the top layer is.
+    pub hat_rate: f32,
+    /// The period (seconds) at which the snare band's onsets repeat, and how clearly (the
+    /// normalised autocorrelation of its onset strength there, at most 1): the largest
+    /// autocorrelation over [`SNARE_PERIOD_RANGE`]. A backbeat repeats every 2 beats, a
+    /// half-time clap every 4. `None` for a signal shorter than twice the longest period or
+    /// without snare onsets.
+    pub snare_period: Option<(f32, f32)>,
+}
+
+/// The [`Rhythm`] of `db` (arguments as for [`transcribe`]).
+pub fn rhythm(db: &Spectrogram, band_hz: &[f32], frame_seconds: f32, cfg: &DrumConfig) -> Rhythm {
+    let frames = |s: f32| (s / frame_seconds).round().max(1.0) as usize;
+    let band = |i: usize| {
+        let lag = frames(cfg.lag_seconds[i]);
+        Band::new(db, band_hz, cfg.bands_hz[i], cfg.quantile[i], lag)
+    };
+    let (snare, hat) = (band(1), band(2));
+    let hats = hat
+        .onsets(frames(cfg.gap_seconds[2]), cfg.threshold_db[2])
+        .into_iter()
+        .filter(|&t| hat.rise[t] >= snare.rise[t] + cfg.hat_over_snare_db)
+        .count();
+    let seconds = db.frames as f32 * frame_seconds;
+    Rhythm {
+        hat_rate: if seconds > 0.0 {
+            hats as f32 / seconds
+        } else {
+            0.0
+        },
+        snare_period: period(&snare.rise, frame_seconds),
+    }
+}
+
+/// The lag in [`SNARE_PERIOD_RANGE`] with the largest normalised autocorrelation of `env`
+/// (seconds, and the autocorrelation).
+fn period(env: &[f32], frame_seconds: f32) -> Option<(f32, f32)> {
+    let (lo, hi) = SNARE_PERIOD_RANGE;
+    let (lo, hi) = (
+        (lo / frame_seconds).round() as usize,
+        (hi / frame_seconds).round() as usize,
+    );
+    if env.len() < 2 * hi || lo == 0 {
+        return None;
+    }
+    let mean = env.iter().sum::<f32>() / env.len() as f32;
+    let e: Vec<f32> = env.iter().map(|v| v - mean).collect();
+    let energy: f32 = e.iter().map(|v| v * v).sum();
+    if energy <= 0.0 {
+        return None;
+    }
+    // Unbiased: each lag's sum is scaled to the whole length.
+    let r = |l: usize| {
+        e.iter().zip(&e[l..]).map(|(a, b)| a * b).sum::<f32>() / energy * e.len() as f32
+            / (e.len() - l) as f32
+    };
+    (lo..=hi)
+        .map(|l| (l, r(l)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(l, c)| (l as f32 * frame_seconds, c))
+}
+
 /// MIDI note of the loudest band of `frame` (dB) centred in `[lo, hi)` Hz: the power-weighted
 /// mean centre of it and its neighbours.
 fn low_pitch(frame: &[f32], band_hz: &[f32], (lo, hi): (f32, f32)) -> Option<f32> {
@@ -357,6 +425,24 @@ mod tests {
             ],
             "{hits:?}"
         );
+        // Snare bursts every 0.8 s, and the period of its onsets.
+        let mut snares = Spectrogram::zeros(frames * 4, 128);
+        snares.data.fill(-70.0);
+        let period = 0.8 / fs;
+        for k in 0..((frames * 4) as f32 / period) as usize {
+            let at = (k as f32 * period).round() as usize;
+            for t in at..(at + 20).min(frames * 4) {
+                for (b, &f) in hz.iter().enumerate() {
+                    if f >= 600.0 {
+                        snares.data[t * 128 + b] = -30.0 - (t - at) as f32;
+                    }
+                }
+            }
+        }
+        let r = rhythm(&snares, &hz, fs, &DrumConfig::default());
+        let (p, clarity) = r.snare_period.unwrap();
+        assert!((p - 0.8).abs() <= fs, "{p}");
+        assert!(clarity > 0.9, "{clarity}");
         let bass = hits.last().unwrap();
         let pitch = bass.pitch.unwrap();
         // 55 Hz is A1 (MIDI 33); the band nearest it decides, within a band's width.

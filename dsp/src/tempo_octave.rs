@@ -14,6 +14,16 @@
 //!   Gaussian of width [`SPREAD_OCTAVES`]: the tempo most songs can be read at, strongly;
 //! - each song takes the reading maximising `w_k g(log2 bpm_k - c)`.
 //!
+//! The rhythm is evidence too: a reading at which the song's hi-hats would play more than
+//! [`HAT_DENSE_PER_BEAT`] onsets per beat on average is probably half the real tempo (a
+//! half-time trap beat's 8th-note hats read at 70 BPM become 16ths, with rolls even denser),
+//! so its strength is multiplied by [`hat_evidence`] before the choice.
+//!
+//! So is where the snare or clap falls: its onsets repeat every whole number of beats (2 for a
+//! backbeat, 4 for a half-time clap) at the right tempo, and at a wrong one that is not a
+//! simple ratio of it (120 for 150 BPM) they fall between beats. A clear snare period
+//! multiplies each reading's strength by [`backbeat_evidence`].
+//!
 //! A group of one song keeps its strongest reading. The margin of a choice (1 minus the next
 //! reading's score over the chosen one's) says how sure it is.
 
@@ -43,6 +53,45 @@ pub const SPREAD_OCTAVES: f32 = 0.15;
 
 /// Weight of a tempo read from a tag or file name (autocorrelation strengths are below 1).
 pub const METADATA_WEIGHT: f32 = 2.0;
+
+/// Average hi-hat onsets per beat above which a reading is taken to be too slow.
+pub const HAT_DENSE_PER_BEAT: f32 = 3.0;
+
+/// Width (standard deviation, in octaves) of the fall-off of [`hat_evidence`] above
+/// [`HAT_DENSE_PER_BEAT`].
+pub const HAT_SPREAD_OCTAVES: f32 = 0.3;
+
+/// How much a reading at `bpm` is believed given `hat_rate` hi-hat onsets per second
+/// (see [`crate::drums::Rhythm`]): 1 up to [`HAT_DENSE_PER_BEAT`] hats per beat, then a
+/// Gaussian fall-off in octaves of the excess (0.15 at 1.5 times that density).
+pub fn hat_evidence(bpm: f32, hat_rate: f32) -> f32 {
+    let per_beat = hat_rate * 60.0 / bpm;
+    if per_beat <= HAT_DENSE_PER_BEAT {
+        1.0
+    } else {
+        let d = (per_beat / HAT_DENSE_PER_BEAT).log2() / HAT_SPREAD_OCTAVES;
+        (-0.5 * d * d).exp()
+    }
+}
+
+/// A snare period counts as evidence when its autocorrelation is at least this.
+pub const BACKBEAT_CLARITY: f32 = 0.6;
+
+/// How far (in beats, standard deviation) the snare period may be from a whole number of
+/// beats at a believed reading.
+pub const BACKBEAT_TOLERANCE_BEATS: f32 = 0.1;
+
+/// How much a reading at `bpm` is believed given the song's snare period (seconds) and its
+/// clarity (see [`crate::drums::Rhythm`]): a Gaussian of the period's distance from a
+/// whole number (at least 1) of beats, 1 when the period is unclear.
+pub fn backbeat_evidence(bpm: f32, period: f32, clarity: f32) -> f32 {
+    if clarity < BACKBEAT_CLARITY || period.is_nan() || period <= 0.0 {
+        return 1.0;
+    }
+    let beats = period * bpm / 60.0;
+    let d = (beats - beats.round().max(1.0)) / BACKBEAT_TOLERANCE_BEATS;
+    (-0.5 * d * d).exp()
+}
 
 /// The group's centre (BPM) and each song's choice. Songs without readings get index 0 and
 /// margin 0; `None` as centre when no song has a reading.
@@ -139,6 +188,22 @@ mod tests {
         assert_eq!(picked, vec![76.0, 80.0, 78.0, 74.0, 73.5]);
         assert_eq!(choices[1].margin, 1.0);
         assert!(choices[4].margin > 0.5, "{:?}", choices[4]);
+    }
+
+    #[test]
+    fn rhythm_evidence_by_hand() {
+        // 6 hats a second: 2.4 a beat at 150 BPM, 4.8 at 75 (1.6 times the dense limit).
+        assert_eq!(hat_evidence(150.0, 6.0), 1.0);
+        let want = (-0.5 * (1.6f32.log2() / HAT_SPREAD_OCTAVES).powi(2)).exp();
+        assert!((hat_evidence(75.0, 6.0) - want).abs() < 1e-6);
+        assert!(hat_evidence(75.0, 6.0) < 0.1);
+        // A clap every 1.6 s: 4 beats at 150, 2 at 75, 3.2 at 120 (0.2 beats off: 2 sigma).
+        assert!((backbeat_evidence(150.0, 1.6, 0.9) - 1.0).abs() < 1e-5);
+        assert!((backbeat_evidence(75.0, 1.6, 0.9) - 1.0).abs() < 1e-5);
+        let e = backbeat_evidence(120.0, 1.6, 0.9);
+        assert!((e - (-2.0f32).exp()).abs() < 1e-3, "{e}");
+        // An unclear period is no evidence.
+        assert_eq!(backbeat_evidence(120.0, 1.6, 0.5), 1.0);
     }
 
     #[test]

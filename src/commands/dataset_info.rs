@@ -141,7 +141,7 @@ fn song_json(s: &Song) -> serde_json::Value {
         "source_rate": s.meta.source_rate, "channels": s.meta.source_channels,
         "tempo_bpm": s.meta.tempo_bpm, "tempo_strength": s.meta.tempo_strength,
         "tempo_source": s.tempo_source, "tempo_margin": s.tempo_margin,
-        "tempo_readings": readings, "tagged_bpm": s.meta.tagged_bpm,
+        "tempo_readings": readings, "tagged_bpm": s.meta.tagged_bpm, "hat_rate": s.meta.hat_rate, "snare_period": s.meta.snare_period,
         "first_downbeat_seconds": s.meta.downbeat_seconds,
         "downbeat_confidence": s.meta.downbeat_confidence,
         "clips": s.meta.clip_starts.len(), "silent_clips": s.meta.silent_clips,

@@ -387,19 +387,18 @@ mod tests {
         assert!(failures.len() <= 2 && unrelated.is_empty(), "{failures:#?}");
     }
 
-    /// Boom-bap, house and lo-fi at the ends and the middle of their tempo ranges: the
-    /// detector's readings of the three songs, chosen together as the dataset pipeline chooses
-    /// them for a genre folder (no metadata), give every song its tempo within 2% (an octave
-    /// error on any of the 9 fails). Trap and drill are left out because they fail: in a
-    /// folder of only these three songs the half-time feel wins (drill is read at 69-72 for
-    /// 138-145, trap at 150 as 120; see README); with eight songs per genre they are right.
+    /// Every genre at the ends and the middle of its tempo range: the detector's readings of
+    /// the three songs, with their rhythm evidence (hi-hat density, snare period), chosen
+    /// together as the dataset pipeline chooses them for a genre folder (no metadata), give
+    /// every song its tempo within 2% (an octave error on any of the 15 fails). Without the
+    /// rhythm evidence drill's three are read at half tempo and trap's 150 at 120.
     #[test]
     fn tempo_extremes_are_chosen_right_with_the_genre() {
         use crate::dataset::tempo_choice::plan;
         let cfg = crate::dataset::features::FeatureConfig::default();
         let mut fx = crate::dataset::features::FeatureExtractor::new(&cfg).unwrap();
         let mut failures = Vec::new();
-        for g in [Genre::BoomBap, Genre::House, Genre::LoFi] {
+        for g in Genre::ALL {
             let (lo, hi) = g.bpm_range();
             let mut metas = Vec::new();
             let mut truth = Vec::new();
@@ -410,12 +409,15 @@ mod tests {
                 };
                 let audio = render_song(&spec).audio;
                 let x = dsp::resample::resample(&audio, spec.sample_rate, 22050).unwrap();
-                let readings = match crate::dataset::find_examples(&x, &mut fx, None) {
-                    Ok(e) => e.readings,
-                    Err(e) => e.readings,
-                };
+                let (readings, hat_rate, snare_period) =
+                    match crate::dataset::find_examples(&x, &mut fx, None) {
+                        Ok(e) => (e.readings, e.hat_rate, e.snare_period),
+                        Err(e) => (e.readings, e.hat_rate, e.snare_period),
+                    };
                 let mut meta = crate::dataset::cache::SongMeta::new(0);
                 meta.tempo_readings = readings;
+                meta.hat_rate = hat_rate;
+                meta.snare_period = snare_period;
                 metas.push(meta);
                 truth.push(bpm);
             }
@@ -424,10 +426,12 @@ mod tests {
             for ((p, bpm), m) in plan(&songs, false).iter().zip(&truth).zip(&metas) {
                 if !p.target.is_some_and(|t| (t - bpm).abs() / bpm < 0.02) {
                     failures.push(format!(
-                        "{} at {bpm}: chose {:?} from {:?}",
+                        "{} at {bpm}: chose {:?} from {:?} (hats {:.2}/s, snare period {:?})",
                         g.name(),
                         p.target,
-                        m.tempo_readings
+                        m.tempo_readings,
+                        m.hat_rate,
+                        m.snare_period
                     ));
                 }
             }

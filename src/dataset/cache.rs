@@ -21,7 +21,7 @@ const MAGIC: &[u8; 8] = b"BGCACHE2";
 
 /// Bumped whenever decoding, resampling or feature code changes what a cached clip holds, so
 /// that old caches are rebuilt rather than silently mixed in.
-pub const PIPELINE_VERSION: u32 = 5;
+pub const PIPELINE_VERSION: u32 = 6;
 
 /// What the pipeline learned about one song. `error` is set (and there are no clips) when the
 /// song could not be used; that is cached too, so a broken file is not decoded every run.
@@ -39,6 +39,12 @@ pub struct SongMeta {
     pub tempo_readings: Vec<(f32, f32)>,
     /// The tempo the file's tags declare.
     pub tagged_bpm: Option<f32>,
+    /// Hi-hat onsets per second (see `dsp::drums::Rhythm`), evidence for the tempo's octave.
+    #[serde(default)]
+    pub hat_rate: f32,
+    /// Period (seconds) and clarity of the snare's onsets (see `dsp::drums::Rhythm`).
+    #[serde(default)]
+    pub snare_period: Option<(f32, f32)>,
     /// The tempo was sought near this (from metadata or the genre's choice); `None`: the
     /// detector's best reading.
     pub tempo_hint: Option<f32>,
@@ -82,6 +88,8 @@ impl SongMeta {
             tempo_strength: 0.0,
             tempo_readings: Vec::new(),
             tagged_bpm: None,
+            hat_rate: 0.0,
+            snare_period: None,
             tempo_hint: None,
             downbeat_seconds: None,
             downbeat_confidence: 0.0,

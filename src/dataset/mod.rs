@@ -508,11 +508,15 @@ fn analyse_song(
         Ok(e) => e,
         Err(e) => {
             meta.tempo_readings = e.readings;
+            meta.hat_rate = e.hat_rate;
+            meta.snare_period = e.snare_period;
             meta.error = Some(e.reason);
             return Ok(meta);
         }
     };
     meta.tempo_readings = examples.readings.clone();
+    meta.hat_rate = examples.hat_rate;
+    meta.snare_period = examples.snare_period;
     if let Some(t) = examples.tempo {
         meta.tempo_bpm = Some(t.bpm);
         meta.tempo_strength = t.strength;
@@ -554,6 +558,10 @@ pub struct Examples {
     pub samples: f64,
     /// The detector's (BPM, strength) readings, best first.
     pub readings: Vec<(f32, f32)>,
+    /// Hi-hat onsets per second (0 when the signal could not be analysed).
+    pub hat_rate: f32,
+    /// Period (seconds) and clarity of the snare's onsets, when found.
+    pub snare_period: Option<(f32, f32)>,
 }
 
 impl Examples {
@@ -580,6 +588,10 @@ pub struct NoExamples {
     pub reason: String,
     /// (BPM, strength) readings of the detector, best first (see [`SongMeta::tempo_readings`]).
     pub readings: Vec<(f32, f32)>,
+    /// Hi-hat onsets per second (see [`Examples::hat_rate`]).
+    pub hat_rate: f32,
+    /// See [`Examples::snare_period`].
+    pub snare_period: Option<(f32, f32)>,
 }
 
 impl std::fmt::Display for NoExamples {
@@ -625,9 +637,17 @@ pub fn find_examples(
         }
         Err(_) => (None, Vec::new(), None),
     };
+    // Rhythm evidence for the tempo's octave (see dsp::tempo_octave).
+    let (hat_rate, snare_period) = mel_db.as_ref().map_or((0.0, None), |db| {
+        let fs = 1.0 / cfg.frame_rate();
+        let r = dsp::drums::rhythm(db, mel.centres_hz(), fs, &dsp::drums::DrumConfig::default());
+        (r.hat_rate, r.snare_period)
+    });
     let fail = |reason: String| NoExamples {
         reason,
         readings: readings.clone(),
+        hat_rate,
+        snare_period,
     };
     let Some(grid) = cfg.grid else {
         return Ok(Examples {
@@ -639,6 +659,8 @@ pub fn find_examples(
                 .collect(),
             samples: cfg.clip_samples() as f64,
             readings,
+            hat_rate,
+            snare_period,
         });
     };
     let (Some(t), Some(mel_db)) = (tempo, mel_db) else {
@@ -669,6 +691,8 @@ pub fn find_examples(
         starts,
         samples,
         readings,
+        hat_rate,
+        snare_period,
     })
 }
 

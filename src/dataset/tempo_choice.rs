@@ -15,7 +15,9 @@
 
 use std::path::Path;
 
-use dsp::tempo_octave::{choose_readings, Reading, METADATA_WEIGHT};
+use dsp::tempo_octave::{
+    backbeat_evidence, choose_readings, hat_evidence, Reading, METADATA_WEIGHT,
+};
 use serde::Serialize;
 
 use super::cache::SongMeta;
@@ -139,7 +141,16 @@ fn plan_group(
                 .2
                 .tempo_readings
                 .iter()
-                .map(|&(bpm, strength)| Reading { bpm, strength })
+                .map(|&(bpm, strength)| {
+                    let m = songs[i].2;
+                    let backbeat = m
+                        .snare_period
+                        .map_or(1.0, |(p, c)| backbeat_evidence(bpm, p, c));
+                    Reading {
+                        bpm,
+                        strength: strength * hat_evidence(bpm, m.hat_rate) * backbeat,
+                    }
+                })
                 .collect(),
         })
         .collect();
