@@ -18,6 +18,8 @@ declare -A args=(
   [conv-bars-l1]="--recon-loss l1"
   [conv-bars-beta0.2]="--beta 0.2 --recon-loss mse"
   [conv-bars-freebits2]="--free-bits 2 --recon-loss mse"
+  [conv-bars-l1-beta0.5]="--recon-loss l1 --beta 0.5"
+  [conv-bars-l1-latent128]="--recon-loss l1 --latent 128"
 )
 variants=${*:-mlp-clips conv-clips mlp-bars conv-bars conv-bars-l1 conv-bars-beta0.2 conv-bars-freebits2}
 cargo build --release -q
