@@ -20,6 +20,7 @@ declare -A args=(
   [conv-bars-freebits2]="--free-bits 2 --recon-loss mse"
   [conv-bars-l1-beta0.5]="--recon-loss l1 --beta 0.5"
   [conv-bars-l1-latent128]="--recon-loss l1 --latent 128"
+  [conv-bars-l1-bands256]="--recon-loss l1 --bands 256"
 )
 variants=${*:-mlp-clips conv-clips mlp-bars conv-bars conv-bars-l1 conv-bars-beta0.2 conv-bars-freebits2}
 cargo build --release -q

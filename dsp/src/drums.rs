@@ -10,6 +10,11 @@
 //! the instrument's threshold, the strongest kept first and none closer than the instrument's
 //! gap to a stronger one. Then:
 //!
+//! - **Kick, not a bass note.** A kick's beater or click also rises above the kick band: a kick
+//!   onset is kept when, within a frame, the median band of 200-2000 Hz rose at least
+//!   [`DrumConfig::kick_click_db`], or the kick band itself rose at least
+//!   [`DrumConfig::kick_alone_db`] (a soft kick with no click but a big low rise). A bass
+//!   note's start rises in the low bands only.
 //! - **Snare, not a kick's splash.** A kick's sudden start splashes into the snare band, but
 //!   falling off steeply with frequency, and a kick's click dies at once. A snare onset is kept
 //!   when its band's top octave (2-4 kHz) is at most [`DrumConfig::snare_tilt_db`] below its
@@ -89,6 +94,12 @@ pub struct DrumConfig {
     /// peak (a kick's click does not). Default 0.035 s and 12 dB.
     pub snare_hold_seconds: f32,
     pub snare_drop_db: f32,
+    /// A kick's click: at its onset (within a frame) the median band of `kick_click_hz` rises
+    /// at least `kick_click_db`, or the kick band itself at least `kick_alone_db`. Default
+    /// 200-2000 Hz, 2 dB and 10 dB.
+    pub kick_click_hz: (f32, f32),
+    pub kick_click_db: f32,
+    pub kick_alone_db: f32,
     /// See the module documentation. Default 15 dB.
     pub snare_tilt_db: f32,
     /// See the module documentation. Default 1.5 dB.
@@ -117,6 +128,9 @@ impl Default for DrumConfig {
             gap_seconds: [0.08, 0.08, 0.04, 0.15],
             snare_hold_seconds: 0.035,
             snare_drop_db: 12.0,
+            kick_click_hz: (200.0, 2000.0),
+            kick_click_db: 2.0,
+            kick_alone_db: 10.0,
             snare_tilt_db: 15.0,
             hat_over_snare_db: 1.5,
             open_hat_seconds: 0.12,
@@ -248,8 +262,15 @@ pub fn transcribe(
         frames: 0.0,
     };
     let open_after = frames(cfg.open_hat_seconds);
+    // A kick's beater or click reaches above its band; a bass note's start does not.
+    let click = Band::new(db, band_hz, cfg.kick_click_hz, 0.5, lags[0]);
     let mut hits: Vec<Hit> = onsets(0, &kick)
         .into_iter()
+        .filter(|&t| {
+            let near = t.saturating_sub(1)..(t + 2).min(db.frames);
+            let clicked = near.map(|u| click.rise[u]).fold(0.0f32, f32::max);
+            clicked >= cfg.kick_click_db || kick.rise[t] >= cfg.kick_alone_db
+        })
         .map(|t| hit(t, Instrument::Kick, &kick, lags[0]))
         .chain(snare_on.map(|t| hit(t, Instrument::Snare, &snare, lags[1])))
         .chain(hat_on.map(|t| {

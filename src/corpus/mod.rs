@@ -493,7 +493,11 @@ mod tests {
                 let x = dsp::resample::resample(&audio, spec.sample_rate, 22050).unwrap();
                 let bar = crate::dataset::features::bar_samples(spec.bpm, 22050);
                 let beat = bar / 4.0;
-                let laid_back = if g == Genre::LoFi { 0.012 * 22050.0 } else { 0.0 };
+                let laid_back = if g == Genre::LoFi {
+                    0.012 * 22050.0
+                } else {
+                    0.0
+                };
                 for cut_beats in [1.0, 2.5, 14.0] {
                     let cut = (cut_beats * beat).round() as usize;
                     let hint = Some(spec.bpm);
