@@ -180,3 +180,53 @@ fn spec_generate_writes_a_groove_per_loop() {
         assert!(moved > 0 || on == 1.0, "quantising moved nothing");
     }
 }
+
+/// A model of fixed 3 s clips has no bar grid to put a groove on: --midi is refused before
+/// anything is written.
+#[test]
+fn midi_needs_a_bar_grid_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "make-corpus",
+            "songs",
+            "--per-genre",
+            "2",
+            "--seconds",
+            "8",
+            "--genres",
+            "house",
+        ],
+    );
+    let mut args = vec![
+        "spec-train",
+        "songs",
+        "--model",
+        "m",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--representation",
+        "clips",
+    ];
+    args.extend_from_slice(&TINY_NET);
+    ok(d, &args);
+    let e = fails(
+        d,
+        &[
+            "spec-generate",
+            "--model",
+            "m",
+            "--genre",
+            "house",
+            "--out",
+            "o",
+            "--midi",
+        ],
+    );
+    assert!(e.contains("--midi") && e.contains("bar-grid"), "{e}");
+    assert!(!d.join("o").exists());
+}

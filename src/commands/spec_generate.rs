@@ -161,6 +161,10 @@ pub fn write_generated(
     req: &GenerateRequest,
     o: &Output,
 ) -> anyhow::Result<(Vec<Generated>, Timing)> {
+    anyhow::ensure!(
+        o.midi_quantize.is_none() || model.config.features.grid.is_some(),
+        "--midi needs a bar-grid model (this one was trained on fixed 3 s clips)"
+    );
     std::fs::create_dir_all(&o.dir)
         .with_context(|| format!("{}: cannot create", o.dir.display()))?;
     let mut synth = Synth::new(model)?;
