@@ -10,6 +10,8 @@ if [ ! -x bench/.venv/bin/python ]; then
   python3 -m venv bench/.venv
 fi
 bench/.venv/bin/pip install -q -r bench/requirements.txt
+# madmom 0.16 (for bench/tempo_accuracy.py) builds with Cython against the installed NumPy.
+bench/.venv/bin/pip install -q --no-build-isolation madmom==0.16.1 || echo "madmom did not install: tempo_accuracy.py runs without it"
 cargo build --release -q
 mkdir -p bench/results
 for name in ${1:-griffin_lim preprocess training}; do

@@ -18,7 +18,10 @@ brackets, how many more are off by a simple ratio: 1/2, 2, 2/3, 3/2):
 and how many first bar lines (with the genre's tempo) are within a 16th note of a true bar
 line. A song that cannot be used (no steady tempo) counts as a miss. Needs only the Python
 standard library; when librosa imports (run it with bench/.venv/bin/python, see bench/run.sh)
-a column gives librosa's `feature.tempo` on the same files, for comparison."""
+a column gives librosa's `feature.tempo` on the same files, for comparison, and when madmom
+imports (bench/run.sh installs it) another gives madmom 0.16's RNN beat activations with its
+tempo estimation (the strongest tempo; audio loaded by librosa at 44.1 kHz, since madmom needs
+ffmpeg for MP3, and two shims for madmom 0.16 on Python 3.10+ and NumPy 1.24+)."""
 import csv
 import json
 import os
@@ -44,6 +47,34 @@ except ImportError:
     librosa = None
 
 
+def load_madmom():
+    import collections
+    import collections.abc
+    for name in ("MutableSequence", "MutableMapping", "Sequence", "Iterable", "Mapping"):
+        setattr(collections, name, getattr(collections.abc, name))
+    import numpy as np
+    for name, v in (("float", float), ("int", int), ("bool", bool), ("complex", complex)):
+        if name not in np.__dict__:
+            setattr(np, name, v)
+    import madmom
+    from madmom.audio.signal import Signal
+    from madmom.features.beats import RNNBeatProcessor
+    from madmom.features.tempo import TempoEstimationProcessor
+    beats, tempo = RNNBeatProcessor(), TempoEstimationProcessor(fps=100)
+
+    def estimate(rel):
+        y, _ = librosa.load(os.path.join(songs, rel), sr=44100)
+        return float(tempo(beats(Signal(y, sample_rate=44100)))[0][0])
+
+    return madmom.__version__, estimate
+
+
+try:
+    madmom_version, madmom_tempo = load_madmom() if librosa else (None, None)
+except Exception:
+    madmom_version, madmom_tempo = None, None
+
+
 def librosa_tempo(rel):
     y, sr = librosa.load(os.path.join(songs, rel), sr=22050)
     return float(librosa.feature.tempo(y=y, sr=sr)[0])
@@ -62,7 +93,7 @@ def grade(tempo, bpm):
 
 
 # per genre: songs, then (ok, simple ratio) for alone, genre, metadata, then bar lines ok, found
-rows = defaultdict(lambda: [0] * 11)
+rows = defaultdict(lambda: [0] * 13)
 misses = []
 for rel, t in sorted(truth.items()):
     g, bpm = t["genre"], float(t["bpm"])
@@ -73,13 +104,15 @@ for rel, t in sorted(truth.items()):
     tempi = [readings[0].get("bpm"), s.get("tempo_bpm"), m.get("tempo_bpm")]
     if librosa:
         tempi.append(librosa_tempo(rel))
+    if madmom_tempo:
+        tempi.append(madmom_tempo(rel))
     for k, tempo in enumerate(tempi):
         ok, ratio = grade(tempo, bpm)
-        col = [1, 3, 5, 9][k]
+        col = [1, 3, 5, 9, 11][k]
         r[col] += ok
         r[col + 1] += ratio
         if not ok:
-            what = ["detector alone", "with its genre", "with metadata", "librosa"][k]
+            what = ["detector alone", "with its genre", "with metadata", "librosa", "madmom"][k]
             misses.append(f"{rel} ({what}): {tempo} BPM for {bpm}")
     db = s.get("first_downbeat_seconds")
     if db is not None:
@@ -91,14 +124,16 @@ for rel, t in sorted(truth.items()):
         else:
             misses.append(f"{rel}: first bar line at {db:.3f} s ({bar:.3f} s bars)")
 extra = f" librosa {librosa.__version__} |" if librosa else ""
+extra += f" madmom {madmom_version} |" if madmom_tempo else ""
 print(f"| genre | songs | tempo within 2%: detector alone | with its genre | with metadata |{extra} first bar line within a 16th |")
-print("|---|---:|---:|---:|---:|---:|" + ("---:|" if librosa else ""))
-total = [0] * 11
+print("|---|---:|---:|---:|---:|---:|" + ("---:|" if librosa else "") + ("---:|" if madmom_tempo else ""))
+total = [0] * 13
 pair = lambda ok, ratio: f"{ok} ({ratio})" if ratio else f"{ok}"
 
 
 def row(name, r):
     lib = f" {pair(r[9], r[10])} |" if librosa else ""
+    lib += f" {pair(r[11], r[12])} |" if madmom_tempo else ""
     print(f"| {name} | {r[0]} | {pair(r[1], r[2])} | {pair(r[3], r[4])} | {pair(r[5], r[6])} |{lib} {r[7]} of {r[8]} |")
 
 
