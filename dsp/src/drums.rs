@@ -195,10 +195,13 @@ impl Band {
         let r = &self.rise;
         let mut cand: Vec<usize> = (0..r.len()).filter(|&t| r[t] >= threshold).collect();
         cand.sort_by(|&a, &b| r[b].total_cmp(&r[a]).then(a.cmp(&b)));
+        // Frames within `gap` of a kept onset.
+        let mut blocked = vec![false; r.len()];
         let mut kept: Vec<usize> = Vec::new();
         for t in cand {
-            if kept.iter().all(|&k| k.abs_diff(t) > gap) {
+            if !blocked[t] {
                 kept.push(t);
+                blocked[t.saturating_sub(gap)..(t + gap + 1).min(r.len())].fill(true);
             }
         }
         kept.sort_unstable();
@@ -223,6 +226,23 @@ impl Band {
     }
 }
 
+/// Whole frames (at least one) in `seconds`.
+fn frames_in(seconds: f32, frame_seconds: f32) -> usize {
+    (seconds / frame_seconds).round().max(1.0) as usize
+}
+
+/// Hi-hat onsets: the hat band's onsets where it rose more than the snare band (see the module
+/// documentation).
+fn hat_onsets(hat: &Band, snare: &Band, frame_seconds: f32, cfg: &DrumConfig) -> Vec<usize> {
+    hat.onsets(
+        frames_in(cfg.gap_seconds[2], frame_seconds),
+        cfg.threshold_db[2],
+    )
+    .into_iter()
+    .filter(|&t| hat.rise[t] >= snare.rise[t] + cfg.hat_over_snare_db)
+    .collect()
+}
+
 /// Transcribe `db` (frames x bands, dB), whose band `b` is centred at `band_hz[b]` Hz and
 /// whose frames are `frame_seconds` apart. Hits in time order.
 pub fn transcribe(
@@ -232,7 +252,7 @@ pub fn transcribe(
     cfg: &DrumConfig,
 ) -> Vec<Hit> {
     assert_eq!(band_hz.len(), db.bins, "one centre frequency per band");
-    let frames = |s: f32| (s / frame_seconds).round().max(1.0) as usize;
+    let frames = |s: f32| frames_in(s, frame_seconds);
     let lags = cfg.lag_seconds.map(frames);
     let [kick, snare, hat, bass] =
         [0, 1, 2, 3].map(|i| Band::new(db, band_hz, cfg.bands_hz[i], cfg.quantile[i], lags[i]));
@@ -246,9 +266,7 @@ pub fn transcribe(
         let tilt = snare_top.peak(t, lags[1]) - snare_bottom.peak(t, lags[1]);
         tilt >= -cfg.snare_tilt_db && snare.held(t, lags[1], snare_hold, cfg.snare_drop_db)
     });
-    let hat_on = onsets(2, &hat)
-        .into_iter()
-        .filter(|&t| hat.rise[t] >= snare.rise[t] + cfg.hat_over_snare_db);
+    let hat_on = hat_onsets(&hat, &snare, frame_seconds, cfg).into_iter();
     let bass_hold = frames(cfg.bass_hold_seconds);
     let bass_on: Vec<usize> = onsets(3, &bass)
         .into_iter()
@@ -322,17 +340,12 @@ pub struct Rhythm {
 
 /// The [`Rhythm`] of `db` (arguments as for [`transcribe`]).
 pub fn rhythm(db: &Spectrogram, band_hz: &[f32], frame_seconds: f32, cfg: &DrumConfig) -> Rhythm {
-    let frames = |s: f32| (s / frame_seconds).round().max(1.0) as usize;
     let band = |i: usize| {
-        let lag = frames(cfg.lag_seconds[i]);
+        let lag = frames_in(cfg.lag_seconds[i], frame_seconds);
         Band::new(db, band_hz, cfg.bands_hz[i], cfg.quantile[i], lag)
     };
     let (snare, hat) = (band(1), band(2));
-    let hats = hat
-        .onsets(frames(cfg.gap_seconds[2]), cfg.threshold_db[2])
-        .into_iter()
-        .filter(|&t| hat.rise[t] >= snare.rise[t] + cfg.hat_over_snare_db)
-        .count();
+    let hats = hat_onsets(&hat, &snare, frame_seconds, cfg).len();
     let seconds = db.frames as f32 * frame_seconds;
     Rhythm {
         hat_rate: if seconds > 0.0 {

@@ -163,6 +163,13 @@ pub fn decode(bytes: &[u8]) -> anyhow::Result<Groove> {
         s + (tick - at) as f64 * us / tpq * 1e-6
     };
     let mut notes = Vec::new();
+    let note = |(channel, key): (u8, u8), (start, velocity): (u64, u8), end: u64| Note {
+        seconds: seconds(start),
+        length: seconds(end) - seconds(start),
+        channel,
+        key,
+        velocity,
+    };
     for track in &smf.tracks {
         let mut t = 0u64;
         // Sounding notes: (channel, key) -> (start tick, velocity).
@@ -178,28 +185,16 @@ pub fn decode(bytes: &[u8]) -> anyhow::Result<Groove> {
                 MidiMessage::NoteOff { key, .. } => (key.as_int(), 0),
                 _ => continue,
             };
-            if let Some((start, velocity)) = open.remove(&(ch, key)) {
-                notes.push(Note {
-                    seconds: seconds(start),
-                    length: seconds(t) - seconds(start),
-                    channel: ch,
-                    key,
-                    velocity,
-                });
+            // A new start or an end closes the sounding note.
+            if let Some(sounding) = open.remove(&(ch, key)) {
+                notes.push(note((ch, key), sounding, t));
             }
             if on_vel > 0 {
                 open.insert((ch, key), (t, on_vel));
             }
         }
-        for ((ch, key), (start, velocity)) in open {
-            notes.push(Note {
-                seconds: seconds(start),
-                length: seconds(t) - seconds(start),
-                channel: ch,
-                key,
-                velocity,
-            });
-        }
+        // Notes never ended last until the end of the track.
+        notes.extend(open.into_iter().map(|(k, sounding)| note(k, sounding, t)));
     }
     notes.sort_by(|a, b| {
         a.seconds
