@@ -4,35 +4,51 @@
 # `beatgen eval` (10 generated clips per genre, seed 0) and prints one markdown row per variant.
 #   docs/ablations.sh [SONGS] [VARIANT...]     default: songs, every variant
 # Models go to models/ablation-<variant>/ (reused when already trained), reports to
-# out/ablation-<variant>.json. Needs python3 for the table.
+# out/ablation-<variant>.json. A variant named <base>-uncalibrated is <base>'s model without
+# its output calibration (calibration.safetensors). Needs python3 for the table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 songs=${1:-songs}
 shift || true
 # Squared error was the first version's loss; L1 won the ablation and is the default now.
+# The first rows were measured before the output calibration and with the bands' mean dB
+# level: run them as <variant>-uncalibrated to reproduce them.
 declare -A args=(
-  [mlp-clips]="--arch mlp --representation clips --recon-loss mse"
-  [conv-clips]="--arch conv --representation clips --recon-loss mse"
-  [mlp-bars]="--arch mlp --recon-loss mse"
-  [conv-bars]="--recon-loss mse"
-  [conv-bars-l1]="--recon-loss l1"
-  [conv-bars-beta0.2]="--beta 0.2 --recon-loss mse"
-  [conv-bars-freebits2]="--free-bits 2 --recon-loss mse"
-  [conv-bars-l1-beta0.5]="--recon-loss l1 --beta 0.5"
-  [conv-bars-l1-latent128]="--recon-loss l1 --latent 128"
-  [conv-bars-l1-bands256]="--recon-loss l1 --bands 256"
+  [mlp-clips]="--arch mlp --representation clips --recon-loss mse --band-average db"
+  [conv-clips]="--arch conv --representation clips --recon-loss mse --band-average db"
+  [mlp-bars]="--arch mlp --recon-loss mse --band-average db"
+  [conv-bars]="--recon-loss mse --band-average db"
+  [conv-bars-l1]="--recon-loss l1 --band-average db"
+  [conv-bars-beta0.2]="--beta 0.2 --recon-loss mse --band-average db"
+  [conv-bars-freebits2]="--free-bits 2 --recon-loss mse --band-average db"
+  [conv-bars-l1-beta0.5]="--recon-loss l1 --beta 0.5 --band-average db"
+  [conv-bars-l1-latent128]="--recon-loss l1 --latent 128 --band-average db"
+  [conv-bars-l1-bands256]="--recon-loss l1 --bands 256 --band-average db"
+  [conv-bars-l1-seed1]="--recon-loss l1 --band-average db --seed 1"
+  [conv-bars-l1-power]="--recon-loss l1 --band-average power"
+  [conv-bars-l1-power-seed1]="--recon-loss l1 --band-average power --seed 1"
 )
 variants=${*:-mlp-clips conv-clips mlp-bars conv-bars conv-bars-l1 conv-bars-beta0.2 conv-bars-freebits2}
 cargo build --release -q
 bin=target/release/beatgen
 mkdir -p out
 tag=$(basename "$songs")
-for v in $variants; do
-  model="models/ablation-$tag-$v"
-  if [ ! -f "$model/weights.safetensors" ] || [ ! -f "$model/config.json" ] || ! grep -q genre_latent "$model/config.json"; then
+train() { # variant
+  local model="models/ablation-$tag-$1"
+  if [ ! -f "$model/weights.safetensors" ] || [ ! -f "$model/calibration.safetensors" ]; then
     rm -rf "$model"
     # shellcheck disable=SC2086
-    /usr/bin/time -f "%e" -o "out/ablation-$tag-$v.time" "$bin" -q spec-train "$songs" --model "$model" --epochs 40 --patience 10 ${args[$v]}
+    /usr/bin/time -f "%e" -o "out/ablation-$tag-$1.time" "$bin" -q spec-train "$songs" --model "$model" --epochs 40 --patience 10 ${args[$1]}
+  fi
+}
+for v in $variants; do
+  model="models/ablation-$tag-$v"
+  base=${v%-uncalibrated}
+  train "$base"
+  if [ "$base" != "$v" ]; then
+    rm -rf "$model" && mkdir -p "$model"
+    cp "models/ablation-$tag-$base"/{config.json,weights.safetensors,split.json} "$model/"
+    cp "out/ablation-$tag-$base.time" "out/ablation-$tag-$v.time"
   fi
   "$bin" -q eval --model "$model" "$songs" --json > "out/ablation-$tag-$v.json"
 done

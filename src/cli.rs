@@ -409,6 +409,10 @@ pub struct SpecTrainArgs {
     /// KL free bits per latent dimension (0 = off).
     #[arg(long, default_value_t = TrainOptions::default().free_bits)]
     pub free_bits: f32,
+    /// Weight of the flux term: the error of each band's change from one frame to the next,
+    /// so a smeared hit costs more (0 = off).
+    #[arg(long, default_value_t = TrainOptions::default().flux_weight)]
+    pub flux_weight: f32,
     /// Weight of the KL term after the warm-up.
     #[arg(long, default_value_t = TrainOptions::default().beta)]
     pub beta: f32,
@@ -453,6 +457,10 @@ pub struct DatasetArgs {
     /// Mel bands of the model input (513 = the linear STFT, no band compression).
     #[arg(long, default_value_t = FeatureConfig::default().bands)]
     pub bands: usize,
+    /// A band's level: power (the mean power of its bins, in dB, as a log-mel spectrogram) or
+    /// db (the mean of their dB levels, the first versions' bands, for comparison).
+    #[arg(long, default_value_t = FeatureConfig::default().band_average)]
+    pub band_average: dsp::bands::BandAverage,
     /// Fraction of each genre's songs held out for validation.
     #[arg(long, default_value_t = DatasetOptions::default().validation_fraction)]
     pub val_fraction: f32,

@@ -88,8 +88,8 @@ impl<'a> Synth<'a> {
         g
     }
 
-    /// Decode latents `z: [latent, n]` with genre weights to band-dB spectrograms. Each column
-    /// is decoded on its own: a product's rounding depends on the batch width, and a clip must
+    /// Decode latents `z: [latent, n]` with genre weights to band-dB spectrograms, through the
+    /// model's output calibration when it has one. Each column is decoded on its own: a product's rounding depends on the batch width, and a clip must
     /// not depend on which other clips were asked for.
     pub fn decode(&self, z: &Array2<f32>, genre: &Array2<f32>) -> Vec<Spectrogram> {
         let f = &self.model.config.features;
@@ -98,6 +98,9 @@ impl<'a> Synth<'a> {
                 let zc = z.column(c).to_vec();
                 let gc = genre.column(c).to_vec();
                 let mut v = self.model.vae.decode_clip(&zc, &gc);
+                if let Some(cal) = &self.model.calibration {
+                    cal.apply(&mut v, &gc);
+                }
                 self.model.config.normalization.denormalize(&mut v);
                 Spectrogram {
                     frames: f.frames(),
@@ -477,6 +480,7 @@ mod tests {
                 genre_latent: Vec::new(),
             },
             vae: Vae::zeros(vae).unwrap(),
+            calibration: None,
             dir: ".".into(),
         }
     }

@@ -6,6 +6,7 @@
 //! hand on ndarray ([`vae`]), and turn decoded bar grids back into audio at any tempo with
 //! Griffin-Lim ([`generate`]).
 
+pub mod calibration;
 pub mod cli;
 pub mod commands;
 pub mod corpus;

@@ -7,7 +7,8 @@
 //! scored with `z = mu`, the epoch is logged (`loss.csv`, `loss.png`), the best weights are
 //! kept in `weights.safetensors` and everything needed to resume in `checkpoint.safetensors`.
 //! Every random draw derives from `(seed, epoch)`, so a run interrupted after an epoch and
-//! resumed ends with the same weights as an uninterrupted one.
+//! resumed ends with the same weights as an uninterrupted one. When training ends, the genres'
+//! latent distributions and the output calibration are fitted under the best weights.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -15,9 +16,11 @@ use std::time::Instant;
 
 use anyhow::Context;
 
+use crate::calibration::Calibration;
 use crate::dataset::features::Normalization;
 use crate::dataset::split::Split;
 use crate::dataset::{ClipReader, ClipRef, Dataset};
+use crate::generate::{sample_latent, Prior};
 use crate::model_dir::{self as checkpoint, EpochRecord, ModelConfig, TrainOptions, TrainState};
 use crate::vae::{
     AdamConfig, AdamState, Architecture, Losses, ReconLoss, Vae, VaeConfig, Workspace,
@@ -27,6 +30,13 @@ use dsp::rng::SplitMix64;
 /// The stream of `seed` the initial weights are drawn from (epoch `e` shuffles and draws its
 /// noise from stream `1 + e`).
 const INIT_STREAM: u64 = 0x1417;
+
+/// Clips per genre the output calibration is fitted on: this many decoded samples of the
+/// genre's latent distribution, and up to this many of its training clips (evenly spaced).
+pub const CALIBRATION_CLIPS: usize = 128;
+/// Mixed into the training seed for the calibration's latent samples, so they are not the
+/// samples `spec-generate` or `eval` draw with the same seed.
+const CALIBRATION_SEED: u64 = 0xCA1B_0000;
 
 /// Fills workspaces with normalised clips streamed from the cache.
 pub struct BatchLoader<'a> {
@@ -386,7 +396,7 @@ impl<'a> Trainer<'a> {
     }
 
     /// Save the genres' aggregate posteriors under the best weights (for genre-conditional
-    /// sampling) into `config.json`, and report.
+    /// sampling) into `config.json`, fit the output calibration, and report.
     fn finish(mut self, stopped_early: bool) -> anyhow::Result<TrainReport> {
         let dir = self.req.model_dir;
         let best = checkpoint::tensors::load_weights(
@@ -399,13 +409,23 @@ impl<'a> Trainer<'a> {
             &self.train_clips,
             self.config.genres.len(),
         )?;
-        checkpoint::save_config(
-            dir,
-            &ModelConfig {
+        let model = checkpoint::Model {
+            config: ModelConfig {
                 genre_latent,
                 ..self.config
             },
+            vae: best,
+            calibration: None,
+            dir: dir.to_path_buf(),
+        };
+        checkpoint::save_config(dir, &model.config)?;
+        let cal = fit_calibration(
+            &model,
+            &mut self.loader,
+            &self.train_clips,
+            self.req.options.seed ^ CALIBRATION_SEED,
         )?;
+        checkpoint::save_calibration(&dir.join(checkpoint::CALIBRATION_FILE), &cal)?;
         Ok(TrainReport {
             state: self.state,
             stopped_early,
@@ -534,6 +554,45 @@ pub fn genre_latent_stats(
         .collect())
 }
 
+/// The output calibration of a model (see [`crate::calibration`]): per genre, the decoder's
+/// levels on [`CALIBRATION_CLIPS`] samples of the genre's latent distribution (temperature 1,
+/// as generation draws them, from `seed`) against the levels of its training clips.
+pub fn fit_calibration(
+    model: &checkpoint::Model,
+    loader: &mut BatchLoader,
+    clips: &[ClipRef],
+    seed: u64,
+) -> anyhow::Result<Calibration> {
+    use rayon::prelude::*;
+    let genres = model.config.genres.len();
+    let mut cal = Calibration::new(model.config.vae.bands);
+    for g in 0..genres {
+        let mut one_hot = vec![0.0f32; genres];
+        one_hot[g] = 1.0;
+        let decoded: Vec<Vec<f32>> = (0..CALIBRATION_CLIPS as u64)
+            .into_par_iter()
+            .map(|i| {
+                let z = sample_latent(model, g, seed, i, 1.0, Prior::Genre);
+                model.vae.decode_clip(&z, &one_hot)
+            })
+            .collect();
+        let own: Vec<ClipRef> = clips
+            .iter()
+            .copied()
+            .filter(|&r| loader.genre_of(r) == g)
+            .collect();
+        let take = own.len().min(CALIBRATION_CLIPS);
+        let mut real = Vec::with_capacity(take);
+        for k in 0..take {
+            let mut buf = vec![0.0f32; model.config.vae.clip_len()];
+            loader.read(own[k * own.len() / take], &mut buf)?;
+            real.push(buf);
+        }
+        cal.push_genre(&decoded, &real);
+    }
+    Ok(cal)
+}
+
 fn median_tempo(ds: &Dataset, genre: &str) -> Option<f32> {
     let mut t: Vec<f32> = ds
         .songs
@@ -585,6 +644,7 @@ fn check_compatible(
         ("batch-size", t.batch_size as f64, opts.batch_size as f64),
         ("beta", t.beta as f64, opts.beta as f64),
         ("free-bits", t.free_bits as f64, opts.free_bits as f64),
+        ("flux-weight", t.flux_weight as f64, opts.flux_weight as f64),
         (
             "kl-warmup",
             t.kl_warmup_epochs as f64,

@@ -109,7 +109,12 @@ fn interrupted_and_resumed_run_ends_with_the_same_weights() {
         "{}",
         String::from_utf8_lossy(&resumed.stderr)
     );
-    for f in ["weights.safetensors", "checkpoint.safetensors", "loss.csv"] {
+    for f in [
+        "weights.safetensors",
+        "checkpoint.safetensors",
+        "calibration.safetensors",
+        "loss.csv",
+    ] {
         let (a, b) = (
             std::fs::read(d.join("full").join(f)).unwrap(),
             std::fs::read(d.join("part").join(f)).unwrap(),
@@ -199,6 +204,30 @@ fn damaged_model_directories_are_clear_errors() {
         "{err}"
     );
     std::fs::write(&ck, &good).unwrap();
+    // A damaged output calibration stops generation with the file named; without the file the
+    // model decodes uncalibrated.
+    let cal = d.join("m/calibration.safetensors");
+    let good_cal = std::fs::read(&cal).unwrap();
+    std::fs::write(&cal, &good_cal[..good_cal.len() / 2]).unwrap();
+    let generate = [
+        "spec-generate",
+        "--model",
+        "m",
+        "--genre",
+        "trap",
+        "--out",
+        "g",
+        "--count",
+        "1",
+    ];
+    let err = fails(d, &generate);
+    assert!(
+        err.contains("calibration.safetensors") && err.contains("not a valid safetensors file"),
+        "{err}"
+    );
+    std::fs::remove_file(&cal).unwrap();
+    ok(d, &generate);
+    std::fs::write(&cal, &good_cal).unwrap();
     // Another format version.
     let cfg = d.join("m/config.json");
     let text = std::fs::read_to_string(&cfg).unwrap();

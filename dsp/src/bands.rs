@@ -36,6 +36,39 @@ pub fn mel_to_hz(m: f64) -> f64 {
     }
 }
 
+/// How a band's level is formed from the dB levels of its bins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BandAverage {
+    /// The triangle-weighted mean of the bins' power, in dB (a log-mel spectrogram as librosa
+    /// makes it): a band holds the power of its bins, so a tone keeps its level.
+    #[default]
+    Power,
+    /// The triangle-weighted mean of the bins' dB levels (beatgen's first representation): a
+    /// geometric mean of power, which reads a tone among quieter bins several dB low.
+    Db,
+}
+
+impl std::str::FromStr for BandAverage {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "power" => Ok(BandAverage::Power),
+            "db" => Ok(BandAverage::Db),
+            other => Err(format!("unknown band average {other:?} (power or db)")),
+        }
+    }
+}
+
+impl std::fmt::Display for BandAverage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BandAverage::Power => "power",
+            BandAverage::Db => "db",
+        })
+    }
+}
+
 /// A sparse band x bin weight matrix and its inverse.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BandProjection {
@@ -139,7 +172,30 @@ impl BandProjection {
         &self.centres_hz
     }
 
-    /// Bins (frames x n_bins) to bands (frames x n_bands).
+    /// Bin dB levels (frames x n_bins) to band dB levels (frames x n_bands), averaged as
+    /// `avg` says.
+    pub fn forward_with(&self, db: &Spectrogram, avg: BandAverage) -> Spectrogram {
+        match avg {
+            BandAverage::Db => self.forward(db),
+            BandAverage::Power => {
+                let mut out = Spectrogram::zeros(db.frames, self.n_bands);
+                let mut power = vec![0.0f32; self.n_bins];
+                for t in 0..db.frames {
+                    for (p, &v) in power.iter_mut().zip(db.frame(t)) {
+                        *p = 10f32.powf(0.1 * v);
+                    }
+                    for (o, (first, w)) in out.frame_mut(t).iter_mut().zip(&self.forward) {
+                        let mean: f32 = w.iter().zip(&power[*first..]).map(|(a, b)| a * b).sum();
+                        *o = 10.0 * mean.max(1e-30).log10();
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// Bins (frames x n_bins) to bands (frames x n_bands): the weighted mean of the bins' dB
+    /// levels ([`BandAverage::Db`]).
     pub fn forward(&self, db: &Spectrogram) -> Spectrogram {
         assert_eq!(
             db.bins, self.n_bins,
@@ -156,7 +212,7 @@ impl BandProjection {
         out
     }
 
-    /// Bands (frames x n_bands) back to bins (frames x n_bins).
+    /// Bands (frames x n_bands) back to bins (frames x n_bins), interpolating dB levels.
     pub fn inverse(&self, bands: &Spectrogram) -> Spectrogram {
         assert_eq!(
             bands.bins, self.n_bands,
@@ -177,6 +233,46 @@ impl BandProjection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A flat spectrum reads the same level either way; a full-scale bin among bins at -80 dB
+    /// reads, in power, the weighted mean power `w + (1 - w) 1e-8` of its band, with the bin's
+    /// weight `w` read back from the dB mean `-80 (1 - w)`.
+    #[test]
+    fn power_average_keeps_a_tone_level() {
+        let mel = BandProjection::mel(32, 1024, 22050);
+        let mut flat = Spectrogram::zeros(1, 513);
+        flat.data.iter_mut().for_each(|v| *v = -20.0);
+        for avg in [BandAverage::Power, BandAverage::Db] {
+            let b = mel.forward_with(&flat, avg);
+            assert!(b.data.iter().all(|v| (v + 20.0).abs() < 1e-3), "{avg}");
+        }
+        let mut tone = Spectrogram::zeros(1, 513);
+        tone.data.iter_mut().for_each(|v| *v = -80.0);
+        tone.data[100] = 0.0;
+        let (db, power) = (
+            mel.forward_with(&tone, BandAverage::Db),
+            mel.forward_with(&tone, BandAverage::Power),
+        );
+        let mut seen = 0;
+        for (d, p) in db.data.iter().zip(&power.data) {
+            let w = (1.0 + d / 80.0).clamp(0.0, 1.0);
+            if w < 1e-3 {
+                // The weight read back from a dB level is exact to about 1e-7 only.
+                assert!(*p < -29.0, "{p} dB for a band of weight {w}");
+                continue;
+            }
+            let expect = 10.0 * (w + (1.0 - w) * 1e-8).log10();
+            assert!((p - expect).abs() < 1e-3, "{p} vs {expect} (weight {w})");
+            if w > 0.01 {
+                seen += 1;
+                assert!(
+                    p - d > 10.0,
+                    "power {p} dB should be far above the dB mean {d}"
+                );
+            }
+        }
+        assert!(seen >= 1);
+    }
 
     #[test]
     fn mel_scale_matches_librosa_values() {

@@ -114,6 +114,7 @@ pub(crate) fn dataset_setup(
             frames_per_16th: a.frames_per_16th,
         }),
         bands: a.bands,
+        band_average: a.band_average,
         clip_hop_seconds: a.clip_hop,
         beat_align: !a.no_beat_align,
         tempo_metadata: !a.ignore_tempo_metadata,

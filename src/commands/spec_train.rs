@@ -19,9 +19,10 @@ pub fn run(a: SpecTrainArgs) -> anyhow::Result<()> {
         || !(a.kl_warmup >= 0.0)
         || !(a.clip_norm >= 0.0)
         || !(a.free_bits >= 0.0)
+        || !(a.flux_weight >= 0.0)
     {
         anyhow::bail!(
-            "--lr must be positive and --beta, --kl-warmup, --clip-norm, --free-bits non-negative"
+            "--lr must be positive and --beta, --kl-warmup, --clip-norm, --free-bits, --flux-weight non-negative"
         );
     }
     let (cfg, mut dopts) = super::dataset_setup(&a.data, a.seed)?;
@@ -43,6 +44,7 @@ pub fn run(a: SpecTrainArgs) -> anyhow::Result<()> {
         validation_fraction: a.data.val_fraction,
         recon_loss: a.recon_loss,
         free_bits: a.free_bits,
+        flux_weight: a.flux_weight,
     };
     let req = TrainRequest {
         model_dir: &a.model,

@@ -11,11 +11,12 @@
 //!
 //! Either way, frames are periodic-Hann windowed `n_fft`-point magnitudes -> dB (reference: a
 //! full-scale sine = 0 dB, floor `-80 dB`, see [`dsp::spectrogram`]) -> `bands` mel bands
-//! (triangle-weighted mean of dB, see [`dsp::bands`]) -> per-band standardisation with
+//! (the triangle-weighted mean of the bins' power, in dB; models of the first versions averaged
+//! the dB levels: [`dsp::bands::BandAverage`]) -> per-band standardisation with
 //! training-split statistics ([`Normalization`]). A clip's features are `frames x bands`
 //! values, frame-major (`data[t * bands + b]`); with the defaults 256 x 128 = 32,768 values.
 
-use dsp::bands::BandProjection;
+use dsp::bands::{BandAverage, BandProjection};
 use dsp::spectrogram::{db_reference, log_spectrogram_into, FLOOR_DB};
 use dsp::{ComplexSpec, Spectrogram, StftConfig, StftPlan};
 use serde::{Deserialize, Serialize};
@@ -80,6 +81,10 @@ pub struct FeatureConfig {
     pub clip_hop_seconds: f32,
     /// Number of mel bands; `n_fft/2 + 1` (513) keeps the linear STFT. Default 128.
     pub bands: usize,
+    /// How a band's level is formed from its bins. Default: [`BandAverage`]'s default (the
+    /// power); absent in a saved config (a model of an earlier version): the mean dB level.
+    #[serde(default = "legacy_band_average")]
+    pub band_average: BandAverage,
     /// Clips whose RMS is below this level (dBFS) are dropped as silent. Default -50.
     pub silence_dbfs: f32,
     /// Fixed clips: start clips on detected beats. Default true.
@@ -96,6 +101,10 @@ fn yes() -> bool {
     true
 }
 
+fn legacy_band_average() -> BandAverage {
+    BandAverage::Db
+}
+
 impl Default for FeatureConfig {
     fn default() -> Self {
         FeatureConfig {
@@ -107,6 +116,7 @@ impl Default for FeatureConfig {
             clip_seconds: 3.0,
             clip_hop_seconds: 1.5,
             bands: 128,
+            band_average: BandAverage::default(),
             silence_dbfs: -50.0,
             beat_align: true,
             example_hop_bars: 1,
@@ -253,7 +263,9 @@ impl FeatureExtractor {
     /// Band dB features (frames x bands) of a fixed clip.
     pub fn band_db(&mut self, clip: &[f32]) -> dsp::Result<Spectrogram> {
         log_spectrogram_into(&mut self.plan, clip, &mut self.complex, &mut self.db)?;
-        Ok(self.projection.forward(&self.db))
+        Ok(self
+            .projection
+            .forward_with(&self.db, self.config.band_average))
     }
 
     /// Band dB features (frames x bands) of the example of `signal` that starts at sample
@@ -271,7 +283,7 @@ impl FeatureExtractor {
         let mut mag = Spectrogram::zeros(0, 0);
         self.plan.magnitudes_at(signal, &centres, &mut mag)?;
         let db = dsp::spectrogram::magnitude_to_db(&mag, db_reference(self.config.stft()));
-        Ok(self.projection.forward(&db))
+        Ok(self.projection.forward_with(&db, self.config.band_average))
     }
 
     /// Full dB spectrogram (frames x bins) of any signal (for tempo and PNGs), in a buffer the

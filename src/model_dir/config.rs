@@ -27,6 +27,10 @@ pub struct TrainOptions {
     pub recon_loss: ReconLoss,
     /// KL free bits per latent dimension (0: off).
     pub free_bits: f32,
+    /// Weight of the flux term (the error of each band's frame-to-frame change; 0: off).
+    /// Absent in a saved config: 0.
+    #[serde(default)]
+    pub flux_weight: f32,
 }
 
 impl TrainOptions {
@@ -36,6 +40,7 @@ impl TrainOptions {
             recon: self.recon_loss,
             beta,
             free_bits: self.free_bits,
+            flux: self.flux_weight,
         }
     }
 }
@@ -54,6 +59,7 @@ impl Default for TrainOptions {
             validation_fraction: crate::dataset::DatasetOptions::default().validation_fraction,
             recon_loss: ReconLoss::L1,
             free_bits: 0.0,
+            flux_weight: 0.0,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `config.json` | format version, representation, architecture, genres, normalisation, training options |
 //! | `weights.safetensors` | the best weights (lowest validation loss), named by the parameter visitor as `nn.Sequential` names them: `encoder.{i}.weight`, `encoder.{i}.bias`, `decoder.{i}...` (`Linear` `[out, in]`, `Conv1d` `[out, in, kernel]`) |
+//! | `calibration.safetensors` | the output calibration fitted after training (see [`crate::calibration`]): per genre and band, the decoder's levels and the training clips' levels at the same quantiles; a model without it decodes uncalibrated |
 //! | `checkpoint.safetensors` | for `--resume`: the last weights, Adam's `exp_avg`/`exp_avg_sq` per tensor, and the training state (JSON in the metadata) |
 //! | `loss.csv`, `loss.png` | one row per epoch; the loss curves |
 //!
@@ -21,8 +22,9 @@ use anyhow::Context;
 
 pub use config::{load_config, save_config, LatentStats, ModelConfig, TrainOptions};
 pub use state::{EpochRecord, TrainState};
-pub use tensors::{load_checkpoint, save_checkpoint, save_weights};
+pub use tensors::{load_checkpoint, save_calibration, save_checkpoint, save_weights};
 
+use crate::calibration::Calibration;
 use crate::dataset::split::SavedSplit;
 use crate::vae::Vae;
 
@@ -36,6 +38,7 @@ pub const CONFIG_FILE: &str = "config.json";
 pub const WEIGHTS_FILE: &str = "weights.safetensors";
 pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
 pub const SPLIT_FILE: &str = "split.json";
+pub const CALIBRATION_FILE: &str = "calibration.safetensors";
 
 /// Why a model directory cannot be used, for callers that act on the reason (`demo` trains
 /// when there is no model, and asks for `--retrain` when there is one of another version).
@@ -91,10 +94,12 @@ pub fn load_split(dir: &Path) -> anyhow::Result<SavedSplit> {
         .with_context(|| format!("{}: unexpected content", path.display()))
 }
 
-/// A trained model ready to use: config and best weights.
+/// A trained model ready to use: config, best weights and output calibration.
 pub struct Model {
     pub config: ModelConfig,
     pub vae: Vae,
+    /// The output calibration, when the directory has one.
+    pub calibration: Option<Calibration>,
     pub dir: PathBuf,
 }
 
@@ -102,9 +107,15 @@ impl Model {
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
         let config = load_config(dir)?;
         let vae = tensors::load_weights(&dir.join(WEIGHTS_FILE), &config.vae)?;
+        let cal_path = dir.join(CALIBRATION_FILE);
+        let calibration = cal_path
+            .exists()
+            .then(|| tensors::load_calibration(&cal_path, config.genres.len(), config.vae.bands))
+            .transpose()?;
         Ok(Model {
             config,
             vae,
+            calibration,
             dir: dir.to_path_buf(),
         })
     }

@@ -1,6 +1,7 @@
-//! The safetensors files: `weights.safetensors` (the best weights) and
+//! The safetensors files: `weights.safetensors` (the best weights),
 //! `checkpoint.safetensors` (the last weights, Adam's moments and the training state), with
-//! tensor names from the network's parameter visitor.
+//! tensor names from the network's parameter visitor, and `calibration.safetensors` (the output
+//! calibration).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -11,6 +12,7 @@ use safetensors::tensor::{Dtype, SafeTensors, View};
 
 use super::state::TrainState;
 use super::{read_file, ModelDirError, CHECKPOINT_FILE, FORMAT_VERSION};
+use crate::calibration::{Calibration, KNOTS};
 use crate::vae::{AdamState, Vae, VaeConfig};
 
 /// An `f32` slice as the `safetensors` crate's serialiser sees it: the little-endian bytes are
@@ -137,6 +139,46 @@ fn load_weights_into(st: &SafeTensors, vae: &mut Vae, file: &Path) -> anyhow::Re
 fn parse<'a>(bytes: &'a [u8], path: &Path) -> anyhow::Result<SafeTensors<'a>> {
     SafeTensors::deserialize(bytes)
         .map_err(|e| anyhow::anyhow!("{}: not a valid safetensors file ({e:?})", path.display()))
+}
+
+/// Write the output calibration as `path` (atomically): tensors `source` and `target`, each
+/// `[genres, bands, KNOTS]` (see [`crate::calibration`]).
+pub fn save_calibration(path: &Path, cal: &Calibration) -> anyhow::Result<()> {
+    let shape = vec![cal.genres, cal.bands, KNOTS];
+    let meta = HashMap::from([
+        ("format".to_string(), "beatgen-calibration".to_string()),
+        ("format_version".to_string(), FORMAT_VERSION.to_string()),
+    ]);
+    write_safetensors(
+        path,
+        &[
+            ("source".to_string(), shape.clone(), &cal.source),
+            ("target".to_string(), shape, &cal.target),
+        ],
+        &meta,
+    )
+}
+
+/// Read the output calibration in `path` for a model of `genres` genres and `bands` bands.
+pub fn load_calibration(path: &Path, genres: usize, bands: usize) -> anyhow::Result<Calibration> {
+    let bytes = read_file(path)?;
+    let st = parse(&bytes, path)?;
+    let shape = [genres, bands, KNOTS];
+    let source = read_f32(&st, "source", &shape, path)?;
+    let target = read_f32(&st, "target", &shape, path)?;
+    anyhow::ensure!(
+        source
+            .chunks(KNOTS)
+            .all(|k| k.windows(2).all(|w| w[0] <= w[1])),
+        "{}: the source levels are not in increasing order",
+        path.display()
+    );
+    Ok(Calibration {
+        genres,
+        bands,
+        source,
+        target,
+    })
 }
 
 /// Save the resumable checkpoint: last weights, Adam moments and the training state.

@@ -7,7 +7,11 @@
 //! - KL divergence of `N(mu, exp(logvar))` from `N(0, I)`, per latent dimension `j`:
 //!   `K_j = (1/B) sum_b -0.5 (1 + logvar - mu^2 - exp(logvar))`;
 //!   `dK_j/dmu = mu / B`, `dK_j/dlogvar = 0.5 (exp(logvar) - 1) / B`;
-//! - the loss is `R + beta sum_j max(K_j, free_bits)` (beta follows the KL warm-up; with
+//! - optionally a flux term on the change between consecutive frames (time steps) of each
+//!   band, `F = (w/B) sum_b sum_{t>=1} err((y[b,t] - y[b,t-1]) - (x[b,t] - x[b,t-1]))` with
+//!   the reconstruction's per-value error `err`: the decoder is asked for the rises and falls
+//!   of the target, not only its levels, so smearing a hit over several frames costs more;
+//! - the loss is `R + w F + beta sum_j max(K_j, free_bits)` (beta follows the KL warm-up; with
 //!   free bits a dimension whose KL is below the threshold gets no KL gradient, so the encoder
 //!   may use it without penalty: Kingma et al. 2016). The KL reported is always `sum_j K_j`.
 //!
@@ -66,6 +70,47 @@ pub fn reconstruction(
         *d = kind.slope(e) / b;
     });
     total / b as f64
+}
+
+/// Flux term (see the module doc) of `y`, `x` `[bands * frames, B]` (channel-major: row
+/// `b * frames + t`), weight `w`; adds its gradient with respect to `y` into `dy`.
+pub fn flux(
+    kind: ReconLoss,
+    y: &ArrayView2<f32>,
+    x: &ArrayView2<f32>,
+    frames: usize,
+    w: f32,
+    dy: &mut ArrayViewMut2<f32>,
+) -> f64 {
+    let b = y.ncols() as f32;
+    let mut total = 0.0f64;
+    for r in (0..y.nrows()).filter(|r| r % frames != 0) {
+        for c in 0..y.ncols() {
+            let e = (y[[r, c]] - y[[r - 1, c]]) - (x[[r, c]] - x[[r - 1, c]]);
+            total += kind.value(e);
+            let g = w * kind.slope(e) / b;
+            dy[[r, c]] += g;
+            dy[[r - 1, c]] -= g;
+        }
+    }
+    w as f64 * total / b as f64
+}
+
+/// Flux term only.
+pub fn flux_value(
+    kind: ReconLoss,
+    y: &ArrayView2<f32>,
+    x: &ArrayView2<f32>,
+    frames: usize,
+    w: f32,
+) -> f64 {
+    let mut total = 0.0f64;
+    for r in (0..y.nrows()).filter(|r| r % frames != 0) {
+        for c in 0..y.ncols() {
+            total += kind.value((y[[r, c]] - y[[r - 1, c]]) - (x[[r, c]] - x[[r - 1, c]]));
+        }
+    }
+    w as f64 * total / y.ncols() as f64
 }
 
 /// Reconstruction loss only.

@@ -203,12 +203,16 @@ pub enum VaeError {
     },
 }
 
-/// What the training step minimises (see [`loss`]). Defaults: squared error, beta 1, no free bits.
+/// What the training step minimises (see [`loss`]). Defaults: squared error, beta 1, no free
+/// bits, no flux term.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Objective {
     pub recon: ReconLoss,
     pub beta: f32,
     pub free_bits: f32,
+    /// Weight of the flux term (0: off). The losses reported leave it out, so that
+    /// reconstruction errors compare across objectives.
+    pub flux: f32,
 }
 
 impl Default for Objective {
@@ -217,6 +221,7 @@ impl Default for Objective {
             recon: ReconLoss::Mse,
             beta: 1.0,
             free_bits: 0.0,
+            flux: 0.0,
         }
     }
 }
@@ -452,7 +457,11 @@ impl Vae {
         let recon = {
             let target = ws.enc_in.slice(s![..self.cfg.bands * self.cfg.frames, ..]);
             let (y, mut dy) = self.decoder.output_and_grad(&mut ws.dec);
-            loss::reconstruction(obj.recon, &y, &target, &mut dy)
+            let r = loss::reconstruction(obj.recon, &y, &target, &mut dy);
+            if obj.flux > 0.0 {
+                loss::flux(obj.recon, &y, &target, self.cfg.frames, obj.flux, &mut dy);
+            }
+            r
         };
         self.decoder.backward(
             &ws.dec_in.view(),
@@ -544,7 +553,16 @@ mod tests {
     fn objective_value(vae: &Vae, ws: &mut Workspace, obj: &Objective) -> f64 {
         let l = vae.forward(ws, true, obj.recon);
         let (mu, lv) = vae.mu_logvar(ws);
-        l.recon + obj.beta as f64 * loss::kl_objective(&loss::kl_per_dim(&mu, &lv), obj.free_bits)
+        let flux = loss::flux_value(
+            obj.recon,
+            &vae.decoder.output(&ws.dec),
+            &ws.target(),
+            vae.cfg.frames,
+            obj.flux,
+        );
+        l.recon
+            + flux
+            + obj.beta as f64 * loss::kl_objective(&loss::kl_per_dim(&mu, &lv), obj.free_bits)
     }
 
     /// Central finite differences for every weight and bias of both architectures (so every
@@ -581,6 +599,7 @@ mod tests {
             });
             let obj = Objective {
                 beta: 0.7,
+                flux: 0.6,
                 ..Default::default()
             };
             let l = vae.forward_backward(&mut ws, &obj);
