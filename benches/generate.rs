@@ -2,10 +2,12 @@
 //! decoder (the default network on the default representation: 2 bars, 256 frames x 128
 //! bands), rendering (the bar grid mapped to 120 BPM, PGHI + 32 Griffin-Lim iterations, the
 //! spec-generate default, 2 bars = 4 s), and MP3 encoding + atomic write. The weights are
-//! random (the time does not depend on their values); the output is denormalised to a
-//! realistic dB range.
+//! random (the time does not depend on their values); the output goes through an output
+//! calibration (identity maps: its cost does not depend on the knots either) and is
+//! denormalised to a realistic dB range.
 //! Run: `cargo bench --bench generate`.
 
+use beatgen::calibration::Calibration;
 use beatgen::dataset::features::{FeatureConfig, Normalization};
 use beatgen::generate::{RenderSpec, Synth};
 use beatgen::model_dir::{Model, ModelConfig, TrainOptions, FORMAT_VERSION};
@@ -41,9 +43,14 @@ fn bench(c: &mut Criterion) {
         genre_tempi: vec![None; 5],
         genre_latent: Vec::new(),
     };
+    let mut calibration = Calibration::new(bands);
+    for _ in 0..5 {
+        calibration.push_genre(&[], &[]);
+    }
     let model = Model {
         config,
         vae: Vae::new(vae_cfg, &mut dsp::rng::SplitMix64::new(0)).unwrap(),
+        calibration: Some(calibration),
         dir: ".".into(),
     };
     let synth = Synth::new(&model).unwrap();

@@ -27,6 +27,8 @@ declare -A args=(
   [conv-bars-l1-seed1]="--recon-loss l1 --band-average db --seed 1"
   [conv-bars-l1-power]="--recon-loss l1 --band-average power"
   [conv-bars-l1-power-seed1]="--recon-loss l1 --band-average power --seed 1"
+  [conv-bars-l1-power-flux0.5]="--recon-loss l1 --band-average power --flux-weight 0.5"
+  [conv-bars-l1-power-flux1]="--recon-loss l1 --band-average power --flux-weight 1"
 )
 variants=${*:-mlp-clips conv-clips mlp-bars conv-bars conv-bars-l1 conv-bars-beta0.2 conv-bars-freebits2}
 cargo build --release -q
