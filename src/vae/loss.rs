@@ -73,14 +73,14 @@ pub fn reconstruction(
 }
 
 /// Flux term (see the module doc) of `y`, `x` `[bands * frames, B]` (channel-major: row
-/// `b * frames + t`), weight `w`; adds its gradient with respect to `y` into `dy`.
+/// `b * frames + t`), weight `w`; adds its gradient with respect to `y` into `dy` when given.
 pub fn flux(
     kind: ReconLoss,
     y: &ArrayView2<f32>,
     x: &ArrayView2<f32>,
     frames: usize,
     w: f32,
-    dy: &mut ArrayViewMut2<f32>,
+    mut dy: Option<&mut ArrayViewMut2<f32>>,
 ) -> f64 {
     let b = y.ncols() as f32;
     let mut total = 0.0f64;
@@ -88,29 +88,14 @@ pub fn flux(
         for c in 0..y.ncols() {
             let e = (y[[r, c]] - y[[r - 1, c]]) - (x[[r, c]] - x[[r - 1, c]]);
             total += kind.value(e);
-            let g = w * kind.slope(e) / b;
-            dy[[r, c]] += g;
-            dy[[r - 1, c]] -= g;
+            if let Some(dy) = dy.as_mut() {
+                let g = w * kind.slope(e) / b;
+                dy[[r, c]] += g;
+                dy[[r - 1, c]] -= g;
+            }
         }
     }
     w as f64 * total / b as f64
-}
-
-/// Flux term only.
-pub fn flux_value(
-    kind: ReconLoss,
-    y: &ArrayView2<f32>,
-    x: &ArrayView2<f32>,
-    frames: usize,
-    w: f32,
-) -> f64 {
-    let mut total = 0.0f64;
-    for r in (0..y.nrows()).filter(|r| r % frames != 0) {
-        for c in 0..y.ncols() {
-            total += kind.value((y[[r, c]] - y[[r - 1, c]]) - (x[[r, c]] - x[[r - 1, c]]));
-        }
-    }
-    w as f64 * total / y.ncols() as f64
 }
 
 /// Reconstruction loss only.

@@ -459,7 +459,14 @@ impl Vae {
             let (y, mut dy) = self.decoder.output_and_grad(&mut ws.dec);
             let r = loss::reconstruction(obj.recon, &y, &target, &mut dy);
             if obj.flux > 0.0 {
-                loss::flux(obj.recon, &y, &target, self.cfg.frames, obj.flux, &mut dy);
+                loss::flux(
+                    obj.recon,
+                    &y,
+                    &target,
+                    self.cfg.frames,
+                    obj.flux,
+                    Some(&mut dy),
+                );
             }
             r
         };
@@ -553,12 +560,13 @@ mod tests {
     fn objective_value(vae: &Vae, ws: &mut Workspace, obj: &Objective) -> f64 {
         let l = vae.forward(ws, true, obj.recon);
         let (mu, lv) = vae.mu_logvar(ws);
-        let flux = loss::flux_value(
+        let flux = loss::flux(
             obj.recon,
             &vae.decoder.output(&ws.dec),
             &ws.target(),
             vae.cfg.frames,
             obj.flux,
+            None,
         );
         l.recon
             + flux
