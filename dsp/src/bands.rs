@@ -178,6 +178,11 @@ impl BandProjection {
         match avg {
             BandAverage::Db => self.forward(db),
             BandAverage::Power => {
+                assert_eq!(
+                    db.bins, self.n_bins,
+                    "band projection expects {} bins",
+                    self.n_bins
+                );
                 let mut out = Spectrogram::zeros(db.frames, self.n_bands);
                 let mut power = vec![0.0f32; self.n_bins];
                 for t in 0..db.frames {
