@@ -29,6 +29,8 @@ declare -A args=(
   [conv-bars-l1-power-seed1]="--recon-loss l1 --band-average power --seed 1"
   [conv-bars-l1-power-flux0.5]="--recon-loss l1 --band-average power --flux-weight 0.5"
   [conv-bars-l1-power-flux1]="--recon-loss l1 --band-average power --flux-weight 1"
+  [conv-bars-l1-power-ch256]="--recon-loss l1 --band-average power --channels 256"
+  [conv-bars-l1-power-epochs80]="--recon-loss l1 --band-average power --epochs 80 --patience 15"
 )
 variants=${*:-mlp-clips conv-clips mlp-bars conv-bars conv-bars-l1 conv-bars-beta0.2 conv-bars-freebits2}
 cargo build --release -q
@@ -39,8 +41,10 @@ train() { # variant
   local model="models/ablation-$tag-$1"
   if [ ! -f "$model/weights.safetensors" ] || [ ! -f "$model/calibration.safetensors" ]; then
     rm -rf "$model"
+    local budget="--epochs 40 --patience 10"
+    [[ "${args[$1]}" == *--epochs* ]] && budget=""
     # shellcheck disable=SC2086
-    /usr/bin/time -f "%e" -o "out/ablation-$tag-$1.time" "$bin" -q spec-train "$songs" --model "$model" --epochs 40 --patience 10 ${args[$1]}
+    /usr/bin/time -f "%e" -o "out/ablation-$tag-$1.time" "$bin" -q spec-train "$songs" --model "$model" $budget ${args[$1]}
   fi
 }
 for v in $variants; do
