@@ -410,6 +410,18 @@ impl NormalizationFit {
 mod tests {
     use super::*;
 
+    /// A saved config of an earlier version has no `band_average`: it keeps the mean-dB bands
+    /// its model was trained on, while a new config takes the power bands.
+    #[test]
+    fn configs_without_a_band_average_keep_the_db_bands() {
+        let mut v = serde_json::to_value(FeatureConfig::default()).unwrap();
+        assert_eq!(v["band_average"], "power");
+        v.as_object_mut().unwrap().remove("band_average");
+        let old: FeatureConfig = serde_json::from_value(v).unwrap();
+        assert_eq!(old.band_average, BandAverage::Db);
+        assert_eq!(FeatureConfig::default().band_average, BandAverage::Power);
+    }
+
     #[test]
     fn default_shapes_match_the_design() {
         let c = FeatureConfig::default();
