@@ -187,33 +187,7 @@ fn spec_generate_writes_a_groove_per_loop() {
 fn midi_needs_a_bar_grid_model() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    ok(
-        d,
-        &[
-            "make-corpus",
-            "songs",
-            "--per-genre",
-            "2",
-            "--seconds",
-            "8",
-            "--genres",
-            "house",
-        ],
-    );
-    let mut args = vec![
-        "spec-train",
-        "songs",
-        "--model",
-        "m",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "4",
-        "--representation",
-        "clips",
-    ];
-    args.extend_from_slice(&TINY_NET);
-    ok(d, &args);
+    tiny_model_with(d, &["--representation", "clips"]);
     let e = fails(
         d,
         &[

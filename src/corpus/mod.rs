@@ -409,15 +409,11 @@ mod tests {
                 };
                 let audio = render_song(&spec).audio;
                 let x = dsp::resample::resample(&audio, spec.sample_rate, 22050).unwrap();
-                let (readings, hat_rate, snare_period) =
-                    match crate::dataset::find_examples(&x, &mut fx, None) {
-                        Ok(e) => (e.readings, e.hat_rate, e.snare_period),
-                        Err(e) => (e.readings, e.hat_rate, e.snare_period),
-                    };
                 let mut meta = crate::dataset::cache::SongMeta::new(0);
-                meta.tempo_readings = readings;
-                meta.hat_rate = hat_rate;
-                meta.snare_period = snare_period;
+                meta.set_evidence(match crate::dataset::find_examples(&x, &mut fx, None) {
+                    Ok(e) => e.evidence,
+                    Err(e) => e.evidence,
+                });
                 metas.push(meta);
                 truth.push(bpm);
             }

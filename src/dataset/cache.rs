@@ -77,6 +77,13 @@ pub struct AnalysisTiming {
 }
 
 impl SongMeta {
+    /// Keep what the signal said about its tempo.
+    pub fn set_evidence(&mut self, e: super::TempoEvidence) {
+        self.tempo_readings = e.readings;
+        self.hat_rate = e.hat_rate;
+        self.snare_period = e.snare_period;
+    }
+
     /// Nothing known yet, for clips of `clip_len` values.
     pub fn new(clip_len: usize) -> Self {
         SongMeta {

@@ -507,16 +507,12 @@ fn analyse_song(
     let examples = match found {
         Ok(e) => e,
         Err(e) => {
-            meta.tempo_readings = e.readings;
-            meta.hat_rate = e.hat_rate;
-            meta.snare_period = e.snare_period;
+            meta.set_evidence(e.evidence);
             meta.error = Some(e.reason);
             return Ok(meta);
         }
     };
-    meta.tempo_readings = examples.readings.clone();
-    meta.hat_rate = examples.hat_rate;
-    meta.snare_period = examples.snare_period;
+    meta.set_evidence(examples.evidence.clone());
     if let Some(t) = examples.tempo {
         meta.tempo_bpm = Some(t.bpm);
         meta.tempo_strength = t.strength;
@@ -548,6 +544,18 @@ fn analyse_song(
     Ok(meta)
 }
 
+/// What a signal says about its tempo, found whether or not it has examples (kept in
+/// [`SongMeta`] for the genre folder's joint choice, see [`tempo_choice`]).
+#[derive(Debug, Clone, Default)]
+pub struct TempoEvidence {
+    /// The detector's (BPM, strength) readings, best first.
+    pub readings: Vec<(f32, f32)>,
+    /// Hi-hat onsets per second (0 when the signal could not be analysed).
+    pub hat_rate: f32,
+    /// Period (seconds) and clarity of the snare's onsets, when found.
+    pub snare_period: Option<(f32, f32)>,
+}
+
 /// Where a signal's examples start, and what was found on the way.
 pub struct Examples {
     pub tempo: Option<dsp::tempo::Tempo>,
@@ -556,12 +564,7 @@ pub struct Examples {
     pub starts: Vec<f64>,
     /// Samples per example.
     pub samples: f64,
-    /// The detector's (BPM, strength) readings, best first.
-    pub readings: Vec<(f32, f32)>,
-    /// Hi-hat onsets per second (0 when the signal could not be analysed).
-    pub hat_rate: f32,
-    /// Period (seconds) and clarity of the snare's onsets, when found.
-    pub snare_period: Option<(f32, f32)>,
+    pub evidence: TempoEvidence,
 }
 
 impl Examples {
@@ -582,16 +585,11 @@ impl Examples {
     }
 }
 
-/// Why a signal has no examples, with the tempo readings found on the way.
+/// Why a signal has no examples, with the tempo evidence found on the way.
 #[derive(Debug, Clone)]
 pub struct NoExamples {
     pub reason: String,
-    /// (BPM, strength) readings of the detector, best first (see [`SongMeta::tempo_readings`]).
-    pub readings: Vec<(f32, f32)>,
-    /// Hi-hat onsets per second (see [`Examples::hat_rate`]).
-    pub hat_rate: f32,
-    /// See [`Examples::snare_period`].
-    pub snare_period: Option<(f32, f32)>,
+    pub evidence: TempoEvidence,
 }
 
 impl std::fmt::Display for NoExamples {
@@ -643,11 +641,14 @@ pub fn find_examples(
         let r = dsp::drums::rhythm(db, mel.centres_hz(), fs, &dsp::drums::DrumConfig::default());
         (r.hat_rate, r.snare_period)
     });
-    let fail = |reason: String| NoExamples {
-        reason,
-        readings: readings.clone(),
+    let evidence = TempoEvidence {
+        readings,
         hat_rate,
         snare_period,
+    };
+    let fail = |reason: String| NoExamples {
+        reason,
+        evidence: evidence.clone(),
     };
     let Some(grid) = cfg.grid else {
         return Ok(Examples {
@@ -658,9 +659,7 @@ pub fn find_examples(
                 .map(|s| s as f64)
                 .collect(),
             samples: cfg.clip_samples() as f64,
-            readings,
-            hat_rate,
-            snare_period,
+            evidence,
         });
     };
     let (Some(t), Some(mel_db)) = (tempo, mel_db) else {
@@ -690,9 +689,7 @@ pub fn find_examples(
         downbeat: Some(downbeat),
         starts,
         samples,
-        readings,
-        hat_rate,
-        snare_period,
+        evidence,
     })
 }
 

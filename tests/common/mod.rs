@@ -72,6 +72,11 @@ pub const TINY_NET: [&str; 10] = [
 
 /// A tiny corpus (house and lo-fi, 3 songs of 12 s each) and a tiny model `m` trained on it.
 pub fn tiny_model(d: &Path) {
+    tiny_model_with(d, &[]);
+}
+
+/// [`tiny_model`], with `extra` options for `spec-train`.
+pub fn tiny_model_with(d: &Path, extra: &[&str]) {
     ok(
         d,
         &[
@@ -98,5 +103,6 @@ pub fn tiny_model(d: &Path) {
         "2",
     ];
     args.extend_from_slice(&TINY_NET);
+    args.extend_from_slice(extra);
     ok(d, &args);
 }
