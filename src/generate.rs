@@ -1,5 +1,5 @@
 //! From latent vectors to audio: decoder -> denormalise -> bands back to STFT bins ->
-//! magnitude -> Griffin-Lim -> peak-safe level. Also the encoder side for real clips.
+//! magnitude -> Griffin-Lim -> peak limiter. Also the encoder side for real clips.
 
 use std::time::Instant;
 
@@ -11,6 +11,16 @@ use dsp::{GriffinLim, GriffinLimConfig, Spectrogram};
 
 /// Peak level of written audio, in dBFS (no clipping, a little headroom for MP3).
 pub const PEAK_DBFS: f32 = -1.0;
+
+/// The limiter every rendered clip goes through: the level the spectrogram implies (the
+/// training clips' level, through the output calibration) is kept, and only the peaks above
+/// [`PEAK_DBFS`] are turned down (see [`dsp::limiter`]).
+pub fn output_limiter() -> dsp::limiter::Limiter {
+    dsp::limiter::Limiter {
+        ceiling: 10f32.powf(PEAK_DBFS / 20.0),
+        ..Default::default()
+    }
+}
 
 /// Tempo of generated audio when neither `--bpm` nor the genre's training tempo is known.
 pub const DEFAULT_BPM: f32 = 120.0;
@@ -43,15 +53,6 @@ pub struct Rendered {
 /// and whatever count asked for it.
 pub fn clip_seed(seed: u64, index: u64) -> u64 {
     seed.wrapping_mul(1000).wrapping_add(index)
-}
-
-/// Scale `audio` so its peak is at [`PEAK_DBFS`] (silence stays silence).
-pub fn peak_normalize(audio: &mut [f32]) {
-    let peak = audio.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    if peak > 1e-9 {
-        let g = 10f32.powf(PEAK_DBFS / 20.0) / peak;
-        audio.iter_mut().for_each(|v| *v *= g);
-    }
 }
 
 /// Seconds spent in each stage, summed over clips.
@@ -173,7 +174,7 @@ impl<'a> Synth<'a> {
         Ok((audio, sc))
     }
 
-    /// Audio of a band-dB spectrogram, peak-normalised, with Griffin-Lim's spectral
+    /// Audio of a band-dB spectrogram at the level it implies, peaks limited, with Griffin-Lim's spectral
     /// convergence against its target magnitudes.
     ///
     /// On the bar grid: the grid is read cyclically and mapped to `spec.bpm` (linear
@@ -191,7 +192,7 @@ impl<'a> Synth<'a> {
             );
             let mag = self.fx.band_db_to_magnitude(band_db);
             let (mut audio, sc) = self.griffin_lim(&mag, &spec.gl, f.clip_samples())?;
-            peak_normalize(&mut audio);
+            output_limiter().apply(&mut audio, f.sample_rate, false);
             return Ok(Rendered {
                 audio,
                 spectral_convergence_db: sc,
@@ -234,13 +235,13 @@ impl<'a> Synth<'a> {
             let a = std::f32::consts::FRAC_PI_2 * i as f32 / xf as f32;
             *v = *v * a.sin() + y[margin + cycle + i] * a.cos();
         }
+        output_limiter().apply(&mut one, f.sample_rate, true);
         let total = (bars as f64 * bar).round() as usize;
-        let mut audio: Vec<f32> = one.iter().copied().cycle().take(total).collect();
+        let audio: Vec<f32> = one.iter().copied().cycle().take(total).collect();
         let seams = (1..)
             .map(|k| k * cycle)
             .take_while(|&s| s < total)
             .collect();
-        peak_normalize(&mut audio);
         Ok(Rendered {
             audio,
             spectral_convergence_db: sc,
@@ -529,6 +530,46 @@ mod tests {
         }
     }
 
+    /// Rendering keeps the level the spectrogram implies (a grid 10 dB quieter renders 10 dB
+    /// quieter, not normalised back up), and a grid too loud for full scale comes out with its
+    /// peaks at the ceiling and its body still louder.
+    #[test]
+    fn rendering_keeps_the_level_and_limits_the_peaks() {
+        let model = shell();
+        let mut synth = Synth::new(&model).unwrap();
+        let spec = SongSpec::new(Genre::House, 0, 12.0, 2);
+        let song =
+            dsp::resample::resample(&render_song(&spec).audio, spec.sample_rate, 22050).unwrap();
+        let (grid, _) = synth.features(&song, None).unwrap();
+        let level = |shift_db: f32| {
+            let mut g = grid.clone();
+            g.data.iter_mut().for_each(|v| *v += shift_db);
+            let r = synth
+                .render(
+                    &g,
+                    &RenderSpec {
+                        gl: GriffinLimConfig::default(),
+                        bpm: Some(120.0),
+                        bars: None,
+                    },
+                )
+                .unwrap();
+            let peak = r.audio.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            let rms = (r.audio.iter().map(|v| v * v).sum::<f32>() / r.audio.len() as f32).sqrt();
+            (20.0 * rms.log10(), 20.0 * peak.log10())
+        };
+        let (quiet, quiet_peak) = level(-30.0);
+        let (quieter, _) = level(-40.0);
+        let (loud, loud_peak) = level(12.0);
+        assert!(quiet_peak < PEAK_DBFS, "{quiet_peak}");
+        assert!((quiet - quieter - 10.0).abs() < 0.5, "{quiet} vs {quieter}");
+        assert!(
+            loud_peak <= PEAK_DBFS + 0.01 && loud_peak > PEAK_DBFS - 0.1,
+            "{loud_peak}"
+        );
+        assert!(loud > quiet + 30.0, "{loud} vs {quiet}");
+    }
+
     #[test]
     fn slerp_endpoints_and_norm() {
         let a = vec![1.0, 0.0, 0.0];
@@ -540,8 +581,5 @@ mod tests {
             (m[0] - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-5
                 && (m[1] - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-5
         );
-        let mut x = vec![0.3, -0.1, 0.0];
-        peak_normalize(&mut x);
-        assert!((x[0] - 10f32.powf(-1.0 / 20.0)).abs() < 1e-6);
     }
 }

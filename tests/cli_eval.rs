@@ -20,6 +20,7 @@ fn eval_reports_every_metric_per_genre_with_floors_and_ceilings() {
         "reconstruction",
         "classifier",
         "frechet",
+        "feature_gaps",
         "rhythm",
         "novelty",
         "diversity",
@@ -39,6 +40,15 @@ fn eval_reports_every_metric_per_genre_with_floors_and_ceilings() {
         fd["floor_train_real"].as_f64().unwrap() < fd["ceiling_white_noise"].as_f64().unwrap(),
         "{fd}"
     );
+    // Real clips' own bands through the renderer stay far nearer to them than white noise.
+    assert!(
+        fd["bands_resynth"].as_f64().unwrap() < fd["ceiling_white_noise"].as_f64().unwrap(),
+        "{fd}"
+    );
+    // The distance's make-up: every feature's gap, generated minus held-out, finite.
+    let gaps = v["feature_gaps"]["per_genre"]["house"].as_object().unwrap();
+    assert_eq!(gaps.len(), 22, "{gaps:?}");
+    assert!(gaps["rms_dbfs"].as_f64().unwrap().is_finite(), "{gaps:?}");
     // PGHI beats random phase on real held-out clips.
     let gl = &v["gl"]["per_genre"]["house"];
     assert!(

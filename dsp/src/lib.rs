@@ -11,6 +11,7 @@ pub mod encode;
 pub mod error;
 pub mod griffin_lim;
 pub mod image;
+pub mod limiter;
 pub mod pghi;
 pub mod resample;
 pub mod rng;

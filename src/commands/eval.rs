@@ -3,6 +3,7 @@
 use anyhow::Context;
 
 use crate::cli::EvalArgs;
+use crate::eval::report::GAPS_SHOWN;
 use crate::eval::{evaluate, EvalOptions, Evaluation};
 use crate::generate::RenderSpec;
 use crate::listen_page::{Entry, Page, Section};
@@ -31,6 +32,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     }
     print!("{}", report.table());
     println!("{}", report.gl_line());
+    println!("{}", report.gaps_line(GAPS_SHOWN));
     Ok(())
 }
 
@@ -113,7 +115,12 @@ fn write_out_dir(
             a.model.display(),
             a.songs.display()
         )],
-        preformatted: Some(format!("{}{}\n", report.table(), report.gl_line())),
+        preformatted: Some(format!(
+            "{}{}\n{}\n",
+            report.table(),
+            report.gl_line(),
+            report.gaps_line(GAPS_SHOWN)
+        )),
         sections,
     }
     .write(out)?;

@@ -36,6 +36,8 @@ pub fn run(a: ResynthArgs) -> anyhow::Result<()> {
     }
     times.sort_by(f64::total_cmp);
     let gl_seconds = times[times.len() / 2];
+    // Written at the input's level, peaks above the ceiling limited (as generated audio is).
+    crate::generate::output_limiter().apply(&mut y, decoded.sample_rate, false);
     dsp::write_audio(
         &a.output,
         &y,

@@ -10,8 +10,12 @@
 //!    real training clips only; accuracy on held-out real clips (the ceiling) and on generated
 //!    clips of each genre; inception-score analogue `exp(E[KL(p(y|x) || p(y))])` of generated.
 //! 4. **frechet**: Frechet distance between Gaussians fitted to standardised features of
-//!    generated vs held-out real clips; floor: training real vs held-out real; ceilings: white
-//!    noise, and the mean training clip rendered to audio, vs held-out real.
+//!    generated vs held-out real clips; floor: training real vs held-out real; the
+//!    representation's share: held-out clips' own bands rendered as generated clips are, vs
+//!    the same clips as they are; ceilings: white noise, and the mean training clip rendered
+//!    to audio, vs held-out real. With it, the **feature gaps**: per feature, the generated
+//!    clips' mean minus the held-out clips' mean, in training standard deviations (what the
+//!    distance is made of).
 //! 5. **rhythm**: detected tempo and onset rate (median and interquartile range) of generated
 //!    vs held-out real clips, and beat regularity (median tempo strength).
 //! 6. **transients**: median onset sharpness and median spectral flatness (see
@@ -223,6 +227,7 @@ struct FeatureSets {
     train: Labelled,
     held: Labelled,
     generated: Labelled,
+    bands: Labelled,
     white_noise: Vec<Vec<f64>>,
     mean_clip: Vec<Vec<f64>>,
 }
@@ -237,6 +242,7 @@ impl FeatureSets {
             train: Labelled::new(&c.train, &stdz),
             held: Labelled::new(&c.held, &stdz),
             generated: Labelled::new(&c.generated, &stdz),
+            bands: Labelled::new(&c.bands, &stdz),
             white_noise: standardise(&rows(&c.white_noise), &stdz),
             mean_clip: standardise(&rows(&c.mean_clip), &stdz),
         }
@@ -467,9 +473,23 @@ fn frechet_score(f: &FeatureSets, g: Option<usize>) -> FrechetScore {
     FrechetScore {
         generated: stats::frechet_between(&f.generated.rows(g), &held),
         floor_train_real: stats::frechet_between(&f.train.rows(g), &held),
+        bands_resynth: stats::frechet_between(&f.bands.rows(g), &held),
         ceiling_white_noise: stats::frechet_between(&f.white_noise, &held),
         ceiling_mean_clip: stats::frechet_between(&f.mean_clip, &held),
     }
+}
+
+/// Generated minus held-out mean of each feature, in training standard deviations.
+fn feature_gaps(f: &FeatureSets, g: Option<usize>) -> BTreeMap<String, f64> {
+    let (gen, held) = (
+        stats::mean_cov(&f.generated.rows(g)).0,
+        stats::mean_cov(&f.held.rows(g)).0,
+    );
+    clip_features::NAMES
+        .iter()
+        .zip(gen.iter().zip(&held))
+        .map(|(n, (a, b))| (n.to_string(), a - b))
+        .collect()
 }
 
 fn of_genre(clips: &[Clip], g: Option<usize>) -> impl Iterator<Item = &ClipAnalysis> {
@@ -623,6 +643,7 @@ pub fn evaluate(model: &Model, songs: &Path, opts: &EvalOptions) -> anyhow::Resu
         reconstruction,
         classifier: PerGenre::build(&genres, |g| classifier_score(&clf, &f, g)),
         frechet: PerGenre::build(&genres, |g| frechet_score(&f, g)),
+        feature_gaps: PerGenre::build(&genres, |g| feature_gaps(&f, g)),
         rhythm: PerGenre::build(&genres, |g| RhythmScore {
             generated: rhythm_side(&sets.generated, g),
             real: rhythm_side(&sets.held, g),

@@ -73,6 +73,8 @@ pub struct ClassifierScore {
 pub struct FrechetScore {
     pub generated: f64,
     pub floor_train_real: f64,
+    /// Held-out clips' bands rendered as generated clips are, vs the same clips as they are.
+    pub bands_resynth: f64,
     pub ceiling_white_noise: f64,
     pub ceiling_mean_clip: f64,
 }
@@ -159,6 +161,8 @@ pub struct EvalReport {
     pub reconstruction: PerGenre<ReconstructionScore>,
     pub classifier: PerGenre<ClassifierScore>,
     pub frechet: PerGenre<FrechetScore>,
+    /// Per feature: generated mean minus held-out mean, in training standard deviations.
+    pub feature_gaps: PerGenre<BTreeMap<String, f64>>,
     pub rhythm: PerGenre<RhythmScore>,
     pub transients: PerGenre<TransientScore>,
     pub novelty: PerGenre<NoveltyScore>,
@@ -167,6 +171,9 @@ pub struct EvalReport {
     #[serde(skip)]
     pub projection: Vec<ProjectedPoint>,
 }
+
+/// Feature gaps shown in the text reports (all are in the JSON).
+pub const GAPS_SHOWN: usize = 4;
 
 /// Two decimals below 100, none above; `-` for a value that could not be measured.
 fn num(x: f64) -> String {
@@ -191,7 +198,7 @@ fn small(x: f64) -> String {
 impl EvalReport {
     /// The summary table (Markdown): one row per genre and one overall.
     pub fn table(&self) -> String {
-        let mut s = String::from("| genre | recon LSD dB (mean clip) | classifier: real / generated | FD generated (floor / noise / mean clip) | onset sharpness gen / real / GL / bands+GL | flatness gen / real / GL / bands+GL | tempo gen / real | novelty ratio | diversity ratio |\n|---|---|---|---|---|---|---|---|---|\n");
+        let mut s = String::from("| genre | recon LSD dB (mean clip) | classifier: real / generated | FD generated (floor / bands+GL / noise / mean clip) | onset sharpness gen / real / GL / bands+GL | flatness gen / real / GL / bands+GL | tempo gen / real | novelty ratio | diversity ratio |\n|---|---|---|---|---|---|---|---|---|\n");
         let four = |v: &Versus, f: fn(f64) -> String| {
             format!(
                 "{} / {} / {} / {}",
@@ -215,13 +222,14 @@ impl EvalReport {
             };
             let _ = writeln!(
                 s,
-                "| {key} | {} ({}) | {} / {} | {} ({} / {} / {}) | {} | {} | {} / {} | {} | {} |",
+                "| {key} | {} ({}) | {} / {} | {} ({} / {} / {} / {}) | {} | {} | {} / {} | {} | {} |",
                 num(rc.model_lsd_db),
                 num(rc.mean_clip_lsd_db),
                 num(cl.real_heldout_accuracy),
                 num(cl.generated_accuracy),
                 num(fd.generated),
                 num(fd.floor_train_real),
+                num(fd.bands_resynth),
                 num(fd.ceiling_white_noise),
                 num(fd.ceiling_mean_clip),
                 four(&tr.onset_sharpness, num),
@@ -249,17 +257,33 @@ impl EvalReport {
         )
     }
 
+    /// One line: the overall feature gaps, largest first (the first `n`).
+    pub fn gaps_line(&self, n: usize) -> String {
+        let mut gaps: Vec<(&String, &f64)> = self.feature_gaps.overall.iter().collect();
+        gaps.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+        let parts: Vec<String> = gaps
+            .iter()
+            .take(n)
+            .map(|(k, v)| format!("{k} {v:+.2}"))
+            .collect();
+        format!(
+            "Largest feature gaps, generated minus held-out real (training SDs): {}",
+            parts.join(", ")
+        )
+    }
+
     /// `report.md`: the table, the gallery (`generated-GENRE.png`, `real-GENRE.png` beside it)
     /// and the projection picture (`projection.png`).
     pub fn markdown(&self) -> String {
         let mut md = format!(
-            "# beatgen eval\n\nModel `{}` on `{}`: {} held-out real clips, {} generated.\n\n{}\n\n{}\n\n",
+            "# beatgen eval\n\nModel `{}` on `{}`: {} held-out real clips, {} generated.\n\n{}\n\n{}\n\n{}\n\n",
             self.model.display(),
             self.songs.display(),
             self.counts.heldout_clips,
             self.counts.generated_clips,
             self.table(),
-            self.gl_line()
+            self.gl_line(),
+            self.gaps_line(GAPS_SHOWN)
         );
         md.push_str("| genre | generated | held-out real |\n|---|---|---|\n");
         for g in &self.genres {
