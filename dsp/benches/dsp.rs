@@ -70,6 +70,17 @@ fn benches(c: &mut Criterion) {
             )
         });
     }
+
+    // The output limiter on the clip made 12 dB too loud (every hit limited), as a loop.
+    let loud: Vec<f32> = x.iter().map(|v| v * 4.0).collect();
+    let limiter = dsp::limiter::Limiter::default();
+    c.bench_function("limiter 3s (cyclic, hits 12 dB over)", |b| {
+        b.iter_batched(
+            || loud.clone(),
+            |mut v| limiter.apply(&mut v, 22050, true),
+            BatchSize::SmallInput,
+        )
+    });
 }
 
 criterion_group! {

@@ -43,10 +43,12 @@ impl AudioFormat {
     }
 }
 
-/// Encoder settings. Defaults: MP3 at 192 kb/s CBR, WAV as 16-bit PCM.
+/// Encoder settings. Defaults: MP3 at 192 kb/s CBR (160 kb/s at sample rates below 32 kHz,
+/// see [`max_mp3_kbps`]), WAV as 16-bit PCM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EncodeOptions {
-    /// MP3 bit rate in kb/s (one of LAME's CBR rates: 8..=320).
+    /// MP3 bit rate in kb/s (one of LAME's CBR rates: 8..=320), capped at the highest rate
+    /// of the sample rate's MPEG version ([`max_mp3_kbps`]).
     pub mp3_kbps: u32,
     /// Write WAV as 32-bit float instead of 16-bit PCM.
     pub wav_float: bool,
@@ -142,8 +144,19 @@ fn bitrate(kbps: u32) -> std::result::Result<Bitrate, String> {
     })
 }
 
-/// MP3 bytes: mono, constant bit rate, at `sample_rate` (which must be an MPEG rate, e.g.
-/// 22050, 44100 or 48000 Hz).
+/// The highest MP3 bit rate at `sample_rate`: 320 kb/s for MPEG-1 rates (32, 44.1, 48 kHz),
+/// 160 kb/s for the MPEG-2 and 2.5 rates below them (22.05 kHz, beatgen's own rate, among
+/// them).
+pub fn max_mp3_kbps(sample_rate: u32) -> u32 {
+    if sample_rate >= 32_000 {
+        320
+    } else {
+        160
+    }
+}
+
+/// MP3 bytes: mono, constant bit rate (`kbps`, capped at [`max_mp3_kbps`]), at `sample_rate`
+/// (which must be an MPEG rate, e.g. 22050, 44100 or 48000 Hz).
 pub fn encode_mp3(
     samples: &[f32],
     sample_rate: u32,
@@ -153,7 +166,8 @@ pub fn encode_mp3(
     b.set_num_channels(1).map_err(|e| format!("{e:?}"))?;
     b.set_sample_rate(sample_rate)
         .map_err(|e| format!("sample rate {sample_rate} Hz: {e:?}"))?;
-    b.set_brate(bitrate(kbps)?).map_err(|e| format!("{e:?}"))?;
+    b.set_brate(bitrate(kbps.min(max_mp3_kbps(sample_rate)))?)
+        .map_err(|e| format!("{e:?}"))?;
     // q = 2, LAME's recommended high quality (`lame -h`); q = 0 is much slower for no audible gain.
     b.set_quality(mp3lame_encoder::Quality::NearBest)
         .map_err(|e| format!("{e:?}"))?;
@@ -177,6 +191,25 @@ pub fn encode_mp3(
 
 #[cfg(test)]
 mod delay_tests {
+    /// The bit rate written is the one asked for, capped at the MPEG version's highest: the
+    /// file's size is the bit rate times its length (CBR), within a frame or two.
+    #[test]
+    fn bit_rate_is_capped_at_the_mpeg_versions_highest() {
+        for (sr, kbps, expect) in [
+            (22050u32, 192u32, 160u32),
+            (22050, 64, 64),
+            (44100, 192, 192),
+        ] {
+            let x: Vec<f32> = (0..sr * 4).map(|i| 0.3 * (i as f32 * 0.05).sin()).collect();
+            let bytes = super::encode_mp3(&x, sr, kbps).unwrap();
+            let got = bytes.len() as f64 * 8.0 / 4.0 / 1000.0;
+            assert!(
+                (got - expect as f64).abs() < 0.03 * expect as f64,
+                "{sr} Hz at {kbps}: {got:.1} kb/s, expected {expect}"
+            );
+        }
+    }
+
     /// An impulse through the MP3 encoder and back through the decoder lands
     /// [`super::mp3_delay_samples`] later, at both rates and two bit rates.
     #[test]

@@ -68,14 +68,15 @@ impl Limiter {
         let mut r = a;
         let mut prev = 1.0f32;
         for v in r.iter_mut() {
-            prev = v.min(1.0 - (1.0 - prev) * alpha);
+            prev = lesser(*v, 1.0 - (1.0 - prev) * alpha);
             *v = prev;
         }
         // Box mean over |k - n| <= l, from prefix sums (f64: no drift over long signals).
-        let mut prefix = Vec::with_capacity(r.len() + 1);
-        prefix.push(0.0f64);
-        for &v in &r {
-            prefix.push(prefix.last().copied().unwrap_or(0.0) + v as f64);
+        let mut prefix = vec![0.0f64; r.len() + 1];
+        let mut acc = 0.0f64;
+        for (p, &v) in prefix[1..].iter_mut().zip(&r) {
+            acc += v as f64;
+            *p = acc;
         }
         let w = (2 * l + 1) as f64;
         for (j, v) in x.iter_mut().enumerate() {
@@ -87,27 +88,40 @@ impl Limiter {
     }
 }
 
-/// `out[i]` = min of `v[k]` over `|k - i| <= l` (clipped to the slice), in linear time
-/// (a monotone queue of indices).
+/// `out[i]` = min of `v[k]` over `|k - i| <= l` (clipped to the slice), in linear time: van
+/// Herk / Gil-Werman, the minimum of a block-wise suffix minimum and prefix minimum over
+/// blocks of the window's length.
 fn sliding_min(v: &[f32], l: usize) -> Vec<f32> {
     let n = v.len();
-    let mut out = vec![0.0; n];
-    let mut q = std::collections::VecDeque::with_capacity(2 * l + 2);
-    let mut next = 0;
-    for (i, o) in out.iter_mut().enumerate() {
-        while next < n && next <= i + l {
-            while q.back().is_some_and(|&b| v[b] >= v[next]) {
-                q.pop_back();
-            }
-            q.push_back(next);
-            next += 1;
+    let w = 2 * l + 1;
+    // Padded with +inf on both sides: index j of `p` is v[j - l].
+    let mut p = vec![f32::INFINITY; n + 2 * l];
+    p[l..l + n].copy_from_slice(v);
+    let mut pre = p.clone();
+    let mut suf = p.clone();
+    for block in pre.chunks_mut(w) {
+        for j in 1..block.len() {
+            block[j] = lesser(block[j], block[j - 1]);
         }
-        while q.front().is_some_and(|&f| f + l < i) {
-            q.pop_front();
-        }
-        *o = v[*q.front().expect("window holds i")];
     }
-    out
+    for block in suf.chunks_mut(w) {
+        for j in (0..block.len().saturating_sub(1)).rev() {
+            block[j] = lesser(block[j], block[j + 1]);
+        }
+    }
+    // The window of out[i] is p[i ..= i + 2l]: a suffix of one block and a prefix of the next
+    // (or the whole of one block).
+    (0..n).map(|i| lesser(suf[i], pre[i + 2 * l])).collect()
+}
+
+/// The smaller of two numbers that are not NaN (a plain comparison, cheaper than `f32::min`).
+#[inline]
+fn lesser(a: f32, b: f32) -> f32 {
+    if b < a {
+        b
+    } else {
+        a
+    }
 }
 
 #[cfg(test)]
