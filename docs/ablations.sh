@@ -12,7 +12,9 @@ songs=${1:-songs}
 shift || true
 # Squared error was the first version's loss; L1 won the ablation and is the default now.
 # The first rows were measured before the output calibration and with the bands' mean dB
-# level: run them as <variant>-uncalibrated to reproduce them.
+# level: run them as <variant>-uncalibrated to reproduce them. README's main ablation rows were
+# measured with peak-normalised loops, before the peak limiter: run this script at commit
+# 611d99f for those numbers; at this commit it gives the limited ones.
 declare -A args=(
   [mlp-clips]="--arch mlp --representation clips --recon-loss mse --band-average db"
   [conv-clips]="--arch conv --representation clips --recon-loss mse --band-average db"
