@@ -176,7 +176,7 @@ pub fn write_generated(
     let mut out = Vec::new();
     for (i, c) in clips.iter().enumerate() {
         let db = synth.fx.bin_db(&c.audio)?;
-        let heard = dsp::tempo::tempo_of_spectrogram(db, &f.projection_for_tempo(), f.frame_rate());
+        let heard = heard_tempo(db, f, c.bpm);
         let bars = req.bars.map_or(String::new(), |b| format!("-{b}bars"));
         let path = o
             .dir
@@ -278,4 +278,22 @@ fn write_png(
     };
     dsp::image::write_rgb_png(path, w, h as u32, &px)?;
     Ok(())
+}
+
+/// The tempo the detector hears in a written loop: with the tempo it was rendered at, the
+/// detector's reading near it (its autocorrelation peak within 4%, refined), as a song's tagged
+/// tempo is read; else, or when it has no reading there, its best reading. A loop whose beat
+/// period is off shows it; which of the pattern's metrical levels (a drill loop's beat or its
+/// 3:2 syncopation) is the tempo is the request's to say.
+fn heard_tempo(
+    db: &dsp::Spectrogram,
+    f: &crate::dataset::features::FeatureConfig,
+    rendered_bpm: Option<f32>,
+) -> Option<dsp::tempo::Tempo> {
+    let env = dsp::tempo::tempo_envelope(db, &f.projection_for_tempo());
+    let (lo, hi) = dsp::tempo::DEFAULT_BPM_RANGE;
+    let analysis = dsp::tempo::TempoAnalysis::new(&env, f.frame_rate(), lo, hi)?;
+    rendered_bpm
+        .and_then(|b| analysis.near(b))
+        .or_else(|| analysis.best())
 }
