@@ -17,20 +17,7 @@ fn generation_is_deterministic_validated_and_decodable() {
     let d = dir.path();
     tiny_model(d);
     let gen = |out: &str, seed: &str, extra: &[&str]| {
-        let mut args = vec![
-            "spec-generate",
-            "--model",
-            "m",
-            "--genre",
-            "house",
-            "--out",
-            out,
-            "--count",
-            "2",
-            "--seed",
-            seed,
-            "--json",
-        ];
+        let mut args = generate_args("house", out, &["--count", "2", "--seed", seed, "--json"]);
         args.extend_from_slice(extra);
         json(&ok(d, &args))
     };
@@ -76,22 +63,11 @@ fn generation_is_deterministic_validated_and_decodable() {
     // WAV output is exact in length.
     let w = json(&ok(
         d,
-        &[
-            "spec-generate",
-            "--model",
-            "m",
-            "--genre",
+        &generate_args(
             "lo-fi",
-            "--out",
             "w",
-            "--count",
-            "1",
-            "--format",
-            "wav",
-            "--bpm",
-            "93",
-            "--json",
-        ],
+            &["--count", "1", "--format", "wav", "--bpm", "93", "--json"],
+        ),
     ));
     let p = d.join(w["files"][0]["path"].as_str().unwrap());
     // 2 bars at 93 BPM: 2 x 4 x 60 / 93 x 22050 = 113,806.45 samples.
@@ -152,24 +128,13 @@ fn loops_have_whole_bars_and_interpolation_ends_match_reconstructions() {
     tiny_model(d);
     let v = json(&ok(
         d,
-        &[
-            "spec-generate",
-            "--model",
-            "m",
-            "--genre",
+        &generate_args(
             "house",
-            "--out",
             "l",
-            "--count",
-            "1",
-            "--bars",
-            "3",
-            "--bpm",
-            "100",
-            "--format",
-            "wav",
-            "--json",
-        ],
+            &[
+                "--count", "1", "--bars", "3", "--bpm", "100", "--format", "wav", "--json",
+            ],
+        ),
     ));
     let f = &v["files"][0];
     // Exactly 3 bars of 4/4 at 100 BPM: 3 x 2.4 s.
@@ -241,23 +206,13 @@ fn loops_have_whole_bars_and_interpolation_ends_match_reconstructions() {
     // The last step is the seed's decoded latent, exactly as spec-generate draws and renders it.
     ok(
         d,
-        &[
-            "spec-generate",
-            "--model",
-            "m",
-            "--genre",
+        &generate_args(
             "lo-fi",
-            "--out",
             "g",
-            "--count",
-            "1",
-            "--seed",
-            "3",
-            "--format",
-            "wav",
-            "--bpm",
-            "120",
-        ],
+            &[
+                "--count", "1", "--seed", "3", "--format", "wav", "--bpm", "120",
+            ],
+        ),
     );
     let last = decode(&d.join("i/step-03.wav")).samples;
     let generated = decode(&d.join("g/lo-fi-seed3-01.wav")).samples;

@@ -108,29 +108,20 @@ fn spec_generate_writes_a_groove_per_loop() {
     let d = dir.path();
     tiny_model(d);
     let gen = |out: &str, q: &str| {
-        ok(
-            d,
-            &[
-                "spec-generate",
-                "--model",
-                "m",
-                "--genre",
-                "house",
-                "--out",
-                out,
-                "--count",
-                "2",
-                "--bpm",
-                "100",
-                "--bars",
-                "4",
-                "--dump-png",
-                "--midi",
-                "--midi-quantize",
-                q,
-                "--json",
-            ],
-        )
+        let extra = [
+            "--count",
+            "2",
+            "--bpm",
+            "100",
+            "--bars",
+            "4",
+            "--dump-png",
+            "--midi",
+            "--midi-quantize",
+            q,
+            "--json",
+        ];
+        ok(d, &generate_args("house", out, &extra))
     };
     let j = json(&gen("q", "full"));
     let files = j["files"].as_array().unwrap();
@@ -188,19 +179,7 @@ fn midi_needs_a_bar_grid_model() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     tiny_model_with(d, &["--representation", "clips"]);
-    let e = fails(
-        d,
-        &[
-            "spec-generate",
-            "--model",
-            "m",
-            "--genre",
-            "house",
-            "--out",
-            "o",
-            "--midi",
-        ],
-    );
+    let e = fails(d, &generate_args("house", "o", &["--midi"]));
     assert!(e.contains("--midi") && e.contains("bar-grid"), "{e}");
     assert!(!d.join("o").exists());
 }

@@ -209,17 +209,7 @@ fn damaged_model_directories_are_clear_errors() {
     let cal = d.join("m/calibration.safetensors");
     let good_cal = std::fs::read(&cal).unwrap();
     std::fs::write(&cal, &good_cal[..good_cal.len() / 2]).unwrap();
-    let generate = [
-        "spec-generate",
-        "--model",
-        "m",
-        "--genre",
-        "trap",
-        "--out",
-        "g",
-        "--count",
-        "1",
-    ];
+    let generate = generate_args("trap", "g", &["--count", "1"]);
     let err = fails(d, &generate);
     assert!(
         err.contains("calibration.safetensors") && err.contains("not a valid safetensors file"),

@@ -116,18 +116,7 @@ fn spec_generate_writes_a_page_and_rewrites_it() {
     let gen = |count: &str| {
         ok(
             d,
-            &[
-                "spec-generate",
-                "--model",
-                "m",
-                "--genre",
-                "lo-fi",
-                "--out",
-                "beats",
-                "--count",
-                count,
-                "--dump-png",
-            ],
+            &generate_args("lo-fi", "beats", &["--count", count, "--dump-png"]),
         )
     };
     let out = gen("3");

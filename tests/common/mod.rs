@@ -22,6 +22,21 @@ pub fn beatgen(dir: &Path, args: &[&str]) -> Output {
         .expect("run beatgen")
 }
 
+/// The arguments `spec-generate --model m --genre GENRE --out OUT EXTRA...` (the tiny model).
+pub fn generate_args<'a>(genre: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "spec-generate",
+        "--model",
+        "m",
+        "--genre",
+        genre,
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 /// Run and require success; returns stdout.
 pub fn ok(dir: &Path, args: &[&str]) -> String {
     let out = beatgen(dir, args);
