@@ -69,7 +69,7 @@ fn flux(db: &Spectrogram, t: usize, bands: &std::ops::Range<usize>) -> f32 {
 }
 
 /// The downbeat of a song from its mel-band dB spectrogram (`frames x n_bands`, mel bands
-/// from 0 Hz to `sample_rate / 2` as [`BandProjection::mel`] makes them) and its tempo. `None` when fewer than two bars fit.
+/// from 0 Hz to `sample_rate / 2` as [`crate::bands::BandProjection::mel`] makes them) and its tempo. `None` when fewer than two bars fit.
 pub fn find_downbeat(mel_db: &Spectrogram, sample_rate: u32, tempo: &Tempo) -> Option<Downbeat> {
     let n = mel_db.bins;
     let period = tempo.period_frames;

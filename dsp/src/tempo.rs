@@ -127,7 +127,7 @@ pub fn tempo_of_spectrogram(
     )
 }
 
-/// Normalised autocorrelation `r[0..max_lag]` (r[0] = 1).
+/// Normalised autocorrelation `r[0..max_lag]` (`r[0] = 1`).
 pub fn autocorrelation(env: &[f32], max_lag: usize) -> Vec<f32> {
     let n = env.len();
     let r0: f64 = env.iter().map(|&v| (v as f64) * (v as f64)).sum();

@@ -1,7 +1,7 @@
 //! Rendering the genre grammars through a SoundFont (General MIDI), so that a corpus can be
 //! made of recorded drum samples rather than the built-in synthesiser. The same pattern
-//! grammar, swing and timing rule ([`super::event_seconds`]) and the same mix ending
-//! ([`super::finish_mix`]) as the built-in corpus; the voices become General MIDI notes:
+//! grammar, swing and timing rule (`event_seconds`) and the same mix ending
+//! (`finish_mix`) as the built-in corpus; the voices become General MIDI notes:
 //!
 //! (see [`super::pattern::Voice::midi`]), the kit and programs by genre (see [`kits`]).
 //!
