@@ -176,12 +176,9 @@ pub fn analyse(audio: &[f32], cfg: &FeatureConfig, plan: &mut StftPlan) -> ClipA
 
 /// Per-feature mean and standard deviation (floored) of rows, for standardising.
 pub fn standardiser(rows: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
-    let d = rows.first().map_or(0, |r| r.len());
+    let mean = super::stats::mean(rows);
     let n = rows.len().max(1) as f64;
-    let mean: Vec<f64> = (0..d)
-        .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n)
-        .collect();
-    let sd = (0..d)
+    let sd = (0..mean.len())
         .map(|j| {
             (rows.iter().map(|r| (r[j] - mean[j]).powi(2)).sum::<f64>() / n)
                 .sqrt()

@@ -482,8 +482,8 @@ fn frechet_score(f: &FeatureSets, g: Option<usize>) -> FrechetScore {
 /// Generated minus held-out mean of each feature, in training standard deviations.
 fn feature_gaps(f: &FeatureSets, g: Option<usize>) -> BTreeMap<String, f64> {
     let (gen, held) = (
-        stats::mean_cov(&f.generated.rows(g)).0,
-        stats::mean_cov(&f.held.rows(g)).0,
+        stats::mean(&f.generated.rows(g)),
+        stats::mean(&f.held.rows(g)),
     );
     clip_features::NAMES
         .iter()

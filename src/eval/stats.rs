@@ -1,13 +1,19 @@
 //! Statistics for evaluation: mean and covariance, the Frechet distance between Gaussians, a
 //! symmetric eigensolver (cyclic Jacobi), a 2-D PCA projection, and distances.
 
-/// Mean vector and covariance matrix (divided by n - 1) of row vectors.
-pub fn mean_cov(rows: &[Vec<f64>]) -> (Vec<f64>, Vec<Vec<f64>>) {
+/// Mean vector of row vectors (zeros of no length for no rows).
+pub fn mean(rows: &[Vec<f64>]) -> Vec<f64> {
     let d = rows.first().map_or(0, |r| r.len());
     let n = rows.len().max(1) as f64;
-    let mean: Vec<f64> = (0..d)
+    (0..d)
         .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n)
-        .collect();
+        .collect()
+}
+
+/// Mean vector and covariance matrix (divided by n - 1) of row vectors.
+pub fn mean_cov(rows: &[Vec<f64>]) -> (Vec<f64>, Vec<Vec<f64>>) {
+    let mean = mean(rows);
+    let d = mean.len();
     let mut cov = vec![vec![0.0; d]; d];
     for r in rows {
         for i in 0..d {
