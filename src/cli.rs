@@ -1,6 +1,10 @@
 //! The command-line interface (clap derive). Every command prints a one-line summary, or with
 //! `--json` one JSON object on stdout; progress and warnings go to stderr. Defaults come from
 //! the `Default` impls of the domain types they fill, never from literals here.
+//!
+//! The doc comments of the argument structs are the `--help` text, written for a terminal
+//! (`SONGS/<genre>/*.mp3`, `seed:N[:genre]`), not as rustdoc markup.
+#![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 
 use std::path::PathBuf;
 
