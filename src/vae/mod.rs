@@ -14,6 +14,7 @@ pub mod matmul;
 pub mod model;
 pub mod reshape;
 pub mod stack;
+pub mod upconv;
 
 pub use adam::{AdamConfig, AdamState};
 pub use loss::ReconLoss;

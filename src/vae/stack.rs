@@ -3,6 +3,8 @@
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 use super::layer::{Init, Layer, LayerSpec, Param, ParamMut, Shape, ShapeError};
+use super::reshape::Reshape;
+use super::upconv::UpsampleConv1d;
 
 pub struct Stack {
     input: Shape,
@@ -16,9 +18,28 @@ pub struct StackBuffers {
     scratch: Vec<Vec<f32>>,
 }
 
+/// `(factor, out, kernel)` when `specs[i]` upsamples and `specs[i + 1]` is a stride-1
+/// convolution of odd kernel: a pair [`Stack::build`] computes as one [`UpsampleConv1d`].
+fn upsample_conv(specs: &[LayerSpec], i: usize) -> Option<(usize, usize, usize)> {
+    match (specs.get(i)?, specs.get(i + 1)?) {
+        (
+            &LayerSpec::Upsample { factor },
+            &LayerSpec::Conv1d {
+                out,
+                kernel,
+                stride: 1,
+            },
+        ) if factor >= 1 && out > 0 && kernel % 2 == 1 => Some((factor, out, kernel)),
+        _ => None,
+    }
+}
+
 impl Stack {
     /// Build `specs` in order from `input`. The last layer with parameters is initialised with
-    /// `out_gain`, the others with gain 1.
+    /// `out_gain`, the others with gain 1. An upsampling followed by a stride-1 convolution of
+    /// odd kernel is computed as one [`UpsampleConv1d`] in the convolution's place (the same
+    /// function and parameters, fewer operations), the upsampling's place passing its input
+    /// through; every parameter keeps its name.
     pub fn build(
         specs: &[LayerSpec],
         input: Shape,
@@ -30,12 +51,21 @@ impl Stack {
         let mut shape = input;
         for (i, spec) in specs.iter().enumerate() {
             let gain = if Some(i) == last_param { out_gain } else { 1.0 };
-            let layer = spec.build(shape, init, gain).map_err(|reason| ShapeError {
-                index: i,
-                spec: spec.clone(),
-                input: shape,
-                reason,
-            })?;
+            let layer: Box<dyn Layer> = if let Some((factor, out, kernel)) =
+                i.checked_sub(1).and_then(|p| upsample_conv(specs, p))
+            {
+                // Its upsampling passed the input through: `shape` is before upsampling.
+                Box::new(UpsampleConv1d::new(shape, factor, out, kernel, init, gain))
+            } else if upsample_conv(specs, i).is_some() {
+                Box::new(Reshape::new(shape, shape))
+            } else {
+                spec.build(shape, init, gain).map_err(|reason| ShapeError {
+                    index: i,
+                    spec: spec.clone(),
+                    input: shape,
+                    reason,
+                })?
+            };
             shape = layer.output_shape();
             layers.push(layer);
         }
@@ -143,6 +173,65 @@ mod tests {
     use super::*;
     use crate::vae::layer::check::rand_array;
     use dsp::rng::SplitMix64;
+
+    /// An upsampling and the convolution after it run fused, with the output of the two
+    /// layers built one by one from the same draws, and the parameters keep the convolution's
+    /// place in the names (checkpoints and PyTorch see the declared layers).
+    #[test]
+    fn a_fused_upsampling_convolution_is_the_declared_pair() {
+        let specs = vec![
+            LayerSpec::Upsample { factor: 2 },
+            LayerSpec::Conv1d {
+                out: 3,
+                kernel: 5,
+                stride: 1,
+            },
+            LayerSpec::LeakyRelu { slope: 0.1 },
+        ];
+        let input = Shape::new(4, 6);
+        let st = Stack::build(
+            &specs,
+            input,
+            &mut Init::Random(&mut SplitMix64::new(3)),
+            1.0,
+        )
+        .unwrap();
+        let mut rng = SplitMix64::new(3);
+        let mut init = Init::Random(&mut rng);
+        let mut shape = input;
+        let one_by_one: Vec<Box<dyn Layer>> = specs
+            .iter()
+            .map(|s| {
+                let l = s.build(shape, &mut init, 1.0).unwrap();
+                shape = l.output_shape();
+                l
+            })
+            .collect();
+        let bsz = 2;
+        let x = rand_array(input.features(), bsz, 5);
+        let mut buf = st.buffers(bsz);
+        st.forward(&x.view(), &mut buf);
+        let mut y = x.clone();
+        for l in &one_by_one {
+            let mut out = Array2::zeros((l.output_shape().features(), bsz));
+            let mut scratch = vec![0.0; l.scratch_len(bsz)];
+            l.forward(&y.view(), &mut out.view_mut(), &mut scratch);
+            y = out;
+        }
+        assert_eq!(st.output(&buf).dim(), y.dim());
+        for (a, b) in st.output(&buf).iter().zip(y.iter()) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
+        let mut names = Vec::new();
+        st.visit("decoder", &mut |name, p| names.push((name, p.shape)));
+        assert_eq!(
+            names,
+            vec![
+                ("decoder.1.weight".to_string(), vec![3, 4, 5]),
+                ("decoder.1.bias".to_string(), vec![3])
+            ]
+        );
+    }
 
     /// The composed stack's gradients against finite differences of `sum(y * r)`, for the
     /// input and a sample of the parameters (every layer kind of the conv VAE).
