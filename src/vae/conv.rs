@@ -22,11 +22,66 @@ pub struct Conv1d {
     kernel: usize,
     stride: usize,
     pad: usize,
-    /// `[cout, cin * k]`.
+    pub p: ConvParams,
+}
+
+/// A convolution's weights `[cout, cin * k]` and bias, with their gradients, visited as
+/// PyTorch's `weight` `[cout, cin, k]` and `bias` `[cout]` (shared by [`Conv1d`] and
+/// [`super::upconv::UpsampleConv1d`]).
+pub struct ConvParams {
+    cin: usize,
+    kernel: usize,
     pub w: Array2<f32>,
     pub b: Array1<f32>,
     pub gw: Array2<f32>,
     pub gb: Array1<f32>,
+}
+
+impl ConvParams {
+    /// He-initialised weights (fan-in `cin * k`), zero bias.
+    pub fn new(cin: usize, out: usize, kernel: usize, init: &mut Init, gain: f32) -> Self {
+        let fan_in = cin * kernel;
+        ConvParams {
+            cin,
+            kernel,
+            w: init_weights((out, fan_in), fan_in, init, gain),
+            b: Array1::zeros(out),
+            gw: Array2::zeros((out, fan_in)),
+            gb: Array1::zeros(out),
+        }
+    }
+
+    pub fn visit<'a>(&'a self, f: &mut dyn FnMut(Param<'a>)) {
+        let out = self.b.len();
+        f(Param {
+            name: "weight",
+            shape: vec![out, self.cin, self.kernel],
+            value: self.w.as_slice().expect("contiguous"),
+            grad: self.gw.as_slice().expect("contiguous"),
+        });
+        f(Param {
+            name: "bias",
+            shape: vec![out],
+            value: self.b.as_slice().expect("contiguous"),
+            grad: self.gb.as_slice().expect("contiguous"),
+        });
+    }
+
+    pub fn visit_mut<'a>(&'a mut self, f: &mut dyn FnMut(ParamMut<'a>)) {
+        let out = self.b.len();
+        f(ParamMut {
+            name: "weight",
+            shape: vec![out, self.cin, self.kernel],
+            value: self.w.as_slice_mut().expect("contiguous"),
+            grad: self.gw.as_slice().expect("contiguous"),
+        });
+        f(ParamMut {
+            name: "bias",
+            shape: vec![out],
+            value: self.b.as_slice_mut().expect("contiguous"),
+            grad: self.gb.as_slice().expect("contiguous"),
+        });
+    }
 }
 
 /// A standard-layout batch `[rows * inner, B]` seen as `[rows, inner * B]`.
@@ -44,6 +99,52 @@ pub(crate) fn view_as_mut<'a>(
     ArrayViewMut2::from_shape((rows, n / rows), s).expect("rows divide the batch")
 }
 
+/// `cols[ci * taps + j, to * B + b] = x[ci, source(to, j), b]`, 0 where `source` is `None`:
+/// the im2col of `x` (`[cin, tin * B]`) for `taps` taps at `tout` output steps.
+pub(crate) fn im2col(
+    xs: &[f32],
+    cols: &mut [f32],
+    (tin, taps, tout, bsz): (usize, usize, usize, usize),
+    source: impl Fn(usize, usize) -> Option<usize> + Sync,
+) {
+    cols.par_chunks_mut(tout * bsz)
+        .enumerate()
+        .for_each(|(row, dst)| {
+            let (ci, j) = (row / taps, row % taps);
+            for (to, d) in dst.chunks_mut(bsz).enumerate() {
+                match source(to, j) {
+                    Some(ti) => d.copy_from_slice(&xs[(ci * tin + ti) * bsz..][..bsz]),
+                    None => d.fill(0.0),
+                }
+            }
+        });
+}
+
+/// The adjoint of [`im2col`]: `dx[ci, t]` is the sum of the `dcols` entries copied from it.
+pub(crate) fn col2im(
+    dcols: &[f32],
+    dxs: &mut [f32],
+    (tin, taps, tout, bsz): (usize, usize, usize, usize),
+    source: impl Fn(usize, usize) -> Option<usize> + Sync,
+) {
+    dxs.par_chunks_mut(tin * bsz)
+        .enumerate()
+        .for_each(|(ci, dst)| {
+            dst.fill(0.0);
+            for j in 0..taps {
+                let src = &dcols[(ci * taps + j) * tout * bsz..][..tout * bsz];
+                for to in 0..tout {
+                    if let Some(ti) = source(to, j) {
+                        let d = &mut dst[ti * bsz..][..bsz];
+                        for (d, s) in d.iter_mut().zip(&src[to * bsz..][..bsz]) {
+                            *d += s;
+                        }
+                    }
+                }
+            }
+        });
+}
+
 impl Conv1d {
     pub fn new(
         input: Shape,
@@ -53,17 +154,13 @@ impl Conv1d {
         init: &mut Init,
         gain: f32,
     ) -> Self {
-        let fan_in = input.channels * kernel;
         Conv1d {
             input,
             out,
             kernel,
             stride,
             pad: (kernel - 1) / 2,
-            w: init_weights((out, fan_in), fan_in, init, gain),
-            b: Array1::zeros(out),
-            gw: Array2::zeros((out, fan_in)),
-            gb: Array1::zeros(out),
+            p: ConvParams::new(input.channels, out, kernel, init, gain),
         }
     }
 
@@ -98,21 +195,11 @@ impl Layer for Conv1d {
         let (tin, k, tout) = (self.input.time, self.kernel, self.tout());
         let xs = x.as_slice().expect("activations are contiguous");
         let cols = &mut scratch[..self.cols_len(bsz)];
-        cols.par_chunks_mut(tout * bsz)
-            .enumerate()
-            .for_each(|(row, dst)| {
-                let (ci, j) = (row / k, row % k);
-                for (to, d) in dst.chunks_mut(bsz).enumerate() {
-                    match self.source(to, j) {
-                        Some(ti) => d.copy_from_slice(&xs[(ci * tin + ti) * bsz..][..bsz]),
-                        None => d.fill(0.0),
-                    }
-                }
-            });
-        let cols = ArrayView2::from_shape((self.w.ncols(), tout * bsz), &*cols).expect("sized");
+        im2col(xs, cols, (tin, k, tout, bsz), |to, j| self.source(to, j));
+        let cols = ArrayView2::from_shape((self.p.w.ncols(), tout * bsz), &*cols).expect("sized");
         let mut ym = view_as_mut(y, self.out);
-        matmul(&mut ym, &self.w.view(), &cols, false);
-        for (mut row, &b) in ym.axis_iter_mut(Axis(0)).zip(&self.b) {
+        matmul(&mut ym, &self.p.w.view(), &cols, false);
+        for (mut row, &b) in ym.axis_iter_mut(Axis(0)).zip(&self.p.b) {
             row.mapv_inplace(|v| v + b);
         }
     }
@@ -129,64 +216,27 @@ impl Layer for Conv1d {
         let (tin, k, tout) = (self.input.time, self.kernel, self.tout());
         let n = self.cols_len(bsz);
         let (cols, dcols) = scratch.split_at_mut(n);
-        let cols = ArrayView2::from_shape((self.w.ncols(), tout * bsz), &*cols).expect("sized");
+        let cols = ArrayView2::from_shape((self.p.w.ncols(), tout * bsz), &*cols).expect("sized");
         let dym = view_as(dy, self.out);
-        matmul(&mut self.gw.view_mut(), &dym, &cols.t(), false);
-        for (g, row) in self.gb.iter_mut().zip(dym.axis_iter(Axis(0))) {
+        matmul(&mut self.p.gw.view_mut(), &dym, &cols.t(), false);
+        for (g, row) in self.p.gb.iter_mut().zip(dym.axis_iter(Axis(0))) {
             *g = row.sum();
         }
         let Some(dx) = dx else { return };
-        let mut dcm = ArrayViewMut2::from_shape((self.w.ncols(), tout * bsz), &mut dcols[..n])
+        let mut dcm = ArrayViewMut2::from_shape((self.p.w.ncols(), tout * bsz), &mut dcols[..n])
             .expect("sized");
-        matmul(&mut dcm, &self.w.t(), &dym, false);
+        matmul(&mut dcm, &self.p.w.t(), &dym, false);
         let dcols = &dcols[..n];
         let dxs = dx.as_slice_mut().expect("activations are contiguous");
-        dxs.par_chunks_mut(tin * bsz)
-            .enumerate()
-            .for_each(|(ci, dst)| {
-                dst.fill(0.0);
-                for j in 0..k {
-                    let src = &dcols[(ci * k + j) * tout * bsz..][..tout * bsz];
-                    for to in 0..tout {
-                        if let Some(ti) = self.source(to, j) {
-                            let d = &mut dst[ti * bsz..][..bsz];
-                            for (d, s) in d.iter_mut().zip(&src[to * bsz..][..bsz]) {
-                                *d += s;
-                            }
-                        }
-                    }
-                }
-            });
+        col2im(dcols, dxs, (tin, k, tout, bsz), |to, j| self.source(to, j));
     }
 
     fn visit<'a>(&'a self, f: &mut dyn FnMut(Param<'a>)) {
-        f(Param {
-            name: "weight",
-            shape: vec![self.out, self.input.channels, self.kernel],
-            value: self.w.as_slice().expect("contiguous"),
-            grad: self.gw.as_slice().expect("contiguous"),
-        });
-        f(Param {
-            name: "bias",
-            shape: vec![self.out],
-            value: self.b.as_slice().expect("contiguous"),
-            grad: self.gb.as_slice().expect("contiguous"),
-        });
+        self.p.visit(f);
     }
 
     fn visit_mut<'a>(&'a mut self, f: &mut dyn FnMut(ParamMut<'a>)) {
-        f(ParamMut {
-            name: "weight",
-            shape: vec![self.out, self.input.channels, self.kernel],
-            value: self.w.as_slice_mut().expect("contiguous"),
-            grad: self.gw.as_slice().expect("contiguous"),
-        });
-        f(ParamMut {
-            name: "bias",
-            shape: vec![self.out],
-            value: self.b.as_slice_mut().expect("contiguous"),
-            grad: self.gb.as_slice().expect("contiguous"),
-        });
+        self.p.visit_mut(f);
     }
 }
 
@@ -206,7 +256,8 @@ mod tests {
             &mut Init::Random(&mut rng),
             1.0,
         );
-        c.b.iter_mut()
+        c.p.b
+            .iter_mut()
             .enumerate()
             .for_each(|(i, b)| *b = 0.1 * i as f32 - 0.1);
         c
@@ -218,12 +269,12 @@ mod tests {
         let (tout, bsz) = (c.tout(), x.ncols());
         Array2::from_shape_fn((c.out * tout, bsz), |(row, b)| {
             let (co, to) = (row / tout, row % tout);
-            let mut acc = c.b[co] as f64;
+            let mut acc = c.p.b[co] as f64;
             for ci in 0..cin {
                 for j in 0..c.kernel {
                     let ti = (to * c.stride + j) as isize - c.pad as isize;
                     if ti >= 0 && (ti as usize) < tin {
-                        acc += c.w[[co, ci * c.kernel + j]] as f64
+                        acc += c.p.w[[co, ci * c.kernel + j]] as f64
                             * x[[ci * tin + ti as usize, b]] as f64;
                     }
                 }

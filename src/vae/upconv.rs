@@ -15,11 +15,11 @@
 //! saved with the two layers loads into this one and back; [`super::stack::Stack`] builds it
 //! in place of every such pair.
 
-use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
-use super::conv::view_as;
-use super::layer::{init_weights, Init, Layer, Param, ParamMut, Shape};
+use super::conv::{col2im, im2col, view_as, ConvParams};
+use super::layer::{Init, Layer, Param, ParamMut, Shape};
 use super::matmul::matmul;
 
 pub struct UpsampleConv1d {
@@ -28,11 +28,8 @@ pub struct UpsampleConv1d {
     factor: usize,
     out: usize,
     kernel: usize,
-    /// `[cout, cin * k]`, as [`super::conv::Conv1d`].
-    pub w: Array2<f32>,
-    pub b: Array1<f32>,
-    pub gw: Array2<f32>,
-    pub gb: Array1<f32>,
+    /// As [`super::conv::Conv1d`]'s.
+    pub p: ConvParams,
 }
 
 impl UpsampleConv1d {
@@ -49,16 +46,12 @@ impl UpsampleConv1d {
             kernel % 2 == 1 && factor >= 1,
             "odd kernel, factor at least 1"
         );
-        let fan_in = input.channels * kernel;
         UpsampleConv1d {
             input,
             factor,
             out,
             kernel,
-            w: init_weights((out, fan_in), fan_in, init, gain),
-            b: Array1::zeros(out),
-            gw: Array2::zeros((out, fan_in)),
-            gb: Array1::zeros(out),
+            p: ConvParams::new(input.channels, out, kernel, init, gain),
         }
     }
 
@@ -75,6 +68,12 @@ impl UpsampleConv1d {
         (lo, (hi - lo + 1) as usize)
     }
 
+    /// Input step of input-rate step `m` and window tap `t` (offset `t + lo`), if inside.
+    fn source(&self, m: usize, t: usize, lo: isize) -> Option<usize> {
+        let ti = m as isize + t as isize + lo;
+        (ti >= 0 && (ti as usize) < self.input.time).then_some(ti as usize)
+    }
+
     /// The stacked phase kernels `[f * cout, cin * D]`.
     fn phase_kernels(&self) -> Array2<f32> {
         let (lo, taps) = self.window();
@@ -85,7 +84,7 @@ impl UpsampleConv1d {
                 let d = (self.offset(r, j) - lo) as usize;
                 for co in 0..cout {
                     for ci in 0..cin {
-                        a[[r * cout + co, ci * taps + d]] += self.w[[co, ci * k + j]];
+                        a[[r * cout + co, ci * taps + d]] += self.p.w[[co, ci * k + j]];
                     }
                 }
             }
@@ -121,21 +120,12 @@ impl Layer for UpsampleConv1d {
         let xs = x.as_slice().expect("activations are contiguous");
         let (cols, rest) = scratch.split_at_mut(self.cols_len(bsz));
         let phases = &mut rest[self.cols_len(bsz)..][..self.phases_len(bsz)];
-        cols.par_chunks_mut(tin * bsz)
-            .enumerate()
-            .for_each(|(row, dst)| {
-                let (ci, d) = (row / taps, (row % taps) as isize + lo);
-                for (m, out) in dst.chunks_mut(bsz).enumerate() {
-                    let ti = m as isize + d;
-                    if ti >= 0 && (ti as usize) < tin {
-                        out.copy_from_slice(&xs[(ci * tin + ti as usize) * bsz..][..bsz]);
-                    } else {
-                        out.fill(0.0);
-                    }
-                }
-            });
-        let cols = ArrayView2::from_shape((self.w.ncols() / self.kernel * taps, tin * bsz), &*cols)
-            .expect("sized");
+        im2col(xs, cols, (tin, taps, tin, bsz), |m, t| {
+            self.source(m, t, lo)
+        });
+        let cols =
+            ArrayView2::from_shape((self.p.w.ncols() / self.kernel * taps, tin * bsz), &*cols)
+                .expect("sized");
         let mut pm = ArrayViewMut2::from_shape((f * cout, tin * bsz), &mut *phases).expect("sized");
         matmul(&mut pm, &self.phase_kernels().view(), &cols, false);
         let phases = &*phases;
@@ -147,7 +137,7 @@ impl Layer for UpsampleConv1d {
                     let (m, r) = (q / f, q % f);
                     let src = &phases[((r * cout + co) * tin + m) * bsz..][..bsz];
                     for (o, s) in out.iter_mut().zip(src) {
-                        *o = s + self.b[co];
+                        *o = s + self.p.b[co];
                     }
                 }
             });
@@ -184,19 +174,19 @@ impl Layer for UpsampleConv1d {
         let cols = ArrayView2::from_shape((cin * taps, tin * bsz), &*cols).expect("sized");
         let mut ga = Array2::zeros((f * cout, cin * taps));
         matmul(&mut ga.view_mut(), &dpm, &cols.t(), false);
-        self.gw.fill(0.0);
+        self.p.gw.fill(0.0);
         for r in 0..f {
             for j in 0..k {
                 let d = (self.offset(r, j) - lo) as usize;
                 for co in 0..cout {
                     for ci in 0..cin {
-                        self.gw[[co, ci * k + j]] += ga[[r * cout + co, ci * taps + d]];
+                        self.p.gw[[co, ci * k + j]] += ga[[r * cout + co, ci * taps + d]];
                     }
                 }
             }
         }
         let dym = view_as(dy, cout);
-        for (g, row) in self.gb.iter_mut().zip(dym.axis_iter(Axis(0))) {
+        for (g, row) in self.p.gb.iter_mut().zip(dym.axis_iter(Axis(0))) {
             *g = row.sum();
         }
         let Some(dx) = dx else { return };
@@ -205,54 +195,17 @@ impl Layer for UpsampleConv1d {
         matmul(&mut dcm, &self.phase_kernels().t(), &dpm, false);
         let dcols = &dcols[..n];
         let dxs = dx.as_slice_mut().expect("activations are contiguous");
-        dxs.par_chunks_mut(tin * bsz)
-            .enumerate()
-            .for_each(|(ci, dst)| {
-                dst.fill(0.0);
-                for t in 0..taps {
-                    let d = t as isize + lo;
-                    let src = &dcols[(ci * taps + t) * tin * bsz..][..tin * bsz];
-                    for m in 0..tin {
-                        let ti = m as isize + d;
-                        if ti >= 0 && (ti as usize) < tin {
-                            let out = &mut dst[ti as usize * bsz..][..bsz];
-                            for (o, s) in out.iter_mut().zip(&src[m * bsz..][..bsz]) {
-                                *o += s;
-                            }
-                        }
-                    }
-                }
-            });
+        col2im(dcols, dxs, (tin, taps, tin, bsz), |m, t| {
+            self.source(m, t, lo)
+        });
     }
 
     fn visit<'a>(&'a self, f: &mut dyn FnMut(Param<'a>)) {
-        f(Param {
-            name: "weight",
-            shape: vec![self.out, self.input.channels, self.kernel],
-            value: self.w.as_slice().expect("contiguous"),
-            grad: self.gw.as_slice().expect("contiguous"),
-        });
-        f(Param {
-            name: "bias",
-            shape: vec![self.out],
-            value: self.b.as_slice().expect("contiguous"),
-            grad: self.gb.as_slice().expect("contiguous"),
-        });
+        self.p.visit(f);
     }
 
     fn visit_mut<'a>(&'a mut self, f: &mut dyn FnMut(ParamMut<'a>)) {
-        f(ParamMut {
-            name: "weight",
-            shape: vec![self.out, self.input.channels, self.kernel],
-            value: self.w.as_slice_mut().expect("contiguous"),
-            grad: self.gw.as_slice().expect("contiguous"),
-        });
-        f(ParamMut {
-            name: "bias",
-            shape: vec![self.out],
-            value: self.b.as_slice_mut().expect("contiguous"),
-            grad: self.gb.as_slice().expect("contiguous"),
-        });
+        self.p.visit_mut(f);
     }
 }
 
@@ -282,14 +235,15 @@ mod tests {
             1.0,
         );
         fused
+            .p
             .b
             .iter_mut()
             .enumerate()
             .for_each(|(i, b)| *b = 0.1 * i as f32 - 0.2);
         let up = Upsample::new(Shape::new(cin, tin), f);
         let mut conv = Conv1d::new(Shape::new(cin, tin * f), out, k, 1, &mut Init::Zeros, 1.0);
-        conv.w.assign(&fused.w);
-        conv.b.assign(&fused.b);
+        conv.p.w.assign(&fused.p.w);
+        conv.p.b.assign(&fused.p.b);
         (fused, up, conv)
     }
 
@@ -352,10 +306,10 @@ mod tests {
             };
             close(&y1, &y2, "output");
             close(&dx1, &dx2, "dx");
-            close(&fused.gw, &conv.gw, "dw");
+            close(&fused.p.gw, &conv.p.gw, "dw");
             close(
-                &fused.gb.clone().insert_axis(Axis(1)),
-                &conv.gb.clone().insert_axis(Axis(1)),
+                &fused.p.gb.clone().insert_axis(Axis(1)),
+                &conv.p.gb.clone().insert_axis(Axis(1)),
                 "db",
             );
         }
