@@ -15,7 +15,7 @@
 //! saved with the two layers loads into this one and back; [`super::stack::Stack`] builds it
 //! in place of every such pair.
 
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
 use super::conv::{col2im, im2col, view_as, ConvParams};
@@ -74,22 +74,50 @@ impl UpsampleConv1d {
         (ti >= 0 && (ti as usize) < self.input.time).then_some(ti as usize)
     }
 
-    /// The stacked phase kernels `[f * cout, cin * D]`.
-    fn phase_kernels(&self) -> Array2<f32> {
+    /// Writes the stacked phase kernels `[f * cout, cin * D]` into `a`.
+    fn phase_kernels(&self, a: &mut [f32]) {
         let (lo, taps) = self.window();
         let (cin, k, cout) = (self.input.channels, self.kernel, self.out);
-        let mut a = Array2::zeros((self.factor * cout, cin * taps));
+        a.fill(0.0);
         for r in 0..self.factor {
             for j in 0..k {
                 let d = (self.offset(r, j) - lo) as usize;
                 for co in 0..cout {
                     for ci in 0..cin {
-                        a[[r * cout + co, ci * taps + d]] += self.p.w[[co, ci * k + j]];
+                        a[(r * cout + co) * cin * taps + ci * taps + d] +=
+                            self.p.w[[co, ci * k + j]];
                     }
                 }
             }
         }
-        a
+    }
+
+    /// The caller's scratch for a batch of `batch`, split into its parts: the input window
+    /// (im2col), its gradient, the phase outputs (or their gradients), the phase kernels the
+    /// forward pass wrote (the backward pass reads them: the weights do not change between
+    /// the two) and the phase kernels' gradient.
+    #[allow(clippy::type_complexity)]
+    fn scratch_parts<'s>(
+        &self,
+        batch: usize,
+        scratch: &'s mut [f32],
+    ) -> (
+        &'s mut [f32],
+        &'s mut [f32],
+        &'s mut [f32],
+        &'s mut [f32],
+        &'s mut [f32],
+    ) {
+        let (n, kernels) = (self.cols_len(batch), self.kernels_len());
+        let (cols, rest) = scratch.split_at_mut(n);
+        let (dcols, rest) = rest.split_at_mut(n);
+        let (phases, rest) = rest.split_at_mut(self.phases_len(batch));
+        let (a, rest) = rest.split_at_mut(kernels);
+        (cols, dcols, phases, a, &mut rest[..kernels])
+    }
+
+    fn kernels_len(&self) -> usize {
+        self.factor * self.out * self.input.channels * self.window().1
     }
 
     fn cols_len(&self, batch: usize) -> usize {
@@ -110,7 +138,7 @@ impl Layer for UpsampleConv1d {
         Shape::new(self.out, self.input.time * self.factor)
     }
     fn scratch_len(&self, batch: usize) -> usize {
-        2 * self.cols_len(batch) + self.phases_len(batch)
+        2 * self.cols_len(batch) + self.phases_len(batch) + 2 * self.kernels_len()
     }
 
     fn forward(&self, x: &ArrayView2<f32>, y: &mut ArrayViewMut2<f32>, scratch: &mut [f32]) {
@@ -118,16 +146,16 @@ impl Layer for UpsampleConv1d {
         let (tin, f, cout) = (self.input.time, self.factor, self.out);
         let (lo, taps) = self.window();
         let xs = x.as_slice().expect("activations are contiguous");
-        let (cols, rest) = scratch.split_at_mut(self.cols_len(bsz));
-        let phases = &mut rest[self.cols_len(bsz)..][..self.phases_len(bsz)];
+        let cin = self.input.channels;
+        let (cols, _, phases, a, _) = self.scratch_parts(bsz, scratch);
         im2col(xs, cols, (tin, taps, tin, bsz), |m, t| {
             self.source(m, t, lo)
         });
-        let cols =
-            ArrayView2::from_shape((self.p.w.ncols() / self.kernel * taps, tin * bsz), &*cols)
-                .expect("sized");
+        self.phase_kernels(a);
+        let a = ArrayView2::from_shape((f * cout, cin * taps), &*a).expect("sized");
+        let cols = ArrayView2::from_shape((cin * taps, tin * bsz), &*cols).expect("sized");
         let mut pm = ArrayViewMut2::from_shape((f * cout, tin * bsz), &mut *phases).expect("sized");
-        matmul(&mut pm, &self.phase_kernels().view(), &cols, false);
+        matmul(&mut pm, &a, &cols, false);
         let phases = &*phases;
         let ys = y.as_slice_mut().expect("activations are contiguous");
         ys.par_chunks_mut(tin * f * bsz)
@@ -155,10 +183,7 @@ impl Layer for UpsampleConv1d {
         let (tin, f, cout, k) = (self.input.time, self.factor, self.out, self.kernel);
         let (lo, taps) = self.window();
         let cin = self.input.channels;
-        let n = self.cols_len(bsz);
-        let (cols, rest) = scratch.split_at_mut(n);
-        let (dcols, dphases) = rest.split_at_mut(n);
-        let dphases = &mut dphases[..self.phases_len(bsz)];
+        let (cols, dcols, dphases, a, ga) = self.scratch_parts(bsz, scratch);
         // Gather dy into the phase layout [f * cout, tin * B].
         let dys = dy.as_slice().expect("activations are contiguous");
         dphases
@@ -172,8 +197,8 @@ impl Layer for UpsampleConv1d {
             });
         let dpm = ArrayView2::from_shape((f * cout, tin * bsz), &*dphases).expect("sized");
         let cols = ArrayView2::from_shape((cin * taps, tin * bsz), &*cols).expect("sized");
-        let mut ga = Array2::zeros((f * cout, cin * taps));
-        matmul(&mut ga.view_mut(), &dpm, &cols.t(), false);
+        let mut ga = ArrayViewMut2::from_shape((f * cout, cin * taps), ga).expect("sized");
+        matmul(&mut ga, &dpm, &cols.t(), false);
         self.p.gw.fill(0.0);
         for r in 0..f {
             for j in 0..k {
@@ -190,10 +215,11 @@ impl Layer for UpsampleConv1d {
             *g = row.sum();
         }
         let Some(dx) = dx else { return };
+        let a = ArrayView2::from_shape((f * cout, cin * taps), &*a).expect("sized");
         let mut dcm =
-            ArrayViewMut2::from_shape((cin * taps, tin * bsz), &mut dcols[..n]).expect("sized");
-        matmul(&mut dcm, &self.phase_kernels().t(), &dpm, false);
-        let dcols = &dcols[..n];
+            ArrayViewMut2::from_shape((cin * taps, tin * bsz), &mut *dcols).expect("sized");
+        matmul(&mut dcm, &a.t(), &dpm, false);
+        let dcols = &*dcols;
         let dxs = dx.as_slice_mut().expect("activations are contiguous");
         col2im(dcols, dxs, (tin, taps, tin, bsz), |m, t| {
             self.source(m, t, lo)
@@ -216,6 +242,7 @@ mod tests {
     use crate::vae::layer::check::{gradient_check, rand_array};
     use crate::vae::reshape::Upsample;
     use dsp::rng::SplitMix64;
+    use ndarray::Array2;
 
     /// The fused layer and the two layers it replaces, with the same weights.
     fn pair(
