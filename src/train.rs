@@ -22,6 +22,7 @@ use crate::dataset::split::Split;
 use crate::dataset::{ClipReader, ClipRef, Dataset};
 use crate::generate::{sample_latent, Prior};
 use crate::model_dir::{self as checkpoint, EpochRecord, ModelConfig, TrainOptions, TrainState};
+use crate::vae::shards::ShardedStep;
 use crate::vae::{
     AdamConfig, AdamState, Architecture, Losses, ReconLoss, Vae, VaeConfig, Workspace,
 };
@@ -79,14 +80,31 @@ impl<'a> BatchLoader<'a> {
             .expect("dataset genre")]
     }
 
-    pub fn fill(&mut self, ws: &mut Workspace, clips: &[ClipRef]) -> anyhow::Result<()> {
+    /// Each of `clips`, normalised, with its index and genre, to `put`.
+    fn each_clip(
+        &mut self,
+        clips: &[ClipRef],
+        mut put: impl FnMut(usize, &[f32], usize),
+    ) -> anyhow::Result<()> {
         for (col, &r) in clips.iter().enumerate() {
             self.reader.read(r, &mut self.buf)?;
             self.norm.normalize(&mut self.buf);
-            let g = self.genre_of(r);
-            ws.set_sample(col, &self.buf, g);
+            put(col, &self.buf, self.genre_of(r));
         }
         Ok(())
+    }
+
+    /// Put `clips` into the columns of `ws`.
+    pub fn fill(&mut self, ws: &mut Workspace, clips: &[ClipRef]) -> anyhow::Result<()> {
+        self.each_clip(clips, |col, clip, g| ws.set_sample(col, clip, g))
+    }
+
+    /// Put `clips` (one batch) into the shards of a data-parallel step.
+    pub fn fill_shards(&mut self, step: &mut ShardedStep, clips: &[ClipRef]) -> anyhow::Result<()> {
+        self.each_clip(clips, |col, clip, g| {
+            let (ws, c) = step.locate(col);
+            ws.set_sample(c, clip, g);
+        })
     }
 
     /// A normalised clip.
@@ -195,8 +213,8 @@ struct Trainer<'a> {
     loader: BatchLoader<'a>,
     train_clips: Vec<ClipRef>,
     val_clips: Vec<ClipRef>,
-    /// The training batch's workspace and the validation workspaces (by batch size).
-    ws: Workspace,
+    /// The training batch's shards and the validation workspaces (by batch size).
+    step: ShardedStep,
     eval_ws: HashMap<usize, Workspace>,
     warmup_steps: f32,
     /// Samples trained on and seconds spent on it in this run (for the throughput).
@@ -259,7 +277,7 @@ impl<'a> Trainer<'a> {
                 clip_norm: opts.clip_norm,
                 ..Default::default()
             },
-            ws: Workspace::new(&vae, b),
+            step: ShardedStep::new(&vae, b),
             eval_ws: HashMap::new(),
             warmup_steps: (opts.kl_warmup_epochs * steps_per_epoch as f32).max(1.0),
             ds,
@@ -290,12 +308,12 @@ impl<'a> Trainer<'a> {
         let bar = crate::progress::bar(steps as u64, &format!("epoch {}", epoch + 1));
         let (mut recon, mut kl, mut beta) = (0.0, 0.0, 0.0f32);
         for chunk in order.chunks_exact(b) {
-            self.loader.fill(&mut self.ws, chunk)?;
-            self.ws.sample_eps(&mut rng);
+            self.loader.fill_shards(&mut self.step, chunk)?;
+            self.step.sample_eps(&mut rng);
             beta = opts.beta * ((self.state.step as f32 + 1.0) / self.warmup_steps).min(1.0);
             let l = self
-                .vae
-                .forward_backward(&mut self.ws, &opts.objective(beta));
+                .step
+                .forward_backward(&mut self.vae, &opts.objective(beta));
             if !(l.recon.is_finite() && l.kl.is_finite()) {
                 bar.finish_and_clear();
                 return Err(self.diverged(&l));

@@ -7,7 +7,8 @@ use serde_json::json;
 
 use crate::cli::BenchTrainArgs;
 use crate::dataset::features::FeatureConfig;
-use crate::vae::{AdamConfig, AdamState, Objective, Vae, VaeConfig, Workspace};
+use crate::vae::shards::ShardedStep;
+use crate::vae::{AdamConfig, AdamState, Objective, Vae, VaeConfig};
 use dsp::rng::SplitMix64;
 
 /// Peak resident memory of this process in MB (Linux `VmHWM`), if known.
@@ -34,25 +35,26 @@ pub fn run(a: BenchTrainArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     let b = a.batch_size.max(1);
-    let mut ws = Workspace::new(&vae, b);
+    let mut shards = ShardedStep::new(&vae, b);
     let mut rng = SplitMix64::new(0);
     let clip: Vec<f32> = (0..cfg.clip_len()).map(|_| rng.normal()).collect();
     for col in 0..b {
-        ws.set_sample(col, &clip, col % cfg.n_genres);
+        let (ws, c) = shards.locate(col);
+        ws.set_sample(c, &clip, col % cfg.n_genres);
     }
-    let mut step = |ws: &mut Workspace, rng: &mut SplitMix64| {
-        ws.sample_eps(rng);
-        vae.forward_backward(ws, &Objective::default());
+    let mut step = |shards: &mut ShardedStep, rng: &mut SplitMix64| {
+        shards.sample_eps(rng);
+        shards.forward_backward(&mut vae, &Objective::default());
         adam.apply(&mut vae, &acfg);
     };
     for _ in 0..3 {
-        step(&mut ws, &mut rng);
+        step(&mut shards, &mut rng);
     }
     let mut rates: Vec<f64> = (0..a.windows.max(1))
         .map(|_| {
             let t = Instant::now();
             for _ in 0..a.steps.max(1) {
-                step(&mut ws, &mut rng);
+                step(&mut shards, &mut rng);
             }
             (a.steps.max(1) * b) as f64 / t.elapsed().as_secs_f64()
         })

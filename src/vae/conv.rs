@@ -73,13 +73,13 @@ impl ConvParams {
             name: "weight",
             shape: vec![out, self.cin, self.kernel],
             value: self.w.as_slice_mut().expect("contiguous"),
-            grad: self.gw.as_slice().expect("contiguous"),
+            grad: self.gw.as_slice_mut().expect("contiguous"),
         });
         f(ParamMut {
             name: "bias",
             shape: vec![out],
             value: self.b.as_slice_mut().expect("contiguous"),
-            grad: self.gb.as_slice().expect("contiguous"),
+            grad: self.gb.as_slice_mut().expect("contiguous"),
         });
     }
 }

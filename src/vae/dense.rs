@@ -85,13 +85,13 @@ impl Layer for Dense {
             name: "weight",
             shape,
             value: self.w.as_slice_mut().expect("contiguous"),
-            grad: self.gw.as_slice().expect("contiguous"),
+            grad: self.gw.as_slice_mut().expect("contiguous"),
         });
         f(ParamMut {
             name: "bias",
             shape: vec![self.b.len()],
             value: self.b.as_slice_mut().expect("contiguous"),
-            grad: self.gb.as_slice().expect("contiguous"),
+            grad: self.gb.as_slice_mut().expect("contiguous"),
         });
     }
 }

@@ -54,12 +54,13 @@ pub struct Param<'a> {
     pub grad: &'a [f32],
 }
 
-/// A parameter tensor to update, and its gradient.
+/// A parameter tensor to update, and its gradient (mutable too, for combining the gradients
+/// of several copies of a network, see [`super::shards`]).
 pub struct ParamMut<'a> {
     pub name: &'static str,
     pub shape: Vec<usize>,
     pub value: &'a mut [f32],
-    pub grad: &'a [f32],
+    pub grad: &'a mut [f32],
 }
 
 /// How new parameters are filled.

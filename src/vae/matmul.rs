@@ -7,6 +7,20 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 /// Products smaller than this many multiply-adds run on one thread.
 const PARALLEL_MIN_FLOPS: usize = 1 << 20;
 
+thread_local! {
+    /// Threads one product may use on this thread (`None`: all of rayon's).
+    static THREADS: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// Run `f` with the products it computes on this thread limited to `threads` threads (for
+/// work that is already split across threads, see [`super::shards`]).
+pub fn with_threads<R>(threads: usize, f: impl FnOnce() -> R) -> R {
+    let before = THREADS.with(|t| t.replace(Some(threads.max(1))));
+    let r = f();
+    THREADS.with(|t| t.set(before));
+    r
+}
+
 /// `c = a . b` (or `c += a . b` with `accumulate`), with `a: m x k`, `b: k x n`, `c: m x n`.
 pub fn matmul(
     c: &mut ArrayViewMut2<f32>,
@@ -38,8 +52,9 @@ pub fn matmul(
         }
         return;
     }
-    let par = if m * n * k >= PARALLEL_MIN_FLOPS && rayon::current_num_threads() > 1 {
-        gemm::Parallelism::Rayon(rayon::current_num_threads())
+    let threads = THREADS.with(|t| t.get()).unwrap_or_else(rayon::current_num_threads);
+    let par = if m * n * k >= PARALLEL_MIN_FLOPS && threads > 1 {
+        gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None
     };

@@ -1,7 +1,8 @@
 //! The hand-written VAE: a [`layer::Layer`] trait with manual backprop implemented by dense
 //! ([`dense`]), convolution ([`conv`]), reshaping ([`reshape`]) and activation
 //! ([`activation`]) layers, composed into stacks ([`stack`]) by the conditional encoder and
-//! decoder ([`model`]); the loss ([`loss`]) and Adam ([`adam`]). Maths on arrays only: files
+//! decoder ([`model`]); the loss ([`loss`]), Adam ([`adam`]) and data-parallel steps
+//! ([`shards`]). Maths on arrays only: files
 //! are the business of [`crate::model_dir`], random numbers come from the caller.
 
 pub mod activation;
@@ -13,6 +14,7 @@ pub mod loss;
 pub mod matmul;
 pub mod model;
 pub mod reshape;
+pub mod shards;
 pub mod stack;
 pub mod upconv;
 
