@@ -178,25 +178,34 @@ impl BandProjection {
         match avg {
             BandAverage::Db => self.forward(db),
             BandAverage::Power => {
-                assert_eq!(
-                    db.bins, self.n_bins,
-                    "band projection expects {} bins",
-                    self.n_bins
-                );
-                let mut out = Spectrogram::zeros(db.frames, self.n_bands);
-                let mut power = vec![0.0f32; self.n_bins];
-                for t in 0..db.frames {
-                    for (p, &v) in power.iter_mut().zip(db.frame(t)) {
-                        *p = 10f32.powf(0.1 * v);
-                    }
-                    for (o, (first, w)) in out.frame_mut(t).iter_mut().zip(&self.forward) {
-                        let mean: f32 = w.iter().zip(&power[*first..]).map(|(a, b)| a * b).sum();
-                        *o = 10.0 * mean.max(1e-30).log10();
-                    }
-                }
-                out
+                let mut power = db.clone();
+                power
+                    .data
+                    .iter_mut()
+                    .for_each(|v| *v = 10f32.powf(0.1 * *v));
+                self.forward_power(&power)
             }
         }
+    }
+
+    /// Bin powers (frames x n_bins, linear, relative to the 0 dB reference) to band dB levels
+    /// (frames x n_bands): `10 log10` of the triangle-weighted mean power
+    /// ([`BandAverage::Power`] without going through dB per bin).
+    pub fn forward_power(&self, power: &Spectrogram) -> Spectrogram {
+        assert_eq!(
+            power.bins, self.n_bins,
+            "band projection expects {} bins",
+            self.n_bins
+        );
+        let mut out = Spectrogram::zeros(power.frames, self.n_bands);
+        for t in 0..power.frames {
+            let row = power.frame(t);
+            for (o, (first, w)) in out.frame_mut(t).iter_mut().zip(&self.forward) {
+                let mean: f32 = w.iter().zip(&row[*first..]).map(|(a, b)| a * b).sum();
+                *o = 10.0 * mean.max(1e-30).log10();
+            }
+        }
+        out
     }
 
     /// Bins (frames x n_bins) to bands (frames x n_bands): the weighted mean of the bins' dB
@@ -277,6 +286,34 @@ mod tests {
             }
         }
         assert!(seen >= 1);
+    }
+
+    /// Bands straight from bin powers are the bands of the same bins' dB levels, and a
+    /// magnitude spectrum's floored powers are its floored dB levels.
+    #[test]
+    fn power_bands_equal_the_bands_of_db_levels() {
+        let mel = BandProjection::mel(64, 1024, 22050);
+        let mut rng = crate::rng::SplitMix64::new(5);
+        let reference = crate::spectrogram::db_reference(crate::StftConfig::default());
+        let mut mag = Spectrogram::zeros(3, 513);
+        // Levels from -120 dB (under the floor) to +6 dB.
+        mag.data.iter_mut().for_each(|m| {
+            *m = reference * 10f32.powf((-120.0 + 126.0 * rng.next_f64() as f32) / 20.0)
+        });
+        let db = crate::spectrogram::magnitude_to_db(&mag, reference);
+        let mut power = mag.clone();
+        crate::spectrogram::magnitude_to_power_in_place(&mut power, reference);
+        for (d, p) in db.data.iter().zip(&power.data) {
+            assert!((10.0 * p.log10() - d).abs() < 1e-3, "{p} vs {d} dB");
+        }
+        let (a, b) = (
+            mel.forward_power(&power),
+            mel.forward_with(&db, BandAverage::Power),
+        );
+        for (x, y) in a.data.iter().zip(&b.data) {
+            assert!((x - y).abs() < 1e-3, "{x} vs {y} dB");
+        }
+        assert!(a.data.iter().all(|&v| v > -80.001 && v < 6.0));
     }
 
     #[test]

@@ -48,6 +48,17 @@ pub fn magnitude_to_db(mag: &Spectrogram, reference: f32) -> Spectrogram {
     }
 }
 
+/// Magnitudes to powers relative to the 0 dB reference, floored at [`FLOOR_DB`], in place:
+/// `10 log10` of the result is what [`magnitude_to_db`] gives, without a logarithm per bin.
+pub fn magnitude_to_power_in_place(mag: &mut Spectrogram, reference: f32) {
+    let floor_mag = reference * 10f32.powf(FLOOR_DB / 20.0);
+    let inv = 1.0 / reference;
+    mag.data.iter_mut().for_each(|m| {
+        let r = m.max(floor_mag) * inv;
+        *m = r * r;
+    });
+}
+
 /// dB back to magnitudes. Values at or below the floor become 0, so the floor adds no noise.
 pub fn db_to_magnitude(db: &Spectrogram, reference: f32) -> Spectrogram {
     Spectrogram {

@@ -282,8 +282,16 @@ impl FeatureExtractor {
         let centres: Vec<f64> = (0..frames).map(|t| start + t as f64 * hop).collect();
         let mut mag = Spectrogram::zeros(0, 0);
         self.plan.magnitudes_at(signal, &centres, &mut mag)?;
-        let db = dsp::spectrogram::magnitude_to_db(&mag, db_reference(self.config.stft()));
-        Ok(self.projection.forward_with(&db, self.config.band_average))
+        let reference = db_reference(self.config.stft());
+        Ok(match self.config.band_average {
+            BandAverage::Power => {
+                dsp::spectrogram::magnitude_to_power_in_place(&mut mag, reference);
+                self.projection.forward_power(&mag)
+            }
+            BandAverage::Db => self
+                .projection
+                .forward(&dsp::spectrogram::magnitude_to_db(&mag, reference)),
+        })
     }
 
     /// Full dB spectrogram (frames x bins) of any signal (for tempo and PNGs), in a buffer the
