@@ -52,7 +52,9 @@ pub fn matmul(
         }
         return;
     }
-    let threads = THREADS.with(|t| t.get()).unwrap_or_else(rayon::current_num_threads);
+    let threads = THREADS
+        .with(|t| t.get())
+        .unwrap_or_else(rayon::current_num_threads);
     let par = if m * n * k >= PARALLEL_MIN_FLOPS && threads > 1 {
         gemm::Parallelism::Rayon(threads)
     } else {

@@ -133,18 +133,15 @@ fn average_gradients(main: &mut Vae, replicas: &[Vae], weights: &[f32]) {
     }
     let mut i = 0;
     main.visit_mut(&mut |p| {
-        p.grad
-            .par_chunks_mut(CHUNK)
-            .enumerate()
-            .for_each(|(c, d)| {
-                let at = c * CHUNK;
-                d.iter_mut().for_each(|v| *v *= weights[0]);
-                for (g, &w) in grads.iter().zip(&weights[1..]) {
-                    for (v, &x) in d.iter_mut().zip(&g[i][at..]) {
-                        *v += w * x;
-                    }
+        p.grad.par_chunks_mut(CHUNK).enumerate().for_each(|(c, d)| {
+            let at = c * CHUNK;
+            d.iter_mut().for_each(|v| *v *= weights[0]);
+            for (g, &w) in grads.iter().zip(&weights[1..]) {
+                for (v, &x) in d.iter_mut().zip(&g[i][at..]) {
+                    *v += w * x;
                 }
-            });
+            }
+        });
         i += 1;
     });
 }
@@ -203,15 +200,24 @@ mod tests {
             assert_eq!(sharded.batch(), batch);
             let la = a.forward_backward(&mut whole, &obj);
             let lb = sharded.forward_backward(&mut b, &obj);
-            assert!((la.recon - lb.recon).abs() <= 1e-5 * la.recon.abs(), "{la:?} {lb:?}");
-            assert!((la.kl - lb.kl).abs() <= 1e-5 * la.kl.abs().max(1e-3), "{la:?} {lb:?}");
+            assert!(
+                (la.recon - lb.recon).abs() <= 1e-5 * la.recon.abs(),
+                "{la:?} {lb:?}"
+            );
+            assert!(
+                (la.kl - lb.kl).abs() <= 1e-5 * la.kl.abs().max(1e-3),
+                "{la:?} {lb:?}"
+            );
             let (ga, gb) = (grads(&a), grads(&b));
             let scale = ga.iter().fold(0.0f32, |m, v| m.max(v.abs()));
             let worst = ga
                 .iter()
                 .zip(&gb)
                 .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
-            assert!(scale > 0.0 && worst <= 1e-4 * scale, "batch {batch}: {worst} of {scale}");
+            assert!(
+                scale > 0.0 && worst <= 1e-4 * scale,
+                "batch {batch}: {worst} of {scale}"
+            );
         }
     }
 
