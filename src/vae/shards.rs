@@ -152,14 +152,19 @@ mod tests {
     use crate::vae::model::{Architecture, VaeConfig};
     use dsp::rng::SplitMix64;
 
-    fn small_vae() -> Vae {
+    /// A conv VAE of `frames x bands` clips, 3 genres, latent 4, 2 layers of `channels`.
+    fn vae_of(frames: usize, bands: usize, channels: usize) -> Vae {
         let arch = Architecture::Conv {
-            channels: 8,
+            channels,
             layers: 2,
             kernel: 3,
         };
-        let cfg = VaeConfig::new(16, 6, 3, 4, &arch);
+        let cfg = VaeConfig::new(frames, bands, 3, 4, &arch);
         Vae::new(cfg, &mut SplitMix64::new(3)).unwrap()
+    }
+
+    fn small_vae() -> Vae {
+        vae_of(16, 6, 8)
     }
 
     /// The batch's clips, genres and noise, set into a whole-batch workspace and into the
@@ -219,6 +224,27 @@ mod tests {
                 "batch {batch}: {worst} of {scale}"
             );
         }
+    }
+
+    #[test]
+    fn the_step_does_not_depend_on_the_number_of_threads() {
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                // Large enough that the first layer's products run in parallel on 4 threads (two
+                // per shard).
+                let mut vae = vae_of(128, 32, 64);
+                let (_, mut sharded) = fill(&vae, 6);
+                let l = sharded.forward_backward(&mut vae, &Objective::default());
+                (l, grads(&vae))
+            })
+        };
+        let (one, two, four) = (run(1), run(2), run(4));
+        assert_eq!(one, two);
+        assert_eq!(one, four);
     }
 
     #[test]
