@@ -192,35 +192,27 @@ impl BandProjection {
     /// (frames x n_bands): `10 log10` of the triangle-weighted mean power
     /// ([`BandAverage::Power`] without going through dB per bin).
     pub fn forward_power(&self, power: &Spectrogram) -> Spectrogram {
-        assert_eq!(
-            power.bins, self.n_bins,
-            "band projection expects {} bins",
-            self.n_bins
-        );
-        let mut out = Spectrogram::zeros(power.frames, self.n_bands);
-        for t in 0..power.frames {
-            let row = power.frame(t);
-            for (o, (first, w)) in out.frame_mut(t).iter_mut().zip(&self.forward) {
-                let mean: f32 = w.iter().zip(&row[*first..]).map(|(a, b)| a * b).sum();
-                *o = 10.0 * mean.max(1e-30).log10();
-            }
-        }
-        out
+        self.weighted_means(power, |mean| 10.0 * mean.max(1e-30).log10())
     }
 
     /// Bins (frames x n_bins) to bands (frames x n_bands): the weighted mean of the bins' dB
     /// levels ([`BandAverage::Db`]).
     pub fn forward(&self, db: &Spectrogram) -> Spectrogram {
+        self.weighted_means(db, |mean| mean)
+    }
+
+    /// Each band's triangle-weighted mean of `bins` (frames x n_bins), through `then`.
+    fn weighted_means(&self, bins: &Spectrogram, then: impl Fn(f32) -> f32) -> Spectrogram {
         assert_eq!(
-            db.bins, self.n_bins,
+            bins.bins, self.n_bins,
             "band projection expects {} bins",
             self.n_bins
         );
-        let mut out = Spectrogram::zeros(db.frames, self.n_bands);
-        for t in 0..db.frames {
-            let row = db.frame(t);
+        let mut out = Spectrogram::zeros(bins.frames, self.n_bands);
+        for t in 0..bins.frames {
+            let row = bins.frame(t);
             for (o, (first, w)) in out.frame_mut(t).iter_mut().zip(&self.forward) {
-                *o = w.iter().zip(&row[*first..]).map(|(a, b)| a * b).sum();
+                *o = then(w.iter().zip(&row[*first..]).map(|(a, b)| a * b).sum());
             }
         }
         out

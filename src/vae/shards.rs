@@ -195,6 +195,20 @@ mod tests {
         g
     }
 
+    /// The gradients of `a` and `b` agree to 1e-4 of the largest (rounding differs).
+    fn assert_same_gradients(a: &Vae, b: &Vae, what: &str) {
+        let (ga, gb) = (grads(a), grads(b));
+        let scale = ga.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let worst = ga
+            .iter()
+            .zip(&gb)
+            .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+        assert!(
+            scale > 0.0 && worst <= 1e-4 * scale,
+            "{what}: {worst} of {scale}"
+        );
+    }
+
     #[test]
     fn sharded_gradients_equal_the_whole_batch_gradients() {
         for batch in [1, 4, 5] {
@@ -213,16 +227,7 @@ mod tests {
                 (la.kl - lb.kl).abs() <= 1e-5 * la.kl.abs().max(1e-3),
                 "{la:?} {lb:?}"
             );
-            let (ga, gb) = (grads(&a), grads(&b));
-            let scale = ga.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-            let worst = ga
-                .iter()
-                .zip(&gb)
-                .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
-            assert!(
-                scale > 0.0 && worst <= 1e-4 * scale,
-                "batch {batch}: {worst} of {scale}"
-            );
+            assert_same_gradients(&a, &b, &format!("batch {batch}"));
         }
     }
 
@@ -260,12 +265,6 @@ mod tests {
         let obj = Objective::default();
         reference.forward_backward(&mut whole, &obj);
         sharded.forward_backward(&mut main, &obj);
-        let (gr, gm) = (grads(&reference), grads(&main));
-        let scale = gr.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        let worst = gr
-            .iter()
-            .zip(&gm)
-            .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
-        assert!(worst <= 1e-4 * scale, "{worst} of {scale}");
+        assert_same_gradients(&reference, &main, "after the weights changed");
     }
 }
