@@ -214,7 +214,7 @@ struct Trainer<'a> {
     train_clips: Vec<ClipRef>,
     val_clips: Vec<ClipRef>,
     /// The training batch's shards and the validation workspaces (by batch size).
-    step: ShardedStep,
+    shards: ShardedStep,
     eval_ws: HashMap<usize, Workspace>,
     warmup_steps: f32,
     /// Samples trained on and seconds spent on it in this run (for the throughput).
@@ -277,7 +277,7 @@ impl<'a> Trainer<'a> {
                 clip_norm: opts.clip_norm,
                 ..Default::default()
             },
-            step: ShardedStep::new(&vae, b),
+            shards: ShardedStep::new(&vae, b),
             eval_ws: HashMap::new(),
             warmup_steps: (opts.kl_warmup_epochs * steps_per_epoch as f32).max(1.0),
             ds,
@@ -308,11 +308,11 @@ impl<'a> Trainer<'a> {
         let bar = crate::progress::bar(steps as u64, &format!("epoch {}", epoch + 1));
         let (mut recon, mut kl, mut beta) = (0.0, 0.0, 0.0f32);
         for chunk in order.chunks_exact(b) {
-            self.loader.fill_shards(&mut self.step, chunk)?;
-            self.step.sample_eps(&mut rng);
+            self.loader.fill_shards(&mut self.shards, chunk)?;
+            self.shards.sample_eps(&mut rng);
             beta = opts.beta * ((self.state.step as f32 + 1.0) / self.warmup_steps).min(1.0);
             let l = self
-                .step
+                .shards
                 .forward_backward(&mut self.vae, &opts.objective(beta));
             if !(l.recon.is_finite() && l.kl.is_finite()) {
                 bar.finish_and_clear();

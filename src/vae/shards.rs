@@ -9,8 +9,8 @@
 //! different order than in one pass over the batch.
 //!
 //! The number of shards is fixed by the batch ([`SHARDS`], fewer for tiny batches), never by
-//! the number of threads, so a run gives the same numbers on any machine (on one thread the
-//! shards simply run one after the other).
+//! the number of threads, so a run gives the same numbers whatever the number of threads (on
+//! one thread the shards simply run one after the other; tested).
 
 use rand::RngCore;
 use rayon::prelude::*;
