@@ -58,7 +58,7 @@ for v in $variants; do
     cp "models/ablation-$tag-$base"/{config.json,weights.safetensors,split.json} "$model/"
     cp "out/ablation-$tag-$base.time" "out/ablation-$tag-$v.time"
   fi
-  "$bin" -q eval --model "$model" "$songs" --json > "out/ablation-$tag-$v.json"
+  "$bin" -q eval --model "$model" "$songs" --count 10 --json > "out/ablation-$tag-$v.json"
 done
 python3 - "$tag" $variants <<'EOF'
 import json, sys

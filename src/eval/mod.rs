@@ -58,7 +58,8 @@ const GL_GENERATION: GriffinLimConfig = GriffinLimConfig {
     seed: 0,
 };
 
-/// Options. Defaults: 10 generated clips per genre, seed 0, 3 held-out clips per genre for the
+/// Options. Defaults: 30 generated clips per genre (more than the 22 clip features, so that a
+/// genre's feature covariance has full rank), seed 0, 3 held-out clips per genre for the
 /// Griffin-Lim ceiling.
 pub struct EvalOptions {
     pub count: usize,
@@ -69,7 +70,7 @@ pub struct EvalOptions {
 impl Default for EvalOptions {
     fn default() -> Self {
         EvalOptions {
-            count: 10,
+            count: 30,
             seed: 0,
             gl_clips: 3,
         }
