@@ -67,6 +67,9 @@ pub enum Command {
     /// Transcribe an audio file's groove (kick, snare, hats, bass) to a Standard MIDI File;
     /// with --truth, score it against a reference MIDI file.
     Transcribe(TranscribeArgs),
+    /// Train the drum-onset network that `transcribe` and `--midi` use, on songs with their
+    /// true notes beside them (`make-corpus --midi`); writes its weights.
+    TrainOnsets(TrainOnsetsArgs),
     /// The main job on the bundled corpus: train a small model on songs/ (or reuse it) and
     /// write generated beats and loops to out/demo/.
     Demo(DemoArgs),
@@ -101,6 +104,29 @@ pub struct TranscribeArgs {
     /// precision, recall and F1 per part within 30 ms (of the unquantised transcription).
     #[arg(long)]
     pub truth: Option<PathBuf>,
+    /// Drum-onset network weights written by `train-onsets` (default: the ones beatgen ships).
+    #[arg(long)]
+    pub onsets: Option<PathBuf>,
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainOnsetsArgs {
+    /// Folders of songs, each song with a MIDI file of its notes beside it (SONG.mid), as
+    /// `make-corpus --midi` writes them; searched to any depth.
+    #[arg(required = true)]
+    pub folders: Vec<PathBuf>,
+    /// Where to write the weights (.safetensors).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Passes over every frame of every song.
+    #[arg(long, default_value_t = crate::groove::onset_net::OnsetTraining::default().epochs)]
+    pub epochs: usize,
+    /// Seed of the initial weights and of the order frames are visited in.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     pub json: bool,

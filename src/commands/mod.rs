@@ -11,6 +11,7 @@ mod spec_generate;
 mod spec_interpolate;
 mod spec_reconstruct;
 mod spec_train;
+pub mod train_onsets;
 pub mod transcribe;
 
 use std::path::Path;
@@ -31,6 +32,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::SpecInterpolate(a) => spec_interpolate::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Transcribe(a) => transcribe::run(a),
+        Command::TrainOnsets(a) => train_onsets::run(a),
         Command::Eval(a) => eval::run(a),
         Command::BenchTrain(a) => bench_train::run(a),
         Command::DecodeRaw(a) => {

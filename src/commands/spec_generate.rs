@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::cli::SpecGenerateArgs;
 use crate::generate::{generate, GenerateRequest, Synth, Timing};
+use crate::groove::transcribe::Transcriber;
 use crate::listen_page::{Entry, Page, Section};
 use crate::model_dir::Model;
 use dsp::GriffinLimConfig;
@@ -174,6 +175,7 @@ pub fn write_generated(
     let genre = &model.config.genres[req.genre];
     let t2 = Instant::now();
     let mut out = Vec::new();
+    let mut transcriber: Option<Transcriber> = None;
     for (i, c) in clips.iter().enumerate() {
         let db = synth.fx.bin_db(&c.audio)?;
         let heard = heard_tempo(db, f, c.bpm);
@@ -182,7 +184,13 @@ pub fn write_generated(
             .dir
             .join(format!("{genre}-seed{}-{:02}{bars}.{ext}", req.seed, i + 1));
         let groove = match (o.midi_quantize, c.bpm) {
-            (Some(amount), Some(bpm)) => Some(clip_groove(f, c, bpm, amount)?),
+            (Some(amount), Some(bpm)) => {
+                let tr = match &mut transcriber {
+                    Some(t) => t,
+                    None => transcriber.insert(Transcriber::shipped()?),
+                };
+                Some(clip_groove(tr, f, c, bpm, amount)?)
+            }
             _ => None,
         };
         let png = o.dump_png.then(|| synth.to_bin_db(&c.spectrogram));
@@ -224,37 +232,37 @@ struct ClipGroove {
     groove: crate::groove::Groove,
     /// Of one cycle of the loop, as transcribed: for the PNG, whose time axis is the cycle's.
     cycle: crate::groove::Groove,
+    /// Seconds per column of the PNG (a frame of the bar grid at the clip's tempo).
     frame_seconds: f64,
     /// Fraction of transcribed drum hits on the grid.
     on_grid: f64,
 }
 
-/// Transcribe a clip's spectrogram, tile it over the clip and quantise it by `amount`.
+/// Transcribe a clip's audio (a loop of whole cycles) and quantise it by `amount`.
 fn clip_groove(
+    tr: &mut Transcriber,
     f: &crate::dataset::features::FeatureConfig,
     c: &crate::generate::GeneratedClip,
     bpm: f32,
     amount: f64,
 ) -> anyhow::Result<ClipGroove> {
     use crate::groove::quantize::{on_grid_fraction, quantize, BeatGrid};
-    let (cycle, frame_seconds) = crate::groove::transcribe::transcribe_grid(
-        f,
-        &c.spectrogram,
-        bpm,
-        &dsp::drums::DrumConfig::default(),
-    )?;
+    let mut played = tr.loop_groove(&c.audio, bpm as f64, &dsp::drums::DrumConfig::default())?;
     let period = f.example_samples(bpm) / f.sample_rate as f64;
     let seconds = c.audio.len() as f64 / f.sample_rate as f64;
-    let mut tiled = cycle.tiled(period, (seconds / period).ceil() as usize);
     let grid = BeatGrid::new(bpm as f64, 0.0);
-    let on_grid = on_grid_fraction(&tiled, &grid);
-    tiled = quantize(&tiled, &grid, amount);
-    tiled.notes.retain(|n| n.seconds < seconds - 1e-9);
+    // A note whose grid line is the clip's end is the next cycle's first hit, heard early.
+    let lines = quantize(&played, &grid, 1.0);
+    let mut keep = lines.notes.iter().map(|n| n.seconds < seconds - 1e-9);
+    played.notes.retain(|_| keep.next().unwrap_or(true));
+    let mut cycle = played.clone();
+    cycle.notes.retain(|n| n.seconds < period);
+    let frames = f.grid.map_or(1, |g| g.frames());
     Ok(ClipGroove {
-        groove: tiled,
+        on_grid: on_grid_fraction(&played, &grid),
+        groove: quantize(&played, &grid, amount),
         cycle,
-        frame_seconds,
-        on_grid,
+        frame_seconds: period / frames as f64,
     })
 }
 

@@ -13,7 +13,7 @@ use crate::dataset::features::{FeatureConfig, FeatureExtractor};
 use crate::dataset::tempo_choice::{metadata_bpm, TempoSource};
 use crate::groove::quantize::{on_grid_fraction, quantize, BeatGrid};
 use crate::groove::score::{score, TOLERANCE_SECONDS};
-use crate::groove::transcribe::{audio_features, transcribe_audio};
+use crate::groove::transcribe::Transcriber;
 use crate::groove::{Groove, Part};
 
 /// Longest stretch of audio transcribed at once (seconds): bounds memory (about 300 MB).
@@ -84,10 +84,13 @@ pub fn run(a: TranscribeArgs) -> anyhow::Result<()> {
     } else {
         source
     };
-    let mut tfx = FeatureExtractor::new(&audio_features())?;
-    let (hits, frame_seconds) = transcribe_audio(&mut tfx, x, &dsp::drums::DrumConfig::default())
+    let mut transcriber = match &a.onsets {
+        Some(p) => Transcriber::load(p)?,
+        None => Transcriber::shipped()?,
+    };
+    let played = transcriber
+        .groove(x, bpm as f64, &dsp::drums::DrumConfig::default())
         .with_context(|| format!("{}", a.input.display()))?;
-    let played = Groove::from_hits(&hits, frame_seconds, bpm as f64);
     let grid = BeatGrid::new(bpm as f64, first_bar);
     let on_grid = on_grid_fraction(&played, &grid);
     let groove = quantize(&played, &grid, a.quantize);

@@ -5,6 +5,7 @@
 //! compared with a reference ([`score`]).
 
 pub mod midi;
+pub mod onset_net;
 pub mod quantize;
 pub mod roll;
 pub mod score;

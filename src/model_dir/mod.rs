@@ -75,7 +75,7 @@ pub fn status(dir: &Path) -> anyhow::Result<Option<(ModelConfig, Option<TrainSta
     Ok(Some((config, state)))
 }
 
-fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn read_file(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))
 }
 

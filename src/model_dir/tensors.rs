@@ -13,6 +13,7 @@ use safetensors::tensor::{Dtype, SafeTensors, View};
 use super::state::TrainState;
 use super::{read_file, ModelDirError, CHECKPOINT_FILE, FORMAT_VERSION};
 use crate::calibration::{Calibration, KNOTS};
+use crate::vae::stack::Stack;
 use crate::vae::{AdamState, Vae, VaeConfig};
 
 /// An `f32` slice as the `safetensors` crate's serialiser sees it: the little-endian bytes are
@@ -130,6 +131,40 @@ fn load_weights_into(st: &SafeTensors, vae: &mut Vae, file: &Path) -> anyhow::Re
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut i = 0;
     vae.visit_mut(&mut |p| {
+        p.value.copy_from_slice(&values[i]);
+        i += 1;
+    });
+    Ok(())
+}
+
+/// Write the parameters of `stack` as `path` (atomically), named `{prefix}.{layer}.weight` and
+/// `.bias`, with `format` in the file's metadata.
+pub fn save_stack(path: &Path, stack: &Stack, prefix: &str, format: &str) -> anyhow::Result<()> {
+    let mut tensors = Vec::new();
+    stack.visit(prefix, &mut |name, p| {
+        tensors.push((name, p.shape, p.value))
+    });
+    let meta = HashMap::from([("format".to_string(), format.to_string())]);
+    write_safetensors(path, &tensors, &meta)
+}
+
+/// Load the parameters of `stack` (named as by [`save_stack`]) from the safetensors `bytes`
+/// of `source` (for messages).
+pub fn load_stack(
+    bytes: &[u8],
+    source: &Path,
+    stack: &mut Stack,
+    prefix: &str,
+) -> anyhow::Result<()> {
+    let st = parse(bytes, source)?;
+    let mut specs = Vec::new();
+    stack.visit(prefix, &mut |name, p| specs.push((name, p.shape)));
+    let values = specs
+        .iter()
+        .map(|(name, shape)| read_f32(&st, name, shape, source))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut i = 0;
+    stack.visit_mut(&mut |p| {
         p.value.copy_from_slice(&values[i]);
         i += 1;
     });

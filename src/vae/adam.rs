@@ -12,7 +12,21 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::model::Vae;
+use super::layer::{Param, ParamMut};
+
+/// Something with parameters Adam can update: visited in a fixed order, read-only and
+/// mutably (the same order both ways).
+pub trait Params {
+    fn each_param<'a>(&'a self, f: &mut dyn FnMut(Param<'a>));
+    fn each_param_mut<'a>(&'a mut self, f: &mut dyn FnMut(ParamMut<'a>));
+
+    /// The global L2 norm of the gradients, in a fixed summation order.
+    fn grad_norm(&self) -> f64 {
+        let mut s = 0.0;
+        self.each_param(&mut |p| s += sum_squares(p.grad));
+        s.sqrt()
+    }
+}
 
 /// Adam hyper-parameters. Defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, no clipping.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -69,8 +83,8 @@ pub fn adam_update(
         });
 }
 
-/// The optimiser's state: the step count and, per parameter tensor of a [`Vae`] (in its
-/// visiting order), the first and second moments.
+/// The optimiser's state: the step count and, per parameter tensor (in [`Params`] order), the
+/// first and second moments.
 #[derive(Debug, Clone)]
 pub struct AdamState {
     pub step: u64,
@@ -79,9 +93,9 @@ pub struct AdamState {
 }
 
 impl AdamState {
-    pub fn new(vae: &Vae) -> Self {
+    pub fn new<P: Params + ?Sized>(net: &P) -> Self {
         let mut sizes = Vec::new();
-        vae.visit(&mut |_, p| sizes.push(p.value.len()));
+        net.each_param(&mut |p| sizes.push(p.value.len()));
         AdamState {
             step: 0,
             m: sizes.iter().map(|&n| vec![0.0; n]).collect(),
@@ -89,10 +103,10 @@ impl AdamState {
         }
     }
 
-    /// One optimiser step from the gradients in `vae` (clipped to `cfg.clip_norm` if set).
+    /// One optimiser step from the gradients in `net` (clipped to `cfg.clip_norm` if set).
     /// Returns the gradient norm before clipping.
-    pub fn apply(&mut self, vae: &mut Vae, cfg: &AdamConfig) -> f64 {
-        let norm = vae.grad_norm();
+    pub fn apply<P: Params + ?Sized>(&mut self, net: &mut P, cfg: &AdamConfig) -> f64 {
+        let norm = net.grad_norm();
         let scale = match cfg.clip_norm {
             Some(c) if norm > c as f64 => (c as f64 / norm) as f32,
             _ => 1.0,
@@ -100,7 +114,7 @@ impl AdamState {
         self.step += 1;
         let t = self.step;
         let mut i = 0;
-        vae.visit_mut(&mut |p| {
+        net.each_param_mut(&mut |p| {
             adam_update(
                 cfg,
                 t,

@@ -530,12 +530,14 @@ impl Vae {
         self.encode_ws(&mut ws);
         self.mu_logvar(&ws).0.column(0).to_vec()
     }
+}
 
-    /// Global L2 norm of all gradients.
-    pub fn grad_norm(&self) -> f64 {
-        let mut s = 0.0;
-        self.visit(&mut |_, p| s += super::adam::sum_squares(p.grad));
-        s.sqrt()
+impl super::adam::Params for Vae {
+    fn each_param<'a>(&'a self, f: &mut dyn FnMut(Param<'a>)) {
+        self.visit(&mut |_, p| f(p));
+    }
+    fn each_param_mut<'a>(&'a mut self, f: &mut dyn FnMut(ParamMut<'a>)) {
+        self.visit_mut(f);
     }
 }
 

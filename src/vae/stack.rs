@@ -168,6 +168,17 @@ impl Stack {
     }
 }
 
+impl super::adam::Params for Stack {
+    fn each_param<'a>(&'a self, f: &mut dyn FnMut(Param<'a>)) {
+        for l in &self.layers {
+            l.visit(f);
+        }
+    }
+    fn each_param_mut<'a>(&'a mut self, f: &mut dyn FnMut(ParamMut<'a>)) {
+        self.visit_mut(f);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
