@@ -7,6 +7,36 @@ use common::*;
 use beatgen::groove::midi::read;
 use beatgen::groove::{Part, DRUM_CHANNEL};
 
+/// The first MP3 in `folder`.
+fn first_mp3(folder: &std::path::Path) -> std::path::PathBuf {
+    std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "mp3"))
+        .unwrap()
+}
+
+/// `transcribe SONG t.mid --truth SONG.mid --json EXTRA...` in `d`: its output and the JSON.
+fn transcribe_with_truth(
+    d: &std::path::Path,
+    song: &std::path::Path,
+    extra: &[&str],
+) -> (String, serde_json::Value) {
+    let truth = song.with_extension("mid");
+    let mut args = vec![
+        "transcribe",
+        song.to_str().unwrap(),
+        "t.mid",
+        "--truth",
+        truth.to_str().unwrap(),
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let out = ok(d, &args);
+    let j = json(&out);
+    (out, j)
+}
+
 /// The synthesiser's true notes for a house song at its tempo, written beside the MP3, and
 /// transcribed back from the MP3 with --truth: the kick (four on the floor) and claps are
 /// found; an off-by-one-beat or codec-delay error would make every onset miss the 30 ms window.
@@ -28,11 +58,7 @@ fn make_corpus_midi_and_transcribe_agree_on_a_house_song() {
             "--midi",
         ],
     );
-    let song = std::fs::read_dir(d.join("c/house"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "mp3"))
-        .unwrap();
+    let song = first_mp3(&d.join("c/house"));
     let truth = read(&song.with_extension("mid")).unwrap();
     // The file name carries the song's tempo ("house-01-124bpm.mp3").
     let name = song.file_name().unwrap().to_string_lossy().into_owned();
@@ -51,18 +77,7 @@ fn make_corpus_midi_and_transcribe_agree_on_a_house_song() {
         (kicks as f64 - 4.0 * bars).abs() <= 4.0,
         "{kicks} kicks in {bars} bars"
     );
-    let out = ok(
-        d,
-        &[
-            "transcribe",
-            song.to_str().unwrap(),
-            "t.mid",
-            "--truth",
-            song.with_extension("mid").to_str().unwrap(),
-            "--json",
-        ],
-    );
-    let j = json(&out);
+    let (out, j) = transcribe_with_truth(d, &song, &[]);
     assert_eq!(j["tempo_source"], "file name");
     for part in ["kick", "snare"] {
         let f1 = j["score"][part]["f1"].as_f64().unwrap();
@@ -233,25 +248,8 @@ fn train_onsets_writes_weights_that_transcribe_uses() {
         .map(|v| v.as_f64().unwrap())
         .collect();
     assert!(loss[3] < loss[0], "{loss:?}");
-    let song = std::fs::read_dir(d.join("test/house"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "mp3"))
-        .unwrap();
-    let out = ok(
-        d,
-        &[
-            "transcribe",
-            song.to_str().unwrap(),
-            "t.mid",
-            "--truth",
-            song.with_extension("mid").to_str().unwrap(),
-            "--onsets",
-            "w.safetensors",
-            "--json",
-        ],
-    );
-    let j = json(&out);
+    let song = first_mp3(&d.join("test/house"));
+    let (out, j) = transcribe_with_truth(d, &song, &["--onsets", "w.safetensors"]);
     for part in ["kick", "snare"] {
         let f1 = j["score"][part]["f1"].as_f64().unwrap();
         assert!(f1 >= 0.8, "{part} F1 {f1}: {out}");

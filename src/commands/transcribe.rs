@@ -16,7 +16,8 @@ use crate::groove::score::{score, TOLERANCE_SECONDS};
 use crate::groove::transcribe::Transcriber;
 use crate::groove::{Groove, Part};
 
-/// Longest stretch of audio transcribed at once (seconds): bounds memory (about 300 MB).
+/// Longest stretch of audio transcribed at once (seconds): bounds memory (a 600 s song peaks
+/// at 120 MB).
 pub const MAX_SECONDS: f64 = 600.0;
 
 /// Tempo used when none is given or found (BPM).

@@ -44,7 +44,7 @@ pub fn onset_features() -> FeatureConfig {
 
 /// A transcriber: the onset network and the analysis it reads, with its buffers.
 pub struct Transcriber {
-    pub net: OnsetNet,
+    net: OnsetNet,
     fx: FeatureExtractor,
     band_hz: Vec<f32>,
 }
@@ -90,7 +90,7 @@ impl Transcriber {
 
     /// The band dB (frames x 128) the network reads, of `audio` at 22,050 Hz.
     pub fn bands(&mut self, audio: &[f32]) -> anyhow::Result<dsp::Spectrogram> {
-        Ok(self.fx.band_db(audio)?)
+        Ok(self.fx.band_db_blocks(audio)?)
     }
 
     /// The hits of `audio` (at 22,050 Hz), at frames [`Transcriber::frame_seconds`] apart.

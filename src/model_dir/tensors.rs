@@ -13,6 +13,7 @@ use safetensors::tensor::{Dtype, SafeTensors, View};
 use super::state::TrainState;
 use super::{read_file, ModelDirError, CHECKPOINT_FILE, FORMAT_VERSION};
 use crate::calibration::{Calibration, KNOTS};
+use crate::vae::layer::ParamMut;
 use crate::vae::stack::Stack;
 use crate::vae::{AdamState, Vae, VaeConfig};
 
@@ -125,12 +126,23 @@ fn load_weights_into(st: &SafeTensors, vae: &mut Vae, file: &Path) -> anyhow::Re
         .into_iter()
         .map(|(n, s, _)| (n, s))
         .collect();
+    copy_into(st, file, &specs, |f| vae.visit_mut(f))
+}
+
+/// Read the tensors `specs` (name, shape) of `st` (from `file`) and copy them, in order, into
+/// the parameters `visit_mut` visits.
+fn copy_into(
+    st: &SafeTensors,
+    file: &Path,
+    specs: &[(String, Vec<usize>)],
+    visit_mut: impl FnOnce(&mut dyn FnMut(ParamMut<'_>)),
+) -> anyhow::Result<()> {
     let values = specs
         .iter()
         .map(|(name, shape)| read_f32(st, name, shape, file))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let mut i = 0;
-    vae.visit_mut(&mut |p| {
+    visit_mut(&mut |p| {
         p.value.copy_from_slice(&values[i]);
         i += 1;
     });
@@ -159,16 +171,7 @@ pub fn load_stack(
     let st = parse(bytes, source)?;
     let mut specs = Vec::new();
     stack.visit(prefix, &mut |name, p| specs.push((name, p.shape)));
-    let values = specs
-        .iter()
-        .map(|(name, shape)| read_f32(&st, name, shape, source))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut i = 0;
-    stack.visit_mut(&mut |p| {
-        p.value.copy_from_slice(&values[i]);
-        i += 1;
-    });
-    Ok(())
+    copy_into(&st, source, &specs, |f| stack.visit_mut(f))
 }
 
 fn parse<'a>(bytes: &'a [u8], path: &Path) -> anyhow::Result<SafeTensors<'a>> {
