@@ -19,6 +19,13 @@ use crate::vae::layer::Init;
 /// The parts of the network's outputs, in order.
 const OUTPUT_PARTS: [Part; PARTS] = [Part::Kick, Part::Snare, Part::Hat];
 
+/// Seconds read of each song (its start), as `transcribe` reads at most.
+const SONG_SECONDS: f64 = super::transcribe::MAX_SECONDS;
+
+/// Most audio trained on at once (seconds): its input levels are held in memory (about 23 KB
+/// a second, 1.6 GB for 20 hours).
+const MAX_TOTAL_SECONDS: f64 = 20.0 * 3600.0;
+
 pub fn run(a: TrainOnsetsArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         a.out
@@ -45,21 +52,39 @@ pub fn run(a: TrainOnsetsArgs) -> anyhow::Result<()> {
         );
     }
     let clock = Instant::now();
-    let loaded: Vec<anyhow::Result<TrainingSong>> = pairs
+    // Frames read so far; songs past the limit are not kept.
+    let hop = crate::groove::transcribe::onset_features().hop as f64;
+    let max_frames = (MAX_TOTAL_SECONDS * dsp::SAMPLE_RATE as f64 / hop) as u64;
+    let total = std::sync::atomic::AtomicU64::new(0);
+    let loaded: Vec<anyhow::Result<Option<TrainingSong>>> = pairs
         .par_iter()
         .map_init(
             || Transcriber::new(onset_net::OnsetNet::new(&mut Init::Zeros)),
             |tr, (mid, audio)| {
                 let tr = tr.as_mut().map_err(|e| anyhow::anyhow!("{e}"))?;
-                training_song(tr, audio, mid).with_context(|| format!("{}", audio.display()))
+                let song = training_song(tr, audio, mid)
+                    .with_context(|| format!("{}", audio.display()))?;
+                let frames = song.levels.frames as u64;
+                let before = total.fetch_add(frames, std::sync::atomic::Ordering::Relaxed);
+                Ok((before + frames <= max_frames).then_some(song))
             },
         )
         .collect();
+    anyhow::ensure!(
+        loaded.iter().all(|s| !matches!(s, Ok(None))),
+        "{}: more than {} hours of songs, more than train-onsets holds in memory: train on fewer",
+        a.folders
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        MAX_TOTAL_SECONDS / 3600.0
+    );
     let mut songs = Vec::new();
     let mut skipped = 0;
     for s in loaded {
         match s {
-            Ok(s) => songs.push(s),
+            Ok(s) => songs.extend(s),
             Err(e) => {
                 log::warn!("skipped: {e:#}");
                 skipped += 1;
@@ -125,11 +150,7 @@ fn training_song(
     mid: &std::path::Path,
 ) -> anyhow::Result<TrainingSong> {
     let truth = crate::groove::midi::read(mid)?;
-    let opts = dsp::DecodeOptions {
-        sample_rate: dsp::SAMPLE_RATE,
-        ..Default::default()
-    };
-    let decoded = dsp::decode_file(audio, &opts)?;
+    let decoded = super::decode_part(audio, 0.0, Some(SONG_SECONDS))?;
     let db = tr.bands(&decoded.samples)?;
     let fs = tr.frame_seconds();
     let onsets = OUTPUT_PARTS.map(|p| truth.part(p).map(|n| n.seconds / fs).collect());
