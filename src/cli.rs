@@ -388,6 +388,9 @@ pub struct EvalArgs {
     /// Seed of the generated clips.
     #[arg(long, default_value_t = EvalOptions::default().seed)]
     pub seed: u64,
+    /// Sampling temperature of the generated clips (as spec-generate's).
+    #[arg(long, default_value_t = EvalOptions::default().temperature)]
+    pub temperature: f32,
     /// Also write report.md and PNGs (gallery, feature projection) here.
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -21,6 +21,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         &EvalOptions {
             count: a.count,
             seed: a.seed,
+            temperature: a.temperature,
             ..Default::default()
         },
     )?;

@@ -64,6 +64,8 @@ const GL_GENERATION: GriffinLimConfig = GriffinLimConfig {
 pub struct EvalOptions {
     pub count: usize,
     pub seed: u64,
+    /// Sampling temperature of the generated clips (see [`GenerateRequest::temperature`]).
+    pub temperature: f32,
     pub gl_clips: usize,
 }
 
@@ -72,6 +74,7 @@ impl Default for EvalOptions {
         EvalOptions {
             count: 30,
             seed: 0,
+            temperature: GenerateRequest::default().temperature,
             gl_clips: 3,
         }
     }
@@ -436,7 +439,7 @@ fn generate_clips(
         let req = GenerateRequest {
             genre: g,
             count: opts.count,
-            temperature: 1.0,
+            temperature: opts.temperature,
             seed: opts.seed,
             prior: Prior::Genre,
             gl: GL_GENERATION,
