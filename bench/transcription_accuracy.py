@@ -3,6 +3,7 @@
 30 ms per part (kick, snare, hat, bass), per genre and overall, as a Markdown table.
 
     python3 bench/transcription_accuracy.py [--soundfont /usr/share/sounds/sf2/FluidR3_GM.sf2]
+        [--onsets W.safetensors]
 
 Writes a corpus with `beatgen make-corpus --midi` (8 songs of 24 s per genre, seed 1: the
 bundled songs/; with --soundfont, rendered through that SoundFont) into a temporary folder,
@@ -26,6 +27,7 @@ def main():
     ap.add_argument("--soundfont")
     ap.add_argument("--seed", default="1")
     ap.add_argument("--per-genre", default="8")
+    ap.add_argument("--onsets", help="onset network weights (default: the ones beatgen ships)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         corpus = pathlib.Path(tmp) / "songs"
@@ -39,7 +41,8 @@ def main():
         for song in sorted(corpus.glob("*/*.mp3")):
             out = subprocess.run(
                 [str(BEATGEN), "transcribe", str(song), str(pathlib.Path(tmp) / "t.mid"),
-                 "--truth", str(song.with_suffix(".mid")), "--json"],
+                 "--truth", str(song.with_suffix(".mid")), "--json"]
+                + (["--onsets", args.onsets] if args.onsets else []),
                 check=True, capture_output=True, text=True).stdout
             j = json.loads(out)
             on_grid.append(j["on_grid"])

@@ -124,9 +124,13 @@ pub struct TrainOnsetsArgs {
     /// Passes over every frame of every song.
     #[arg(long, default_value_t = crate::groove::onset_net::OnsetTraining::default().epochs)]
     pub epochs: usize,
-    /// Seed of the initial weights and of the order frames are visited in.
+    /// Seed of the initial weights, the order frames are visited in and the equalisers.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Largest gain (dB) of the random equaliser each song is heard through in each epoch
+    /// (0: none).
+    #[arg(long, default_value_t = crate::groove::onset_net::OnsetTraining::default().eq_db)]
+    pub eq_db: f32,
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     pub json: bool,

@@ -35,6 +35,7 @@ pub fn run(a: TrainOnsetsArgs) -> anyhow::Result<()> {
         a.out.display()
     );
     anyhow::ensure!(a.epochs >= 1, "--epochs must be at least 1");
+    anyhow::ensure!((0.0..=40.0).contains(&a.eq_db), "--eq-db must be in 0..=40");
     let mut pairs = Vec::new();
     for folder in &a.folders {
         let songs = scan(folder)?;
@@ -107,6 +108,7 @@ pub fn run(a: TrainOnsetsArgs) -> anyhow::Result<()> {
     let read_seconds = clock.elapsed().as_secs_f64();
     let cfg = OnsetTraining {
         epochs: a.epochs,
+        eq_db: a.eq_db,
         ..Default::default()
     };
     let clock = Instant::now();
