@@ -268,15 +268,15 @@ impl FeatureExtractor {
             .forward_with(&self.db, self.config.band_average))
     }
 
-    /// Band dB features (frames x bands) of a whole signal of any length, the same as
-    /// [`FeatureExtractor::band_db`], computed in blocks of frames: memory holds the bands, not
-    /// the signal's STFT (for 10 minutes, 26 MB of bands instead of 320 MB of complex and dB
-    /// bins).
-    pub fn band_db_blocks(&mut self, signal: &[f32]) -> dsp::Result<Spectrogram> {
+    /// The bin dB spectrogram of a whole signal a block of frames at a time: `f(first frame,
+    /// the block's dB)` for each block in order. Memory holds one block, not the signal's STFT.
+    fn each_block(
+        &mut self,
+        signal: &[f32],
+        mut f: impl FnMut(usize, &Spectrogram),
+    ) -> dsp::Result<()> {
         const BLOCK: usize = 1024;
         let frames = self.config.stft().frames(signal.len());
-        let bands = self.projection.n_bands;
-        let mut out = Spectrogram::zeros(frames, bands);
         for t0 in (0..frames).step_by(BLOCK) {
             let t1 = (t0 + BLOCK).min(frames);
             dsp::spectrogram::log_spectrogram_frames_into(
@@ -286,13 +286,24 @@ impl FeatureExtractor {
                 &mut self.complex,
                 &mut self.db,
             )?;
-            out.data[t0 * bands..t1 * bands].copy_from_slice(
-                &self
-                    .projection
-                    .forward_with(&self.db, self.config.band_average)
-                    .data,
-            );
+            f(t0, &self.db);
         }
+        Ok(())
+    }
+
+    /// Band dB features (frames x bands) of a whole signal of any length, the same as
+    /// [`FeatureExtractor::band_db`], computed in blocks of frames: memory holds the bands, not
+    /// the signal's STFT (for 10 minutes, 26 MB of bands instead of 320 MB of complex and dB
+    /// bins).
+    pub fn band_db_blocks(&mut self, signal: &[f32]) -> dsp::Result<Spectrogram> {
+        let frames = self.config.stft().frames(signal.len());
+        let (projection, average) = (self.projection.clone(), self.config.band_average);
+        let bands = projection.n_bands;
+        let mut out = Spectrogram::zeros(frames, bands);
+        self.each_block(signal, |t0, db| {
+            out.data[t0 * bands..(t0 + db.frames) * bands]
+                .copy_from_slice(&projection.forward_with(db, average).data);
+        })?;
         Ok(out)
     }
 
@@ -337,25 +348,16 @@ impl FeatureExtractor {
         signal: &[f32],
         mel: &BandProjection,
     ) -> dsp::Result<(Vec<f32>, Spectrogram)> {
-        const BLOCK: usize = 1024;
         let frames = self.config.stft().frames(signal.len());
         let mut linear = dsp::tempo::OnsetFlux::default();
         let mut mel_db = Spectrogram::zeros(frames, mel.n_bands);
-        for t0 in (0..frames).step_by(BLOCK) {
-            let t1 = (t0 + BLOCK).min(frames);
-            dsp::spectrogram::log_spectrogram_frames_into(
-                &mut self.plan,
-                signal,
-                t0..t1,
-                &mut self.complex,
-                &mut self.db,
-            )?;
-            for t in 0..self.db.frames {
-                linear.push(self.db.frame(t));
+        self.each_block(signal, |t0, db| {
+            for t in 0..db.frames {
+                linear.push(db.frame(t));
             }
-            mel_db.data[t0 * mel.n_bands..t1 * mel.n_bands]
-                .copy_from_slice(&mel.forward(&self.db).data);
-        }
+            mel_db.data[t0 * mel.n_bands..(t0 + db.frames) * mel.n_bands]
+                .copy_from_slice(&mel.forward(db).data);
+        })?;
         let env =
             dsp::tempo::combine_envelopes(&linear.finish(), &dsp::tempo::onset_envelope(&mel_db));
         Ok((env, mel_db))

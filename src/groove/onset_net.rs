@@ -13,7 +13,8 @@
 //! - **Training** ([`targets`], [`bce_with_logits`]): the target of a part is 1 at the frame
 //!   nearest each of its true onsets and 0.5 at that frame's two neighbours (an onset falls
 //!   between frames), 0 elsewhere; the loss is the binary cross-entropy, summed over parts and
-//!   averaged over frames.
+//!   averaged over frames. Each song is heard through a random equaliser ([`eq_curve`]) in each
+//!   epoch, as other kits and mixes would colour it.
 //! - **Onsets** ([`peaks`]): frames where a part's probability is a local maximum of at least
 //!   [`THRESHOLD`], the most probable kept first and none closer than the part's gap to a kept
 //!   one.
@@ -187,8 +188,9 @@ impl Default for OnsetTraining {
     }
 }
 
-/// A random equaliser over the input levels, in their units (dB / 40): a tilt from low to
-/// high bands and one bump, each of at most `max_db` dB.
+/// A random equaliser over the input levels, in their units (dB / 40): a tilt rising or
+/// falling by up to `max_db` dB from the lowest band to the highest, and one bump (a Gaussian
+/// 2 to 12 levels wide, anywhere) of up to `max_db` dB either way.
 pub fn eq_curve(rng: &mut SplitMix64, max_db: f32) -> [f32; LEVELS] {
     let mut eq = [0.0; LEVELS];
     if max_db <= 0.0 {
