@@ -117,7 +117,8 @@ impl Default for DrumConfig {
     }
 }
 
-/// One instrument band: its bands, mean level and onset strength per frame.
+/// One instrument band: its mean level and onset strength per frame (no onset strengths when
+/// built by [`Band::levels`]).
 struct Band {
     level: Vec<f32>,
     rise: Vec<f32>,
@@ -130,23 +131,11 @@ impl Band {
     fn new(
         db: &Spectrogram,
         band_hz: &[f32],
-        (lo, hi): (f32, f32),
+        range_hz: (f32, f32),
         quantile: f32,
         lag: usize,
     ) -> Self {
-        let first = band_hz
-            .iter()
-            .position(|&f| f >= lo)
-            .unwrap_or(band_hz.len());
-        let last = band_hz
-            .iter()
-            .rposition(|&f| f < hi)
-            .map_or(first, |i| i + 1);
-        let bands = first..last.max(first);
-        let n = bands.len().max(1) as f32;
-        let level: Vec<f32> = (0..db.frames)
-            .map(|t| db.frame(t)[bands.clone()].iter().sum::<f32>() / n)
-            .collect();
+        let bands = bands_in(band_hz, range_hz);
         let mut rises = Vec::with_capacity(bands.len());
         let rise = (0..db.frames)
             .map(|t| {
@@ -162,7 +151,24 @@ impl Band {
             })
             .map(|r: f32| r.max(0.0))
             .collect();
-        Band { level, rise }
+        Band {
+            rise,
+            ..Band::levels(db, band_hz, range_hz)
+        }
+    }
+
+    /// The mean level of the bands of `db` centred in `[lo, hi)` Hz, without onset strengths
+    /// (for [`Band::peak`] and [`Band::held`] only).
+    fn levels(db: &Spectrogram, band_hz: &[f32], range_hz: (f32, f32)) -> Self {
+        let bands = bands_in(band_hz, range_hz);
+        let n = bands.len().max(1) as f32;
+        let level = (0..db.frames)
+            .map(|t| db.frame(t)[bands.clone()].iter().sum::<f32>() / n)
+            .collect();
+        Band {
+            level,
+            rise: Vec::new(),
+        }
     }
 
     /// Frames where the rise is at least `threshold`, strongest first kept, none within `gap`
@@ -202,6 +208,19 @@ impl Band {
     }
 }
 
+/// The bands (indices) centred in `[lo, hi)` Hz.
+fn bands_in(band_hz: &[f32], (lo, hi): (f32, f32)) -> std::ops::Range<usize> {
+    let first = band_hz
+        .iter()
+        .position(|&f| f >= lo)
+        .unwrap_or(band_hz.len());
+    let last = band_hz
+        .iter()
+        .rposition(|&f| f < hi)
+        .map_or(first, |i| i + 1);
+    first..last.max(first)
+}
+
 /// Whole frames (at least one) in `seconds`.
 fn frames_in(seconds: f32, frame_seconds: f32) -> usize {
     (seconds / frame_seconds).round().max(1.0) as usize
@@ -234,8 +253,7 @@ pub fn label_onsets(
     assert_eq!(band_hz.len(), db.bins, "one centre frequency per band");
     let frames = |s: f32| frames_in(s, frame_seconds);
     let lags = cfg.lag_seconds.map(frames);
-    let [kick, snare, hat] =
-        [0, 1, 2].map(|i| Band::new(db, band_hz, cfg.bands_hz[i], cfg.quantile[i], lags[i]));
+    let [kick, snare, hat] = [0, 1, 2].map(|i| Band::levels(db, band_hz, cfg.bands_hz[i]));
     let open_after = frames(cfg.open_hat_seconds);
     let hit = |t: usize, instrument, band: &Band, lag: usize| Hit {
         frame: t as f32,

@@ -260,6 +260,11 @@ impl FeatureExtractor {
         })
     }
 
+    /// Centre frequency (Hz) of each band.
+    pub fn band_centres_hz(&self) -> &[f32] {
+        self.projection.centres_hz()
+    }
+
     /// Band dB features (frames x bands) of a fixed clip.
     pub fn band_db(&mut self, clip: &[f32]) -> dsp::Result<Spectrogram> {
         log_spectrogram_into(&mut self.plan, clip, &mut self.complex, &mut self.db)?;
@@ -269,11 +274,12 @@ impl FeatureExtractor {
     }
 
     /// The bin dB spectrogram of a whole signal a block of frames at a time: `f(first frame,
-    /// the block's dB)` for each block in order. Memory holds one block, not the signal's STFT.
+    /// the block's dB, the extractor's band projection)` for each block in order. Memory holds
+    /// one block, not the signal's STFT.
     fn each_block(
         &mut self,
         signal: &[f32],
-        mut f: impl FnMut(usize, &Spectrogram),
+        mut f: impl FnMut(usize, &Spectrogram, &BandProjection),
     ) -> dsp::Result<()> {
         const BLOCK: usize = 1024;
         let frames = self.config.stft().frames(signal.len());
@@ -286,7 +292,7 @@ impl FeatureExtractor {
                 &mut self.complex,
                 &mut self.db,
             )?;
-            f(t0, &self.db);
+            f(t0, &self.db, &self.projection);
         }
         Ok(())
     }
@@ -297,10 +303,9 @@ impl FeatureExtractor {
     /// bins).
     pub fn band_db_blocks(&mut self, signal: &[f32]) -> dsp::Result<Spectrogram> {
         let frames = self.config.stft().frames(signal.len());
-        let (projection, average) = (self.projection.clone(), self.config.band_average);
-        let bands = projection.n_bands;
+        let (bands, average) = (self.projection.n_bands, self.config.band_average);
         let mut out = Spectrogram::zeros(frames, bands);
-        self.each_block(signal, |t0, db| {
+        self.each_block(signal, |t0, db, projection| {
             out.data[t0 * bands..(t0 + db.frames) * bands]
                 .copy_from_slice(&projection.forward_with(db, average).data);
         })?;
@@ -351,7 +356,7 @@ impl FeatureExtractor {
         let frames = self.config.stft().frames(signal.len());
         let mut linear = dsp::tempo::OnsetFlux::default();
         let mut mel_db = Spectrogram::zeros(frames, mel.n_bands);
-        self.each_block(signal, |t0, db| {
+        self.each_block(signal, |t0, db, _| {
             for t in 0..db.frames {
                 linear.push(db.frame(t));
             }

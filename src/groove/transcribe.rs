@@ -46,7 +46,6 @@ pub fn onset_features() -> FeatureConfig {
 pub struct Transcriber {
     net: OnsetNet,
     fx: FeatureExtractor,
-    band_hz: Vec<f32>,
 }
 
 impl Transcriber {
@@ -75,11 +74,9 @@ impl Transcriber {
     }
 
     pub fn new(net: OnsetNet) -> anyhow::Result<Self> {
-        let cfg = onset_features();
         Ok(Transcriber {
             net,
-            band_hz: cfg.projection().centres_hz().to_vec(),
-            fx: FeatureExtractor::new(&cfg)?,
+            fx: FeatureExtractor::new(&onset_features())?,
         })
     }
 
@@ -111,7 +108,7 @@ impl Transcriber {
             .collect();
         Ok(dsp::drums::label_onsets(
             &db,
-            &self.band_hz,
+            self.fx.band_centres_hz(),
             fs,
             cfg,
             [&onsets[0], &onsets[1], &onsets[2]],
