@@ -316,7 +316,8 @@ impl<'a> Trainer<'a> {
                 .forward_backward(&mut self.vae, &opts.objective(beta));
             if !(l.recon.is_finite() && l.kl.is_finite()) {
                 bar.finish_and_clear();
-                return Err(self.diverged(&l));
+                let at = format!("step {}", self.state.step + 1);
+                return Err(self.diverged(&l, &at));
             }
             self.adam.apply(&mut self.vae, &self.adam_cfg);
             self.state.step += 1;
@@ -336,6 +337,11 @@ impl<'a> Trainer<'a> {
             opts.recon_loss,
             &mut self.eval_ws,
         )?;
+        // The last update can leave weights that no step has used yet: the validation loss
+        // is their first test, and the checkpoint must not keep them.
+        if !(val.recon.is_finite() && val.kl.is_finite()) {
+            return Err(self.diverged(&val, "on the validation clips"));
+        }
         Ok(EpochRecord {
             epoch: epoch + 1,
             train_recon: recon / steps as f64,
@@ -347,13 +353,13 @@ impl<'a> Trainer<'a> {
         })
     }
 
-    /// The error for a loss that became NaN or infinite: what happened, and what is kept.
-    fn diverged(&self, l: &Losses) -> anyhow::Error {
+    /// The error for a loss that became NaN or infinite `at` (a step, or the validation
+    /// clips) in the current epoch: what happened, and what is kept.
+    fn diverged(&self, l: &Losses, at: &str) -> anyhow::Error {
         anyhow::anyhow!(
-            "the loss became {} at epoch {} step {} (reconstruction {}, KL {}); stopped. The last good checkpoint (epoch {}) is kept in {}: try a lower --lr or --clip-norm",
+            "the loss became {} at epoch {} {at} (reconstruction {}, KL {}); stopped. The last good checkpoint (epoch {}) is kept in {}: try a lower --lr or --clip-norm",
             if l.recon.is_nan() || l.kl.is_nan() { "NaN" } else { "infinite" },
             self.state.epoch + 1,
-            self.state.step + 1,
             l.recon,
             l.kl,
             self.state.epoch,

@@ -6,7 +6,7 @@
 use std::io::Cursor;
 use std::path::Path;
 
-use mp3lame_encoder::{Bitrate, Builder, FlushNoGap, MonoPcm};
+use mp3lame_encoder::{Bitrate, Builder, FlushGap, MonoPcm};
 
 use crate::atomic::write_atomically_unsynced;
 use crate::error::{DspError, Result};
@@ -63,13 +63,13 @@ impl Default for EncodeOptions {
     }
 }
 
-/// How much later than the input the audio of an MP3 written by [`write_audio`] starts when
-/// decoded (samples at `sample_rate`): LAME's 1105-sample encoder and decoder delay plus one
-/// frame of padding (576 samples below 32 kHz, 1152 from 32 kHz). The files carry no gapless
-/// (LAME) tag, so decoders keep it: 76 ms at 22,050 Hz, 51 ms at 44,100 Hz.
-pub fn mp3_delay_samples(sample_rate: u32) -> usize {
-    1105 + if sample_rate < 32_000 { 576 } else { 1152 }
-}
+/// The encoder delay and padding LAME adds to an MP3 (samples at `sample_rate`): its 1105-sample
+/// encoder and decoder delay before the audio, and at the end what fills the last frame. Files
+/// written by [`write_audio`] carry them in their LAME (Info) tag, so decoders that read it
+/// (symphonia, beatgen's own decoder, with gapless decoding; ffmpeg; mpg123) return exactly
+/// the samples that were encoded; a decoder that ignores the tag plays the silent Info frame
+/// (one frame: 576 samples below 32 kHz, 1152 from 32 kHz) and the delay first.
+pub const MP3_ENCODER_DELAY: usize = 1105;
 
 /// Encode `samples` (mono, nominally in [-1, 1]; values beyond are clipped for PCM) at
 /// `sample_rate` Hz and write them to `path`, format by extension.
@@ -185,8 +185,24 @@ pub fn encode_mp3(
             .map_err(|e| format!("{e:?}"))?;
     }
     out.reserve(7200);
-    enc.flush_to_vec::<FlushNoGap>(&mut out)
+    // The whole last frame, padded with zeros (a "no gap" flush keeps its samples back for a
+    // next file, and they were lost).
+    enc.flush_to_vec::<FlushGap>(&mut out)
         .map_err(|e| format!("{e:?}"))?;
+    // LAME began the stream with an empty Info frame; now that the length is known, it is
+    // overwritten with the real tag (frame count, encoder delay and padding), which gapless
+    // decoders use to trim the output to exactly the input's samples.
+    let mut tag = Vec::with_capacity(enc.lame_tag_size());
+    let n = enc
+        .lame_tag_encode_to_vec(&mut tag)
+        .ok_or("LAME wrote no Info tag")?
+        .get();
+    if n > out.len() {
+        return Err(format!(
+            "LAME's Info tag ({n} bytes) is longer than the stream"
+        ));
+    }
+    out[..n].copy_from_slice(&tag[..n]);
     Ok(out)
 }
 
@@ -211,13 +227,18 @@ mod delay_tests {
         }
     }
 
-    /// An impulse through the MP3 encoder and back through the decoder lands
-    /// [`super::mp3_delay_samples`] later, at both rates and two bit rates.
+    /// An MP3 decodes to exactly the samples encoded (the LAME tag's delay and padding trimmed
+    /// by the gapless decoder), at both rates and two bit rates, for a length that is not a
+    /// whole number of frames: impulses near the start and the end come back at their sample
+    /// and at their level, and the length is the input's.
     #[test]
-    fn mp3_delay_is_what_an_impulse_shows() {
+    fn mp3_decodes_to_exactly_the_encoded_samples() {
         for (sr, kbps) in [(22050u32, 64u32), (44100, 64), (22050, 192), (44100, 192)] {
-            let mut x = vec![0.0f32; sr as usize];
-            x[5000] = 0.9;
+            let n = sr as usize + 123;
+            let mut x = vec![0.0f32; n];
+            let (first, last) = (700, n - 900);
+            x[first] = 0.9;
+            x[last] = -0.9;
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("impulse.mp3");
             let opts = crate::EncodeOptions {
@@ -233,17 +254,18 @@ mod delay_tests {
                 },
             )
             .unwrap();
-            let peak = d
-                .samples
-                .iter()
-                .enumerate()
-                .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
-                .unwrap()
-                .0;
-            assert_eq!(
-                peak - 5000,
-                super::mp3_delay_samples(sr),
-                "{sr} Hz {kbps} kb/s"
+            assert_eq!(d.samples.len(), n, "{sr} Hz {kbps} kb/s: length");
+            let peak = |range: std::ops::Range<usize>| {
+                range
+                    .max_by(|&a, &b| d.samples[a].abs().total_cmp(&d.samples[b].abs()))
+                    .unwrap()
+            };
+            assert_eq!(peak(0..n / 2), first, "{sr} Hz {kbps} kb/s: first impulse");
+            assert_eq!(peak(n / 2..n), last, "{sr} Hz {kbps} kb/s: last impulse");
+            assert!(
+                d.samples[last] < -0.5,
+                "{sr} Hz {kbps} kb/s: {}",
+                d.samples[last]
             );
         }
     }

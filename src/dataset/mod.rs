@@ -598,6 +598,13 @@ impl std::fmt::Display for NoExamples {
     }
 }
 
+/// How far before a signal's first sample its first bar line may be found and still be taken
+/// to be at sample 0 (seconds). The onset flux of the centred frames rises as soon as a frame's
+/// window reaches an attack, so bar lines are found up to about two frames (23 ms) early: a
+/// loop that starts on its downbeat would otherwise have its first bar line placed a whole bar
+/// later, and that bar left out.
+pub const START_SLACK_SECONDS: f32 = 0.025;
+
 /// Detect the tempo (and on the bar grid the downbeat) of `x` and place its examples: on the
 /// grid, every `example_hop_bars` bars from the first bar line, whole examples only; with fixed
 /// clips, see [`clip_starts`]. The tempo is the detector's best reading, or with `tempo_hint`
@@ -668,8 +675,13 @@ pub fn find_examples(
             x.len() as f64 / cfg.sample_rate as f64
         )));
     };
-    let downbeat = dsp::downbeat::find_downbeat(&mel_db, cfg.sample_rate, &t)
+    let mut downbeat = dsp::downbeat::find_downbeat(&mel_db, cfg.sample_rate, &t)
         .ok_or_else(|| fail(format!("too short to find bar lines at {:.1} BPM", t.bpm)))?;
+    // A bar line found just before the signal's start is the start (see START_SLACK_SECONDS).
+    let before = downbeat.frame - dsp::downbeat::BEATS_PER_BAR as f32 * t.period_frames;
+    if before > -START_SLACK_SECONDS * cfg.frame_rate() {
+        downbeat.frame = before.max(0.0);
+    }
     let bar = features::bar_samples(t.bpm, cfg.sample_rate);
     let samples = cfg.example_samples(t.bpm);
     let first = downbeat.frame as f64 * cfg.hop as f64;
