@@ -63,14 +63,6 @@ impl Default for EncodeOptions {
     }
 }
 
-/// The encoder delay and padding LAME adds to an MP3 (samples at `sample_rate`): its 1105-sample
-/// encoder and decoder delay before the audio, and at the end what fills the last frame. Files
-/// written by [`write_audio`] carry them in their LAME (Info) tag, so decoders that read it
-/// (symphonia, beatgen's own decoder, with gapless decoding; ffmpeg; mpg123) return exactly
-/// the samples that were encoded; a decoder that ignores the tag plays the silent Info frame
-/// (one frame: 576 samples below 32 kHz, 1152 from 32 kHz) and the delay first.
-pub const MP3_ENCODER_DELAY: usize = 1105;
-
 /// Encode `samples` (mono, nominally in [-1, 1]; values beyond are clipped for PCM) at
 /// `sample_rate` Hz and write them to `path`, format by extension.
 pub fn write_audio(
@@ -156,7 +148,11 @@ pub fn max_mp3_kbps(sample_rate: u32) -> u32 {
 }
 
 /// MP3 bytes: mono, constant bit rate (`kbps`, capped at [`max_mp3_kbps`]), at `sample_rate`
-/// (which must be an MPEG rate, e.g. 22050, 44100 or 48000 Hz).
+/// (which must be an MPEG rate, e.g. 22050, 44100 or 48000 Hz). LAME delays the audio by 1105
+/// samples and pads the last frame; both are recorded in the stream's LAME (Info) tag, so
+/// decoders that read it (symphonia, beatgen's own decoder, with gapless decoding; libsndfile
+/// 1.2 through mpg123, which librosa uses) return exactly `samples`. A decoder that ignores the tag plays the silent Info
+/// frame (576 samples below 32 kHz, 1152 from 32 kHz) and the delay first.
 pub fn encode_mp3(
     samples: &[f32],
     sample_rate: u32,

@@ -33,7 +33,7 @@ pub struct CorpusOptions {
     pub soundfont: Option<PathBuf>,
     /// Also write each song's notes as `NAME.mid` beside it (see [`RenderedSong::groove`]),
     /// timed as rendered, which is the MP3 as gapless decoders play it (see
-    /// [`dsp::encode::MP3_ENCODER_DELAY`]).
+    /// [`dsp::encode::encode_mp3`]).
     pub midi: bool,
 }
 
