@@ -151,8 +151,9 @@ pub fn max_mp3_kbps(sample_rate: u32) -> u32 {
 /// (which must be an MPEG rate, e.g. 22050, 44100 or 48000 Hz). LAME delays the audio by 1105
 /// samples and pads the last frame; both are recorded in the stream's LAME (Info) tag, so
 /// decoders that read it (symphonia, beatgen's own decoder, with gapless decoding; libsndfile
-/// 1.2 through mpg123, which librosa uses) return exactly `samples`. A decoder that ignores the tag plays the silent Info
-/// frame (576 samples below 32 kHz, 1152 from 32 kHz) and the delay first.
+/// 1.2 through mpg123, which librosa uses) return exactly `samples`. A decoder that ignores
+/// the tag plays the silent Info frame (576 samples below 32 kHz, 1152 from 32 kHz) and the
+/// delay first.
 pub fn encode_mp3(
     samples: &[f32],
     sample_rate: u32,
@@ -203,7 +204,7 @@ pub fn encode_mp3(
 }
 
 #[cfg(test)]
-mod delay_tests {
+mod mp3_tests {
     /// The bit rate written is the one asked for, capped at the MPEG version's highest: the
     /// file's size is the bit rate times its length (CBR), within a frame or two.
     #[test]
