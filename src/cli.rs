@@ -287,6 +287,10 @@ pub struct SpecGenerateArgs {
     /// Latent prior: genre (the genre's aggregate posterior) or standard (N(0, I)).
     #[arg(long, value_enum, default_value_t = GenerateRequest::default().prior)]
     pub prior: crate::generate::Prior,
+    /// Spectral postfilter strength, 0 (off) to 4: sharpens each frame's bands against
+    /// their local mean (see README).
+    #[arg(long, default_value_t = 0.0)]
+    pub postfilter: f32,
     #[command(flatten)]
     pub render: RenderArgs,
     #[command(flatten)]
@@ -395,6 +399,9 @@ pub struct EvalArgs {
     /// Sampling temperature of the generated clips (as spec-generate's).
     #[arg(long, default_value_t = EvalOptions::default().temperature)]
     pub temperature: f32,
+    /// Spectral postfilter strength on every decoded clip (as spec-generate's).
+    #[arg(long, default_value_t = EvalOptions::default().postfilter)]
+    pub postfilter: f32,
     /// Also write report.md and PNGs (gallery, feature projection) here.
     #[arg(long)]
     pub out: Option<PathBuf>,

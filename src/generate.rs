@@ -85,6 +85,9 @@ pub struct Timing {
 pub struct Synth<'a> {
     pub model: &'a Model,
     pub fx: FeatureExtractor,
+    /// Strength of the spectral postfilter on every decoded clip ([`crate::postfilter`]);
+    /// 0 (the default) is off.
+    pub postfilter: f32,
     plans: std::sync::Mutex<Vec<GriffinLim>>,
 }
 
@@ -93,6 +96,7 @@ impl<'a> Synth<'a> {
         Ok(Synth {
             model,
             fx: FeatureExtractor::new(&model.config.features)?,
+            postfilter: 0.0,
             plans: Default::default(),
         })
     }
@@ -107,7 +111,8 @@ impl<'a> Synth<'a> {
     }
 
     /// Decode latents `z: [latent, n]` with genre weights to band-dB spectrograms, through the
-    /// model's output calibration when it has one. Each column is decoded on its own: a
+    /// model's output calibration when it has one and the postfilter when it is on. Each
+    /// column is decoded on its own: a
     /// product's rounding depends on the batch width, and a clip must not depend on which
     /// other clips were asked for.
     pub fn decode(&self, z: &Array2<f32>, genre: &Array2<f32>) -> Vec<Spectrogram> {
@@ -121,6 +126,7 @@ impl<'a> Synth<'a> {
                     cal.apply(&mut v, &gc);
                 }
                 self.model.config.normalization.denormalize(&mut v);
+                crate::postfilter::sharpen(&mut v, f.bands(), self.postfilter);
                 Spectrogram {
                     frames: f.frames(),
                     bins: f.bands(),

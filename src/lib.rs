@@ -19,6 +19,7 @@ pub mod logging;
 pub mod loops;
 pub mod model_dir;
 pub mod plot;
+pub mod postfilter;
 pub mod progress;
 pub mod train;
 pub mod vae;

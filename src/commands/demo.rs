@@ -198,6 +198,7 @@ fn generate_loops(model: &Model, out: &Path) -> anyhow::Result<Vec<(String, Vec<
             format: "mp3".into(),
             dump_png: true,
             midi_quantize: Some(1.0),
+            postfilter: 0.0,
         };
         let written = super::spec_generate::write_generated(model, &req, &output)?.0;
         files.push((genre.clone(), written));

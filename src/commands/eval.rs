@@ -14,6 +14,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         a.count >= 2,
         "--count must be at least 2 (diversity needs pairs)"
     );
+    super::check_postfilter(a.postfilter)?;
     let model = Model::load(&a.model)?;
     let Evaluation { report, gallery } = evaluate(
         &model,
@@ -22,6 +23,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
             count: a.count,
             seed: a.seed,
             temperature: a.temperature,
+            postfilter: a.postfilter,
             ..Default::default()
         },
     )?;

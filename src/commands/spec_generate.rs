@@ -69,6 +69,8 @@ pub struct Output {
     pub dump_png: bool,
     /// Write each clip's groove as MIDI, quantised by this amount (1 full, 0 none).
     pub midi_quantize: Option<f64>,
+    /// Spectral postfilter strength on the decoded spectrograms ([`Synth::postfilter`]).
+    pub postfilter: f32,
 }
 
 pub fn run(a: SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
@@ -78,15 +80,17 @@ pub fn run(a: SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
         format: a.render.format.clone(),
         dump_png: a.render.dump_png,
         midi_quantize: a.midi.midi.then_some(a.midi.midi_quantize),
+        postfilter: a.postfilter,
     };
     let (out, timing) = write_generated(&model, &request(&model, &a)?, &output)?;
     let page = Page {
         title: format!("beatgen: {} loops of {}", out.len(), a.genre),
         summary: vec![format!(
-            "Model {}, seed {}, temperature {}.",
+            "Model {}, seed {}, temperature {}, postfilter {}.",
             a.model.display(),
             a.seed,
-            a.temperature
+            a.temperature,
+            a.postfilter
         )],
         preformatted: None,
         sections: vec![Section {
@@ -166,9 +170,11 @@ pub fn write_generated(
         o.midi_quantize.is_none() || model.config.features.grid.is_some(),
         "--midi needs a bar-grid model (this one was trained on fixed 3 s clips)"
     );
+    super::check_postfilter(o.postfilter)?;
     std::fs::create_dir_all(&o.dir)
         .with_context(|| format!("{}: cannot create", o.dir.display()))?;
     let mut synth = Synth::new(model)?;
+    synth.postfilter = o.postfilter;
     let (clips, mut timing) = generate(&synth, req)?;
     let f = &model.config.features;
     let ext = o.format.as_str();

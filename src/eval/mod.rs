@@ -66,6 +66,8 @@ pub struct EvalOptions {
     pub seed: u64,
     /// Sampling temperature of the generated clips (see [`GenerateRequest::temperature`]).
     pub temperature: f32,
+    /// Spectral postfilter strength on every decoded clip (see [`Synth::postfilter`]).
+    pub postfilter: f32,
     pub gl_clips: usize,
 }
 
@@ -75,6 +77,7 @@ impl Default for EvalOptions {
             count: 30,
             seed: 0,
             temperature: GenerateRequest::default().temperature,
+            postfilter: 0.0,
             gl_clips: 3,
         }
     }
@@ -593,7 +596,8 @@ pub fn evaluate(model: &Model, songs: &Path, opts: &EvalOptions) -> anyhow::Resu
     let held = analyse_all(held_audio, model);
     bar.inc(1);
 
-    let synth = Synth::new(model)?;
+    let mut synth = Synth::new(model)?;
+    synth.postfilter = opts.postfilter;
     let bands = held_bands(&ds, &genre_of)?;
     let reconstruction = reconstruction(&bands, &synth, &genres);
     let bands_ceiling = analyse_all(render_bands(&bands, &synth)?, model);
