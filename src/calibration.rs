@@ -12,18 +12,25 @@
 //!
 //! Levels are in the model's standardised band units (what the decoder outputs, before the
 //! normalisation is undone). The map is fitted once, after training, from the best weights.
+//!
+//! The calibration also holds each genre's strength of the spectral postfilter
+//! ([`crate::postfilter`]), fitted at the same time on the calibrated, denormalised levels:
+//! the quantile maps restore each band's level distribution, the postfilter the contrast
+//! between neighbouring bands.
 
 /// Quantiles per band: the levels at `q = k / (KNOTS - 1)`, `k = 0..KNOTS`.
 pub const KNOTS: usize = 65;
 
 /// The maps of every genre and band: `source[(g * bands + b) * KNOTS + k]` is the decoder's
 /// level at quantile `k`, `target[...]` the training clips' level at the same quantile.
+/// `postfilter[g]` is genre `g`'s postfilter strength.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Calibration {
     pub genres: usize,
     pub bands: usize,
     pub source: Vec<f32>,
     pub target: Vec<f32>,
+    pub postfilter: Vec<f32>,
 }
 
 /// The levels at the [`KNOTS`] quantiles of `values` (sorted in place; not empty). Quantile
@@ -101,12 +108,14 @@ impl Calibration {
             bands,
             source: Vec::new(),
             target: Vec::new(),
+            postfilter: Vec::new(),
         }
     }
 
     /// Fit the next genre's maps from the decoder's levels and the training clips' levels,
     /// both frame-major clips of `bands` values per frame (`clip[t * bands + b]`). Without
-    /// clips on either side the genre gets the identity map.
+    /// clips on either side the genre gets the identity map. Its postfilter strength starts
+    /// at 0 (set it with the clips calibrated and in dB, [`crate::postfilter::fit_strength`]).
     pub fn push_genre(&mut self, decoded: &[Vec<f32>], real: &[Vec<f32>]) {
         let bands = self.bands;
         let identity: Vec<f32> = (0..KNOTS)
@@ -128,7 +137,22 @@ impl Calibration {
                 }
             }
         }
+        self.postfilter.push(0.0);
         self.genres += 1;
+    }
+
+    /// The postfilter strength for genre weights `genre`: the weighted mean of the genres'.
+    pub fn postfilter_strength(&self, genre: &[f32]) -> f32 {
+        let total: f32 = genre.iter().sum();
+        if total <= 0.0 {
+            return 0.0;
+        }
+        genre
+            .iter()
+            .zip(&self.postfilter)
+            .map(|(w, s)| w * s)
+            .sum::<f32>()
+            / total
     }
 
     /// Calibrate a frame-major clip in place for genre weights `genre` (one per genre; a

@@ -17,6 +17,7 @@ use crate::dataset::DatasetOptions;
 use crate::eval::EvalOptions;
 use crate::generate::GenerateRequest;
 use crate::model_dir::TrainOptions;
+use crate::postfilter::Postfilter;
 use crate::vae;
 
 #[derive(Debug, Parser)]
@@ -287,10 +288,11 @@ pub struct SpecGenerateArgs {
     /// Latent prior: genre (the genre's aggregate posterior) or standard (N(0, I)).
     #[arg(long, value_enum, default_value_t = GenerateRequest::default().prior)]
     pub prior: crate::generate::Prior,
-    /// Spectral postfilter strength, 0 (off) to 4: sharpens each frame's bands against
-    /// their local mean (see README).
-    #[arg(long, default_value_t = 0.0)]
-    pub postfilter: f32,
+    /// Spectral postfilter: `fitted` (the strengths the model fitted per genre at the end of
+    /// training) or a strength from 0 (off) to 4 for every genre. It sharpens each frame's
+    /// bands against their local mean (see README).
+    #[arg(long, default_value_t = Postfilter::Fitted)]
+    pub postfilter: Postfilter,
     #[command(flatten)]
     pub render: RenderArgs,
     #[command(flatten)]
@@ -399,9 +401,9 @@ pub struct EvalArgs {
     /// Sampling temperature of the generated clips (as spec-generate's).
     #[arg(long, default_value_t = EvalOptions::default().temperature)]
     pub temperature: f32,
-    /// Spectral postfilter strength on every decoded clip (as spec-generate's).
+    /// Spectral postfilter on every decoded clip: `fitted` or a strength (as spec-generate's).
     #[arg(long, default_value_t = EvalOptions::default().postfilter)]
-    pub postfilter: f32,
+    pub postfilter: Postfilter,
     /// Also write report.md and PNGs (gallery, feature projection) here.
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -7,6 +7,7 @@ use ndarray::Array2;
 
 use crate::dataset::features::FeatureExtractor;
 use crate::model_dir::Model;
+use crate::postfilter::Postfilter;
 use dsp::{GriffinLim, GriffinLimConfig, Spectrogram};
 
 /// Peak level of written audio, in dBFS (no clipping, a little headroom for MP3).
@@ -86,8 +87,8 @@ pub struct Synth<'a> {
     pub model: &'a Model,
     pub fx: FeatureExtractor,
     /// Strength of the spectral postfilter on every decoded clip ([`crate::postfilter`]);
-    /// 0 (the default) is off.
-    pub postfilter: f32,
+    /// by default the model's fitted strengths.
+    pub postfilter: Postfilter,
     plans: std::sync::Mutex<Vec<GriffinLim>>,
 }
 
@@ -96,7 +97,7 @@ impl<'a> Synth<'a> {
         Ok(Synth {
             model,
             fx: FeatureExtractor::new(&model.config.features)?,
-            postfilter: 0.0,
+            postfilter: Postfilter::Fitted,
             plans: Default::default(),
         })
     }
@@ -110,11 +111,19 @@ impl<'a> Synth<'a> {
         g
     }
 
+    /// The postfilter strength that clips of genre weights `genre` get.
+    pub fn postfilter_strength(&self, genre: &[f32]) -> f32 {
+        match (self.postfilter, &self.model.calibration) {
+            (Postfilter::Strength(s), _) => s,
+            (Postfilter::Fitted, Some(cal)) => cal.postfilter_strength(genre),
+            (Postfilter::Fitted, None) => 0.0,
+        }
+    }
+
     /// Decode latents `z: [latent, n]` with genre weights to band-dB spectrograms, through the
-    /// model's output calibration when it has one and the postfilter when it is on. Each
-    /// column is decoded on its own: a
-    /// product's rounding depends on the batch width, and a clip must not depend on which
-    /// other clips were asked for.
+    /// model's output calibration when it has one and the postfilter. Each column is decoded
+    /// on its own: a product's rounding depends on the batch width, and a clip must not
+    /// depend on which other clips were asked for.
     pub fn decode(&self, z: &Array2<f32>, genre: &Array2<f32>) -> Vec<Spectrogram> {
         let f = &self.model.config.features;
         (0..z.ncols())
@@ -126,7 +135,7 @@ impl<'a> Synth<'a> {
                     cal.apply(&mut v, &gc);
                 }
                 self.model.config.normalization.denormalize(&mut v);
-                crate::postfilter::sharpen(&mut v, f.bands(), self.postfilter);
+                crate::postfilter::sharpen(&mut v, f.bands(), self.postfilter_strength(&gc));
                 Spectrogram {
                     frames: f.frames(),
                     bins: f.bands(),

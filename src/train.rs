@@ -450,6 +450,10 @@ impl<'a> Trainer<'a> {
             self.req.options.seed ^ CALIBRATION_SEED,
         )?;
         checkpoint::save_calibration(&dir.join(checkpoint::CALIBRATION_FILE), &cal)?;
+        let strengths: Vec<String> = (model.config.genres.iter().zip(&cal.postfilter))
+            .map(|(g, s)| format!("{g} {s:.2}"))
+            .collect();
+        log::info!("postfilter strengths fitted: {}", strengths.join(", "));
         Ok(TrainReport {
             state: self.state,
             stopped_early,
@@ -580,7 +584,8 @@ pub fn genre_latent_stats(
 
 /// The output calibration of a model (see [`crate::calibration`]): per genre, the decoder's
 /// levels on [`CALIBRATION_CLIPS`] samples of the genre's latent distribution (temperature 1,
-/// as generation draws them, from `seed`) against the levels of its training clips.
+/// as generation draws them, from `seed`) against the levels of its training clips, and the
+/// postfilter strength that gives the calibrated samples the training clips' fine structure.
 pub fn fit_calibration(
     model: &checkpoint::Model,
     loader: &mut BatchLoader,
@@ -613,6 +618,21 @@ pub fn fit_calibration(
             real.push(buf);
         }
         cal.push_genre(&decoded, &real);
+        // The postfilter strength, on levels as generation sees them: calibrated, in dB.
+        let to_db = |clips: Vec<Vec<f32>>, calibrate: bool| -> Vec<Vec<f32>> {
+            clips
+                .into_iter()
+                .map(|mut c| {
+                    if calibrate {
+                        cal.apply(&mut c, &one_hot);
+                    }
+                    model.config.normalization.denormalize(&mut c);
+                    c
+                })
+                .collect()
+        };
+        let (decoded, real) = (to_db(decoded, true), to_db(real, false));
+        cal.postfilter[g] = crate::postfilter::fit_strength(&decoded, &real, cal.bands);
     }
     Ok(cal)
 }

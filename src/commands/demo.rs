@@ -9,6 +9,7 @@ use crate::corpus::{make_corpus, CorpusOptions};
 use crate::dataset::Dataset;
 use crate::listen_page::{Page, Section};
 use crate::model_dir::{self, Model, ModelDirError, TrainOptions};
+use crate::postfilter::Postfilter;
 use crate::train::{train, TrainRequest};
 
 /// Training epochs (at most: training stops early after 10 epochs without improvement).
@@ -198,7 +199,7 @@ fn generate_loops(model: &Model, out: &Path) -> anyhow::Result<Vec<(String, Vec<
             format: "mp3".into(),
             dump_png: true,
             midi_quantize: Some(1.0),
-            postfilter: 0.0,
+            postfilter: Postfilter::Fitted,
         };
         let written = super::spec_generate::write_generated(model, &req, &output)?.0;
         files.push((genre.clone(), written));

@@ -14,7 +14,6 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
         a.count >= 2,
         "--count must be at least 2 (diversity needs pairs)"
     );
-    super::check_postfilter(a.postfilter)?;
     let model = Model::load(&a.model)?;
     let Evaluation { report, gallery } = evaluate(
         &model,

@@ -186,13 +186,3 @@ pub(crate) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     );
     Ok(())
 }
-
-/// `--postfilter` must be a strength in `0..=`[`crate::postfilter::MAX_STRENGTH`].
-pub fn check_postfilter(strength: f32) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        (0.0..=crate::postfilter::MAX_STRENGTH).contains(&strength),
-        "--postfilter must be in 0..={}, got {strength}",
-        crate::postfilter::MAX_STRENGTH
-    );
-    Ok(())
-}

@@ -12,6 +12,7 @@ use crate::generate::{generate, GenerateRequest, Synth, Timing};
 use crate::groove::transcribe::Transcriber;
 use crate::listen_page::{Entry, Page, Section};
 use crate::model_dir::Model;
+use crate::postfilter::Postfilter;
 use dsp::GriffinLimConfig;
 
 /// One written file.
@@ -69,8 +70,8 @@ pub struct Output {
     pub dump_png: bool,
     /// Write each clip's groove as MIDI, quantised by this amount (1 full, 0 none).
     pub midi_quantize: Option<f64>,
-    /// Spectral postfilter strength on the decoded spectrograms ([`Synth::postfilter`]).
-    pub postfilter: f32,
+    /// Spectral postfilter on the decoded spectrograms ([`Synth::postfilter`]).
+    pub postfilter: Postfilter,
 }
 
 pub fn run(a: SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
@@ -170,7 +171,6 @@ pub fn write_generated(
         o.midi_quantize.is_none() || model.config.features.grid.is_some(),
         "--midi needs a bar-grid model (this one was trained on fixed 3 s clips)"
     );
-    super::check_postfilter(o.postfilter)?;
     std::fs::create_dir_all(&o.dir)
         .with_context(|| format!("{}: cannot create", o.dir.display()))?;
     let mut synth = Synth::new(model)?;

@@ -45,6 +45,7 @@ use crate::dataset::split::Split;
 use crate::dataset::{ClipReader, Dataset, DatasetOptions};
 use crate::generate::{generate, GenerateRequest, Prior, RenderSpec, Synth, DEFAULT_BPM};
 use crate::model_dir::Model;
+use crate::postfilter::Postfilter;
 use classifier::{inception_score, Classifier};
 use clip_features::{analyse, standardise, standardiser, ClipAnalysis};
 use dsp::{GriffinLimConfig, PhaseInit, Spectrogram, StftPlan};
@@ -66,8 +67,8 @@ pub struct EvalOptions {
     pub seed: u64,
     /// Sampling temperature of the generated clips (see [`GenerateRequest::temperature`]).
     pub temperature: f32,
-    /// Spectral postfilter strength on every decoded clip (see [`Synth::postfilter`]).
-    pub postfilter: f32,
+    /// Spectral postfilter on every decoded clip (see [`Synth::postfilter`]).
+    pub postfilter: Postfilter,
     pub gl_clips: usize,
 }
 
@@ -77,7 +78,7 @@ impl Default for EvalOptions {
             count: 30,
             seed: 0,
             temperature: GenerateRequest::default().temperature,
-            postfilter: 0.0,
+            postfilter: Postfilter::Fitted,
             gl_clips: 3,
         }
     }

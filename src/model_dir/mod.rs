@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `config.json` | format version, representation, architecture, genres, normalisation, training options |
 //! | `weights.safetensors` | the best weights (lowest validation loss), named by the parameter visitor as `nn.Sequential` names them: `encoder.{i}.weight`, `encoder.{i}.bias`, `decoder.{i}...` (`Linear` `[out, in]`, `Conv1d` `[out, in, kernel]`) |
-//! | `calibration.safetensors` | the output calibration fitted after training (see [`crate::calibration`]): per genre and band, the decoder's levels and the training clips' levels at the same quantiles; a model without it decodes uncalibrated |
+//! | `calibration.safetensors` | the output calibration fitted after training (see [`crate::calibration`]): per genre and band, the decoder's levels and the training clips' levels at the same quantiles, and per genre the postfilter strength (`postfilter`; a file without it, from before the strengths were fitted, leaves the postfilter off); a model without the file decodes uncalibrated and unfiltered |
 //! | `checkpoint.safetensors` | for `--resume`: the last weights, Adam's `exp_avg`/`exp_avg_sq` per tensor, and the training state (JSON in the metadata) |
 //! | `loss.csv`, `loss.png` | one row per epoch; the loss curves |
 //!

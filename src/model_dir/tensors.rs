@@ -180,7 +180,7 @@ fn parse<'a>(bytes: &'a [u8], path: &Path) -> anyhow::Result<SafeTensors<'a>> {
 }
 
 /// Write the output calibration as `path` (atomically): tensors `source` and `target`, each
-/// `[genres, bands, KNOTS]` (see [`crate::calibration`]).
+/// `[genres, bands, KNOTS]`, and `postfilter`, `[genres]` (see [`crate::calibration`]).
 pub fn save_calibration(path: &Path, cal: &Calibration) -> anyhow::Result<()> {
     let shape = vec![cal.genres, cal.bands, KNOTS];
     let meta = HashMap::from([
@@ -192,18 +192,33 @@ pub fn save_calibration(path: &Path, cal: &Calibration) -> anyhow::Result<()> {
         &[
             ("source".to_string(), shape.clone(), &cal.source),
             ("target".to_string(), shape, &cal.target),
+            ("postfilter".to_string(), vec![cal.genres], &cal.postfilter),
         ],
         &meta,
     )
 }
 
 /// Read the output calibration in `path` for a model of `genres` genres and `bands` bands.
+/// A file written before the postfilter strengths were fitted has none: its genres get 0 (off).
 pub fn load_calibration(path: &Path, genres: usize, bands: usize) -> anyhow::Result<Calibration> {
     let bytes = read_file(path)?;
     let st = parse(&bytes, path)?;
     let shape = [genres, bands, KNOTS];
     let source = read_f32(&st, "source", &shape, path)?;
     let target = read_f32(&st, "target", &shape, path)?;
+    let postfilter = if st.tensor("postfilter").is_ok() {
+        read_f32(&st, "postfilter", &[genres], path)?
+    } else {
+        vec![0.0; genres]
+    };
+    anyhow::ensure!(
+        postfilter
+            .iter()
+            .all(|s| (0.0..=crate::postfilter::MAX_STRENGTH).contains(s)),
+        "{}: a postfilter strength is outside 0..={}",
+        path.display(),
+        crate::postfilter::MAX_STRENGTH
+    );
     anyhow::ensure!(
         source
             .chunks(KNOTS)
@@ -216,6 +231,7 @@ pub fn load_calibration(path: &Path, genres: usize, bands: usize) -> anyhow::Res
         bands,
         source,
         target,
+        postfilter,
     })
 }
 
@@ -326,4 +342,55 @@ pub fn load_checkpoint(
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| anyhow::anyhow!("{}: no adam_step", path.display()))?;
     Ok((vae, adam, state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn calibration() -> Calibration {
+        let mut cal = Calibration::new(2);
+        let clip = vec![vec![0.0f32, 1.0, 2.0, 3.0]];
+        cal.push_genre(&clip, &clip);
+        cal.push_genre(&clip, &clip);
+        cal.postfilter = vec![0.75, 1.5];
+        cal
+    }
+
+    /// The calibration comes back as written, strengths included; a file from before the
+    /// strengths were fitted loads with the postfilter off, and a strength out of range is
+    /// refused with the file named.
+    #[test]
+    fn calibration_round_trip_and_files_without_strengths() {
+        let dir = std::env::temp_dir().join(format!("beatgen-cal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("calibration.safetensors");
+        let cal = calibration();
+        save_calibration(&path, &cal).unwrap();
+        assert_eq!(load_calibration(&path, 2, 2).unwrap(), cal);
+
+        let shape = vec![2, 2, KNOTS];
+        let old = [
+            ("source".to_string(), shape.clone(), &cal.source[..]),
+            ("target".to_string(), shape.clone(), &cal.target[..]),
+        ];
+        write_safetensors(&path, &old, &HashMap::new()).unwrap();
+        let loaded = load_calibration(&path, 2, 2).unwrap();
+        assert_eq!(loaded.postfilter, vec![0.0, 0.0]);
+        assert_eq!(loaded.source, cal.source);
+
+        let bad = [0.5f32, 9.0];
+        let tensors = [
+            old[0].clone(),
+            old[1].clone(),
+            ("postfilter".to_string(), vec![2], &bad[..]),
+        ];
+        write_safetensors(&path, &tensors, &HashMap::new()).unwrap();
+        let err = load_calibration(&path, 2, 2).unwrap_err().to_string();
+        assert!(
+            err.contains("calibration.safetensors") && err.contains("postfilter strength"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
