@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The ablations in README: trains each variant on a songs folder with the demo's settings (up
 # to 40 epochs, early stop after 10 without improvement, seed 0), evaluates it with
-# `beatgen eval` (10 generated clips per genre, seed 0) and prints one markdown row per variant.
+# `beatgen eval` (10 generated clips per genre, seed 0, without the spectral postfilter, which
+# came after these ablations) and prints one markdown row per variant.
 #   docs/ablations.sh [SONGS] [VARIANT...]     default: songs, every variant
 # Models go to models/ablation-<variant>/ (reused when already trained), reports to
 # out/ablation-<variant>.json. A variant named <base>-uncalibrated is <base>'s model without
@@ -58,7 +59,7 @@ for v in $variants; do
     cp "models/ablation-$tag-$base"/{config.json,weights.safetensors,split.json} "$model/"
     cp "out/ablation-$tag-$base.time" "out/ablation-$tag-$v.time"
   fi
-  "$bin" -q eval --model "$model" "$songs" --count 10 --json > "out/ablation-$tag-$v.json"
+  "$bin" -q eval --model "$model" "$songs" --count 10 --postfilter 0 --json > "out/ablation-$tag-$v.json"
 done
 python3 - "$tag" $variants <<'EOF'
 import json, sys
