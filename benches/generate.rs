@@ -3,8 +3,8 @@
 //! bands), rendering (the bar grid mapped to 120 BPM, PGHI + 32 Griffin-Lim iterations, the
 //! spec-generate default, 2 bars = 4 s), and MP3 encoding + atomic write. The weights are
 //! random (the time does not depend on their values); the output goes through an output
-//! calibration (identity maps: its cost does not depend on the knots either) and is
-//! denormalised to a realistic dB range.
+//! calibration (identity maps: its cost does not depend on the knots either), is
+//! denormalised to a realistic dB range and goes through the spectral postfilter (strength 1).
 //! Run: `cargo bench --bench generate`.
 
 use beatgen::calibration::Calibration;
@@ -47,6 +47,7 @@ fn bench(c: &mut Criterion) {
     for _ in 0..5 {
         calibration.push_genre(&[], &[]);
     }
+    calibration.postfilter = vec![1.0; 5];
     let model = Model {
         config,
         vae: Vae::new(vae_cfg, &mut dsp::rng::SplitMix64::new(0)).unwrap(),
