@@ -111,15 +111,6 @@ impl<'a> Synth<'a> {
         g
     }
 
-    /// The postfilter strength that clips of genre weights `genre` get.
-    pub fn postfilter_strength(&self, genre: &[f32]) -> f32 {
-        match (self.postfilter, &self.model.calibration) {
-            (Postfilter::Strength(s), _) => s,
-            (Postfilter::Fitted, Some(cal)) => cal.postfilter_strength(genre),
-            (Postfilter::Fitted, None) => 0.0,
-        }
-    }
-
     /// Decode latents `z: [latent, n]` with genre weights to band-dB spectrograms, through the
     /// model's output calibration when it has one and the postfilter. Each column is decoded
     /// on its own: a product's rounding depends on the batch width, and a clip must not
@@ -135,7 +126,10 @@ impl<'a> Synth<'a> {
                     cal.apply(&mut v, &gc);
                 }
                 self.model.config.normalization.denormalize(&mut v);
-                crate::postfilter::sharpen(&mut v, f.bands(), self.postfilter_strength(&gc));
+                let strength = self
+                    .postfilter
+                    .strength(self.model.calibration.as_ref(), &gc);
+                crate::postfilter::sharpen(&mut v, f.bands(), strength);
                 Spectrogram {
                     frames: f.frames(),
                     bins: f.bands(),

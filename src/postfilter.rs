@@ -18,6 +18,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::calibration::Calibration;
+
 /// Bands in the local mean (centred).
 pub const WIDTH: usize = 5;
 
@@ -32,6 +34,18 @@ pub enum Postfilter {
     Fitted,
     /// This strength for every genre, `0..=MAX_STRENGTH`; 0 is off.
     Strength(f32),
+}
+
+impl Postfilter {
+    /// The strength for genre weights `genre` (one per genre) of a model whose output
+    /// calibration, holding the fitted strengths, is `calibration`.
+    pub fn strength(self, calibration: Option<&Calibration>, genre: &[f32]) -> f32 {
+        match (self, calibration) {
+            (Postfilter::Strength(s), _) => s,
+            (Postfilter::Fitted, Some(cal)) => cal.postfilter_strength(genre),
+            (Postfilter::Fitted, None) => 0.0,
+        }
+    }
 }
 
 impl fmt::Display for Postfilter {

@@ -57,6 +57,34 @@ fn generation_is_deterministic_validated_and_decodable() {
         // The decoded bar grid: 256 frames (2 bars x 16 steps x 8) by 513 bins.
         assert_eq!(png_size(&p.with_extension("png")), (256, 513));
     }
+    // By default the postfilter runs at the strength the model fitted for the genre (this
+    // tiny model's decoder is not smoother than its clips: 0), which the output reports; a
+    // strength given changes the audio.
+    let model = beatgen::model_dir::Model::load(&d.join("m")).unwrap();
+    let house = model
+        .config
+        .genres
+        .iter()
+        .position(|g| g == "house")
+        .unwrap();
+    let fitted = model.calibration.as_ref().unwrap().postfilter[house];
+    assert!((0.0..=4.0).contains(&fitted), "{fitted}");
+    let reported = a["postfilter_strength"].as_f64().unwrap();
+    assert!(
+        (reported - fitted as f64).abs() < 1e-6,
+        "{reported} vs {fitted}"
+    );
+    let (off, on) = (
+        gen("off", "5", &["--postfilter", "0"]),
+        gen("on", "5", &["--postfilter", "2"]),
+    );
+    assert_eq!(off["postfilter_strength"].as_f64(), Some(0.0));
+    assert_eq!(on["postfilter_strength"].as_f64(), Some(2.0));
+    let name = "house-seed5-01.mp3";
+    assert_ne!(
+        std::fs::read(d.join("off").join(name)).unwrap(),
+        std::fs::read(d.join("on").join(name)).unwrap()
+    );
     // WAV output is exact in length.
     let w = json(&ok(
         d,

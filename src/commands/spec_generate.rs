@@ -83,11 +83,15 @@ pub fn run(a: SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
         midi_quantize: a.midi.midi.then_some(a.midi.midi_quantize),
         postfilter: a.postfilter,
     };
-    let (out, timing) = write_generated(&model, &request(&model, &a)?, &output)?;
+    let req = request(&model, &a)?;
+    let (out, timing) = write_generated(&model, &req, &output)?;
+    let mut one_hot = vec![0.0; model.config.genres.len()];
+    one_hot[req.genre] = 1.0;
+    let strength = a.postfilter.strength(model.calibration.as_ref(), &one_hot);
     let page = Page {
         title: format!("beatgen: {} loops of {}", out.len(), a.genre),
         summary: vec![format!(
-            "Model {}, seed {}, temperature {}, postfilter {}.",
+            "Model {}, seed {}, temperature {}, postfilter {} (strength {strength:.2}).",
             a.model.display(),
             a.seed,
             a.temperature,
@@ -102,7 +106,8 @@ pub fn run(a: SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
     .write(&a.out)?;
     if a.json {
         super::print_json(
-            &json!({"genre": a.genre, "files": out, "timing_seconds": timing, "page": page}),
+            &json!({"genre": a.genre, "postfilter_strength": strength, "files": out,
+                "timing_seconds": timing, "page": page}),
         )?;
     } else {
         println!(
