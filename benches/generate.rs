@@ -74,6 +74,13 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("one 2-bar clip at 120 BPM (4 s)");
     g.sample_size(20);
     g.bench_function("decoder", |b| b.iter(|| synth.decode(&z, &genre)));
+    g.bench_function("postfilter (part of the decoder stage)", |b| {
+        b.iter(|| {
+            let mut v = spec.data.clone();
+            beatgen::postfilter::sharpen(&mut v, bands, 1.0);
+            v
+        })
+    });
     g.bench_function("render: grid to 120 BPM + griffin-lim (pghi + 32)", |b| {
         b.iter(|| synth.render(&spec, &gl).unwrap())
     });
