@@ -47,7 +47,7 @@ fn bench(c: &mut Criterion) {
     for _ in 0..5 {
         calibration.push_genre(&[], &[]);
     }
-    calibration.postfilter = vec![1.0; 5];
+    calibration.postfilter = Some(vec![1.0; 5]);
     let model = Model {
         config,
         vae: Vae::new(vae_cfg, &mut dsp::rng::SplitMix64::new(0)).unwrap(),

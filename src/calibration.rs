@@ -23,14 +23,15 @@ pub const KNOTS: usize = 65;
 
 /// The maps of every genre and band: `source[(g * bands + b) * KNOTS + k]` is the decoder's
 /// level at quantile `k`, `target[...]` the training clips' level at the same quantile.
-/// `postfilter[g]` is genre `g`'s postfilter strength.
+/// `postfilter[g]` is genre `g`'s postfilter strength; `None` for a calibration fitted before
+/// the strengths were (the postfilter is then off).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Calibration {
     pub genres: usize,
     pub bands: usize,
     pub source: Vec<f32>,
     pub target: Vec<f32>,
-    pub postfilter: Vec<f32>,
+    pub postfilter: Option<Vec<f32>>,
 }
 
 /// The levels at the [`KNOTS`] quantiles of `values` (sorted in place; not empty). Quantile
@@ -108,7 +109,7 @@ impl Calibration {
             bands,
             source: Vec::new(),
             target: Vec::new(),
-            postfilter: Vec::new(),
+            postfilter: Some(Vec::new()),
         }
     }
 
@@ -137,22 +138,21 @@ impl Calibration {
                 }
             }
         }
-        self.postfilter.push(0.0);
+        self.postfilter.get_or_insert_with(Vec::new).push(0.0);
         self.genres += 1;
     }
 
-    /// The postfilter strength for genre weights `genre`: the weighted mean of the genres'.
+    /// The postfilter strength for genre weights `genre`: the weighted mean of the genres'
+    /// (0 without fitted strengths).
     pub fn postfilter_strength(&self, genre: &[f32]) -> f32 {
         let total: f32 = genre.iter().sum();
+        let Some(strengths) = &self.postfilter else {
+            return 0.0;
+        };
         if total <= 0.0 {
             return 0.0;
         }
-        genre
-            .iter()
-            .zip(&self.postfilter)
-            .map(|(w, s)| w * s)
-            .sum::<f32>()
-            / total
+        genre.iter().zip(strengths).map(|(w, s)| w * s).sum::<f32>() / total
     }
 
     /// Calibrate a frame-major clip in place for genre weights `genre` (one per genre; a

@@ -450,9 +450,13 @@ impl<'a> Trainer<'a> {
             self.req.options.seed ^ CALIBRATION_SEED,
         )?;
         checkpoint::save_calibration(&dir.join(checkpoint::CALIBRATION_FILE), &cal)?;
-        let strengths: Vec<String> = (model.config.genres.iter().zip(&cal.postfilter))
-            .map(|(g, s)| format!("{g} {s:.2}"))
-            .collect();
+        let strengths: Vec<String> = (model
+            .config
+            .genres
+            .iter()
+            .zip(cal.postfilter.iter().flatten()))
+        .map(|(g, s)| format!("{g} {s:.2}"))
+        .collect();
         log::info!("postfilter strengths fitted: {}", strengths.join(", "));
         Ok(TrainReport {
             state: self.state,
@@ -632,7 +636,10 @@ pub fn fit_calibration(
                 .collect()
         };
         let (decoded, real) = (to_db(decoded, true), to_db(real, false));
-        cal.postfilter[g] = crate::postfilter::fit_strength(&decoded, &real, cal.bands);
+        let strength = crate::postfilter::fit_strength(&decoded, &real, cal.bands);
+        if let Some(s) = cal.postfilter.as_mut() {
+            s[g] = strength;
+        }
     }
     Ok(cal)
 }

@@ -67,7 +67,13 @@ fn generation_is_deterministic_validated_and_decodable() {
         .iter()
         .position(|g| g == "house")
         .unwrap();
-    let fitted = model.calibration.as_ref().unwrap().postfilter[house];
+    let fitted = model
+        .calibration
+        .as_ref()
+        .unwrap()
+        .postfilter
+        .as_ref()
+        .unwrap()[house];
     assert!((0.0..=4.0).contains(&fitted), "{fitted}");
     let reported = a["postfilter_strength"].as_f64().unwrap();
     assert!(

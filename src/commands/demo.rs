@@ -32,6 +32,16 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     ensure_songs(&a.songs)?;
     ensure_model(&a)?;
     let model = Model::load(&a.model)?;
+    if model
+        .calibration
+        .as_ref()
+        .is_none_or(|c| c.postfilter.is_none())
+    {
+        crate::progress::say(format_args!(
+            "note: {} was trained before the postfilter strengths were fitted: its loops are written without the postfilter (--retrain to fit them)",
+            a.model.display()
+        ));
+    }
     crate::progress::say(format_args!(
         "[3/3] generating {DEMO_CLIPS} loops of {DEMO_BARS} bars per genre, at the genre's tempo, into {}",
         a.out.display()

@@ -187,33 +187,32 @@ pub fn save_calibration(path: &Path, cal: &Calibration) -> anyhow::Result<()> {
         ("format".to_string(), "beatgen-calibration".to_string()),
         ("format_version".to_string(), FORMAT_VERSION.to_string()),
     ]);
-    write_safetensors(
-        path,
-        &[
-            ("source".to_string(), shape.clone(), &cal.source),
-            ("target".to_string(), shape, &cal.target),
-            ("postfilter".to_string(), vec![cal.genres], &cal.postfilter),
-        ],
-        &meta,
-    )
+    let mut tensors = vec![
+        ("source".to_string(), shape.clone(), &cal.source[..]),
+        ("target".to_string(), shape, &cal.target[..]),
+    ];
+    if let Some(s) = &cal.postfilter {
+        tensors.push(("postfilter".to_string(), vec![cal.genres], &s[..]));
+    }
+    write_safetensors(path, &tensors, &meta)
 }
 
 /// Read the output calibration in `path` for a model of `genres` genres and `bands` bands.
-/// A file written before the postfilter strengths were fitted has none: its genres get 0 (off).
+/// A file written before the postfilter strengths were fitted has none (`postfilter` is `None`).
 pub fn load_calibration(path: &Path, genres: usize, bands: usize) -> anyhow::Result<Calibration> {
     let bytes = read_file(path)?;
     let st = parse(&bytes, path)?;
     let shape = [genres, bands, KNOTS];
     let source = read_f32(&st, "source", &shape, path)?;
     let target = read_f32(&st, "target", &shape, path)?;
-    let postfilter = if st.tensor("postfilter").is_ok() {
-        read_f32(&st, "postfilter", &[genres], path)?
-    } else {
-        vec![0.0; genres]
+    let postfilter = match st.tensor("postfilter") {
+        Ok(_) => Some(read_f32(&st, "postfilter", &[genres], path)?),
+        Err(_) => None,
     };
     anyhow::ensure!(
         postfilter
             .iter()
+            .flatten()
             .all(|s| (0.0..=crate::postfilter::MAX_STRENGTH).contains(s)),
         "{}: a postfilter strength is outside 0..={}",
         path.display(),
@@ -353,7 +352,7 @@ mod tests {
         let clip = vec![vec![0.0f32, 1.0, 2.0, 3.0]];
         cal.push_genre(&clip, &clip);
         cal.push_genre(&clip, &clip);
-        cal.postfilter = vec![0.75, 1.5];
+        cal.postfilter = Some(vec![0.75, 1.5]);
         cal
     }
 
@@ -376,7 +375,8 @@ mod tests {
         ];
         write_safetensors(&path, &old, &HashMap::new()).unwrap();
         let loaded = load_calibration(&path, 2, 2).unwrap();
-        assert_eq!(loaded.postfilter, vec![0.0, 0.0]);
+        assert_eq!(loaded.postfilter, None);
+        assert_eq!(loaded.postfilter_strength(&[1.0, 0.0]), 0.0);
         assert_eq!(loaded.source, cal.source);
 
         let bad = [0.5f32, 9.0];
