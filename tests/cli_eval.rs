@@ -34,6 +34,13 @@ fn eval_reports_every_metric_per_genre_with_floors_and_ceilings() {
         }
     }
     assert_eq!(v["counts"]["generated_clips"], 6);
+    // The postfilter strength each genre got: the model's fitted one by default.
+    let model = beatgen::model_dir::Model::load(&d.join("m")).unwrap();
+    let fitted = model.calibration.unwrap().postfilter.unwrap();
+    for (i, g) in model.config.genres.iter().enumerate() {
+        let got = v["postfilter_strength"][g].as_f64().unwrap();
+        assert!((got - fitted[i] as f64).abs() < 1e-6, "{g}: {got}");
+    }
     // White noise is far from real beats; real training clips are much closer (the floor).
     let fd = &v["frechet"]["overall"];
     assert!(

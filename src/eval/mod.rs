@@ -648,6 +648,18 @@ pub fn evaluate(model: &Model, songs: &Path, opts: &EvalOptions) -> anyhow::Resu
             heldout_songs,
             unlisted_songs: ds.unlisted.len(),
         },
+        postfilter_strength: genres
+            .iter()
+            .enumerate()
+            .map(|(g, name)| {
+                let mut one_hot = vec![0.0; genres.len()];
+                one_hot[g] = 1.0;
+                let strength = synth
+                    .postfilter
+                    .strength(model.calibration.as_ref(), &one_hot);
+                (name.clone(), strength)
+            })
+            .collect(),
         gl,
         reconstruction,
         classifier: PerGenre::build(&genres, |g| classifier_score(&clf, &f, g)),

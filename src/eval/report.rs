@@ -157,6 +157,8 @@ pub struct EvalReport {
     pub genres: Vec<String>,
     pub parameters: usize,
     pub counts: Counts,
+    /// The spectral postfilter strength each genre's decoded clips got.
+    pub postfilter_strength: BTreeMap<String, f32>,
     pub gl: GlReport,
     pub reconstruction: PerGenre<ReconstructionScore>,
     pub classifier: PerGenre<ClassifierScore>,
@@ -276,11 +278,16 @@ impl EvalReport {
     /// and the projection picture (`projection.png`).
     pub fn markdown(&self) -> String {
         let mut md = format!(
-            "# beatgen eval\n\nModel `{}` on `{}`: {} held-out real clips, {} generated.\n\n{}\n\n{}\n\n{}\n\n",
+            "# beatgen eval\n\nModel `{}` on `{}`: {} held-out real clips, {} generated; postfilter strength {}.\n\n{}\n\n{}\n\n{}\n\n",
             self.model.display(),
             self.songs.display(),
             self.counts.heldout_clips,
             self.counts.generated_clips,
+            self.genres
+                .iter()
+                .map(|g| format!("{g} {:.2}", self.postfilter_strength[g]))
+                .collect::<Vec<_>>()
+                .join(", "),
             self.table(),
             self.gl_line(),
             self.gaps_line(GAPS_SHOWN)
