@@ -138,7 +138,9 @@ impl Calibration {
                 }
             }
         }
-        self.postfilter.get_or_insert_with(Vec::new).push(0.0);
+        if let Some(strengths) = &mut self.postfilter {
+            strengths.push(0.0);
+        }
         self.genres += 1;
     }
 

@@ -46,6 +46,18 @@ impl Postfilter {
             (Postfilter::Fitted, None) => 0.0,
         }
     }
+
+    /// The strength for genre `g` alone, of `genres` (see [`Postfilter::strength`]).
+    pub fn strength_for_genre(
+        self,
+        calibration: Option<&Calibration>,
+        g: usize,
+        genres: usize,
+    ) -> f32 {
+        let mut one_hot = vec![0.0; genres];
+        one_hot[g] = 1.0;
+        self.strength(calibration, &one_hot)
+    }
 }
 
 impl fmt::Display for Postfilter {

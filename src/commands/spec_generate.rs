@@ -85,9 +85,11 @@ pub fn run(a: SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
     };
     let req = request(&model, &a)?;
     let (out, timing) = write_generated(&model, &req, &output)?;
-    let mut one_hot = vec![0.0; model.config.genres.len()];
-    one_hot[req.genre] = 1.0;
-    let strength = a.postfilter.strength(model.calibration.as_ref(), &one_hot);
+    let strength = a.postfilter.strength_for_genre(
+        model.calibration.as_ref(),
+        req.genre,
+        model.config.genres.len(),
+    );
     let page = Page {
         title: format!("beatgen: {} loops of {}", out.len(), a.genre),
         summary: vec![format!(

@@ -652,11 +652,11 @@ pub fn evaluate(model: &Model, songs: &Path, opts: &EvalOptions) -> anyhow::Resu
             .iter()
             .enumerate()
             .map(|(g, name)| {
-                let mut one_hot = vec![0.0; genres.len()];
-                one_hot[g] = 1.0;
-                let strength = synth
-                    .postfilter
-                    .strength(model.calibration.as_ref(), &one_hot);
+                let strength = synth.postfilter.strength_for_genre(
+                    model.calibration.as_ref(),
+                    g,
+                    genres.len(),
+                );
                 (name.clone(), strength)
             })
             .collect(),
