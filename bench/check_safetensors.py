@@ -1,5 +1,7 @@
 """The PyTorch twin of beatgen's network: builds the decoder that a model's config.json declares
-as a torch.nn.Sequential (Linear, Conv1d, Upsample, LeakyReLU, Unflatten, crop), loads
+as a torch.nn.Sequential (Linear, Conv1d, Upsample, LeakyReLU, Unflatten, crop; its input a
+latent vector and the genre one-hot, or for `--step-latent` a latent map over time with the
+one-hot broadcast over it), loads
 weights.safetensors into it by name (encoder.{i}.weight ... decoder.{i}.bias, i counting every
 layer as nn.Sequential does), and checks that it gives beatgen's output for the same latent and
 genre (within 1e-4), for every genre of the model.
@@ -79,7 +81,11 @@ def main():
     cfg = json.load(open(f"{args.model}/config.json"))
     vae, genres = cfg["vae"], cfg["genres"]
     weights = load_file(f"{args.model}/weights.safetensors")
-    dec = build(vae["decoder"], vae["latent"] + len(genres), 1)
+    # A latent over time steps (spec-train --step-latent) is a map of latent / steps channels,
+    # the genre one-hot broadcast over the steps as more channels; otherwise a flat vector.
+    steps = vae.get("latent_steps", 1)
+    per_step = vae["latent"] // steps
+    dec = build(vae["decoder"], per_step + len(genres), steps)
     load(dec, weights, "decoder")
     g = torch.Generator().manual_seed(0)
     worst = 0.0
@@ -90,7 +96,11 @@ def main():
                              check=True, capture_output=True, text=True).stdout
         # beatgen prints the decoder output channel-major: PyTorch's [bands, frames] flattened.
         ours = torch.tensor(json.loads(out)["output"])
-        h = torch.cat([z, nn.functional.one_hot(torch.tensor(genres.index(genre)), len(genres)).float()])
+        one_hot = nn.functional.one_hot(torch.tensor(genres.index(genre)), len(genres)).float()
+        if steps > 1:
+            h = torch.cat([z.reshape(per_step, steps), one_hot[:, None].expand(-1, steps)])
+        else:
+            h = torch.cat([z, one_hot])
         with torch.no_grad():
             y = dec(h.unsqueeze(0)).reshape(-1)
         diff = (y - ours).abs().max().item()

@@ -171,6 +171,11 @@ pub struct NetworkArgs {
     /// conv: kernel size over time (odd).
     #[arg(long, default_value_t = vae::Architecture::default_conv().2)]
     pub kernel: usize,
+    /// conv: a latent map over time instead of one latent vector per clip, with this many
+    /// values at each of the encoder's time steps (one step per 16th note on the default
+    /// grid: 32 steps, so 4 gives 128 latent values in all; replaces --latent).
+    #[arg(long, conflicts_with_all = ["latent", "hidden"])]
+    pub step_latent: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -206,13 +211,22 @@ impl NetworkArgs {
                     self.channels > 0 && self.conv_layers > 0 && self.kernel % 2 == 1,
                     "--channels and --conv-layers must be positive and --kernel odd"
                 );
+                anyhow::ensure!(
+                    self.step_latent != Some(0),
+                    "--step-latent must be positive"
+                );
                 Architecture::Conv {
                     channels: self.channels,
                     layers: self.conv_layers,
                     kernel: self.kernel,
+                    step_latent: self.step_latent.unwrap_or(0),
                 }
             }
             ArchKind::Mlp => {
+                anyhow::ensure!(
+                    self.step_latent.is_none(),
+                    "--step-latent needs the convolutional network (--arch conv)"
+                );
                 anyhow::ensure!(
                     !self.hidden.is_empty() && !self.hidden.contains(&0),
                     "every --hidden size must be positive"

@@ -680,7 +680,8 @@ fn check_compatible(
         ));
     } else if saved.vae != *vae_cfg {
         diffs.push(
-            "architecture (--arch, --hidden, --channels, --conv-layers or --kernel)".to_string(),
+            "architecture (--arch, --hidden, --channels, --conv-layers, --kernel or --step-latent)"
+                .to_string(),
         );
     }
     if saved.genres != ds.genres {

@@ -306,3 +306,51 @@ fn a_diverging_loss_stops_with_a_clear_message_and_keeps_the_last_checkpoint() {
         "the diverging run changed the model directory"
     );
 }
+
+/// A latent per time step (`--step-latent`): a model trains with it, says so in its config
+/// and generates distinct loops; `--latent` beside it is refused.
+#[test]
+fn a_latent_per_step_trains_and_generates() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    corpus(d);
+    let mut args = vec![
+        "spec-train",
+        "songs",
+        "--model",
+        "m",
+        "--epochs",
+        "2",
+        "--step-latent",
+        "1",
+    ];
+    args.extend_from_slice(&SMALL);
+    ok(d, &args);
+    let cfg = json(&std::fs::read_to_string(d.join("m/config.json")).unwrap());
+    // 256 frames -> 128 -> 64 steps of one latent value each.
+    assert_eq!(
+        (
+            cfg["vae"]["latent"].as_u64(),
+            cfg["vae"]["latent_steps"].as_u64()
+        ),
+        (Some(64), Some(64))
+    );
+    ok(
+        d,
+        &generate_args("trap", "g", &["--count", "2", "--format", "wav"]),
+    );
+    let mut loops: Vec<_> = std::fs::read_dir(d.join("g"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wav"))
+        .collect();
+    loops.sort();
+    assert_eq!(loops.len(), 2, "{loops:?}");
+    assert_ne!(
+        std::fs::read(&loops[0]).unwrap(),
+        std::fs::read(&loops[1]).unwrap()
+    );
+    args.extend_from_slice(&["--latent", "8"]);
+    let err = fails(d, &args);
+    assert!(err.contains("--latent"), "{err}");
+}

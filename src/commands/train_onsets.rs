@@ -62,6 +62,10 @@ pub fn run(a: TrainOnsetsArgs) -> anyhow::Result<()> {
         .map_init(
             || Transcriber::new(onset_net::OnsetNet::new(&mut Init::Zeros)),
             |tr, (mid, audio)| {
+                // Past the limit the run fails below: do not spend hours analysing the rest.
+                if total.load(std::sync::atomic::Ordering::Relaxed) > max_frames {
+                    return Ok(None);
+                }
                 let tr = tr.as_mut().map_err(|e| anyhow::anyhow!("{e}"))?;
                 let song = training_song(tr, audio, mid)
                     .with_context(|| format!("{}", audio.display()))?;

@@ -34,10 +34,20 @@ pub enum Architecture {
     /// `2 * latent`. Decoder: Dense to `channels x frames / 2^layers`, LeakyReLU, then
     /// `layers` x (Upsample 2, Conv1d(kernel, stride 1), LeakyReLU but the last), the last
     /// convolution to `bands` channels, cropped to `frames`.
+    ///
+    /// With `step_latent` > 0 the latent is a map over the encoder's `T = frames / 2^layers`
+    /// time steps instead of one vector per clip: the encoder ends in Conv1d(`2 *
+    /// step_latent`, kernel, stride 1) (mu's channels first), the latent has `step_latent x T`
+    /// values (channel-major), and the decoder starts with Conv1d(channels, kernel, stride 1)
+    /// and a LeakyReLU on the latent map with the genre weights broadcast over time as
+    /// `n_genres` more channels. Each step's latent reaches only the frames near it.
     Conv {
         channels: usize,
         layers: usize,
         kernel: usize,
+        /// Latent values per time step; 0: one latent vector per clip (the default).
+        #[serde(default)]
+        step_latent: usize,
     },
     /// Dense layers of the given sizes (the decoder uses them reversed), LeakyReLU between.
     Mlp { hidden: Vec<usize> },
@@ -55,6 +65,7 @@ impl Default for Architecture {
             channels: 192,
             layers: 3,
             kernel: 5,
+            step_latent: 0,
         }
     }
 }
@@ -67,6 +78,7 @@ impl Architecture {
                 channels,
                 layers,
                 kernel,
+                ..
             } => (channels, layers, kernel),
             Architecture::Mlp { .. } => unreachable!("the default network is convolutional"),
         }
@@ -80,7 +92,17 @@ impl std::fmt::Display for Architecture {
                 channels,
                 layers,
                 kernel,
+                step_latent: 0,
             } => write!(f, "conv ({layers} x {channels} ch, kernel {kernel})"),
+            Architecture::Conv {
+                channels,
+                layers,
+                kernel,
+                step_latent,
+            } => write!(
+                f,
+                "conv ({layers} x {channels} ch, kernel {kernel}, {step_latent} latent values per step)"
+            ),
             Architecture::Mlp { hidden } => write!(f, "mlp {hidden:?}"),
         }
     }
@@ -94,13 +116,24 @@ pub struct VaeConfig {
     /// Values per frame (model bands).
     pub bands: usize,
     pub n_genres: usize,
+    /// Latent dimensions in all: `latent / latent_steps` values at each of `latent_steps`
+    /// time steps (channel-major).
     pub latent: usize,
+    /// Time steps of the latent: 1 for one vector per clip (models saved before this field
+    /// have one), `T` for [`Architecture::Conv`]'s `step_latent`.
+    #[serde(default = "one_step")]
+    pub latent_steps: usize,
     pub encoder: Vec<LayerSpec>,
     pub decoder: Vec<LayerSpec>,
 }
 
+fn one_step() -> usize {
+    1
+}
+
 impl VaeConfig {
-    /// The layers of `arch` for clips of `frames x bands`.
+    /// The layers of `arch` for clips of `frames x bands`. `latent` is ignored when `arch`
+    /// declares a latent per time step (its size follows from the steps).
     pub fn new(
         frames: usize,
         bands: usize,
@@ -110,11 +143,13 @@ impl VaeConfig {
     ) -> Self {
         let act = LayerSpec::LeakyRelu { slope: LEAKY_SLOPE };
         let (mut encoder, mut decoder) = (Vec::new(), Vec::new());
+        let (mut latent, mut latent_steps) = (latent, 1);
         match arch {
             Architecture::Conv {
                 channels,
                 layers,
                 kernel,
+                step_latent,
             } => {
                 let mut t = frames;
                 for _ in 0..*layers {
@@ -126,12 +161,27 @@ impl VaeConfig {
                     encoder.push(act.clone());
                     t = t.div_ceil(2);
                 }
-                encoder.push(LayerSpec::Dense { out: 2 * latent });
-                decoder.push(LayerSpec::Dense { out: channels * t });
-                decoder.push(act.clone());
-                decoder.push(LayerSpec::Unflatten {
-                    channels: *channels,
-                });
+                if *step_latent > 0 {
+                    (latent, latent_steps) = (step_latent * t, t);
+                    encoder.push(LayerSpec::Conv1d {
+                        out: 2 * step_latent,
+                        kernel: *kernel,
+                        stride: 1,
+                    });
+                    decoder.push(LayerSpec::Conv1d {
+                        out: *channels,
+                        kernel: *kernel,
+                        stride: 1,
+                    });
+                    decoder.push(act.clone());
+                } else {
+                    encoder.push(LayerSpec::Dense { out: 2 * latent });
+                    decoder.push(LayerSpec::Dense { out: channels * t });
+                    decoder.push(act.clone());
+                    decoder.push(LayerSpec::Unflatten {
+                        channels: *channels,
+                    });
+                }
                 for i in 0..*layers {
                     let last = i + 1 == *layers;
                     decoder.push(LayerSpec::Upsample { factor: 2 });
@@ -169,6 +219,7 @@ impl VaeConfig {
             bands,
             n_genres,
             latent,
+            latent_steps,
             encoder,
             decoder,
         }
@@ -182,8 +233,17 @@ impl VaeConfig {
     pub fn encoder_input(&self) -> Shape {
         Shape::new(self.bands + self.n_genres, self.frames)
     }
+    /// The latent and the genre weights: a flat vector, or for a latent over time steps its
+    /// channels with the genre weights broadcast over the steps as more channels.
     pub fn decoder_input(&self) -> Shape {
-        Shape::flat(self.latent + self.n_genres)
+        if self.latent_steps > 1 {
+            Shape::new(
+                self.latent / self.latent_steps + self.n_genres,
+                self.latent_steps,
+            )
+        } else {
+            Shape::flat(self.latent + self.n_genres)
+        }
     }
 }
 
@@ -246,7 +306,8 @@ pub struct Workspace {
     /// [`Workspace::set_sample`].
     enc_in: Array2<f32>,
     enc: StackBuffers,
-    /// Decoder input `[latent + n_genres, B]`.
+    /// Decoder input `[latent + n_genres * latent_steps, B]` (see
+    /// [`VaeConfig::decoder_input`]).
     dec_in: Array2<f32>,
     dec_in_grad: Array2<f32>,
     dec: StackBuffers,
@@ -398,7 +459,8 @@ impl Vae {
     }
 
     /// Fill the decoder input: `z = mu + exp(logvar/2) * eps` (or `z = mu` when `sample` is
-    /// false), then the genre one-hot (the first frame of the encoder's genre channels).
+    /// false), then the genre one-hot (the first frame of the encoder's genre channels) at
+    /// every latent step.
     fn reparameterise(&self, ws: &mut Workspace, sample: bool) {
         let l = self.cfg.latent;
         let h = self.encoder.output(&ws.enc);
@@ -413,10 +475,12 @@ impl Vae {
         } else {
             z.assign(&mu);
         }
-        let (t, b) = (self.cfg.frames, self.cfg.bands);
+        let (t, b, steps) = (self.cfg.frames, self.cfg.bands, self.cfg.latent_steps);
         for g in 0..self.cfg.n_genres {
-            let src = ws.enc_in.row((b + g) * t);
-            ws.dec_in.row_mut(l + g).assign(&src);
+            for k in 0..steps {
+                let src = ws.enc_in.row((b + g) * t);
+                ws.dec_in.row_mut(l + g * steps + k).assign(&src);
+            }
         }
     }
 
@@ -500,15 +564,7 @@ impl Vae {
     /// to a clip, frame-major `frames x bands`.
     pub fn decode_clip(&self, z: &[f32], genre: &[f32]) -> Vec<f32> {
         let mut ws = Workspace::new(self, 1);
-        let l = self.cfg.latent;
-        for (i, &v) in z
-            .iter()
-            .chain(genre)
-            .enumerate()
-            .take(l + self.cfg.n_genres)
-        {
-            ws.dec_in[[i, 0]] = v;
-        }
+        self.set_latent(&mut ws, z, genre);
         self.decode_ws(&mut ws);
         self.output_clip(&ws, 0)
     }
@@ -516,11 +572,23 @@ impl Vae {
     /// The decoder's raw output (channel-major, PyTorch's `[bands, frames]` flattened).
     pub fn decode_raw(&self, z: &[f32], genre: &[f32]) -> Vec<f32> {
         let mut ws = Workspace::new(self, 1);
-        for (i, &v) in z.iter().chain(genre).enumerate() {
-            ws.dec_in[[i, 0]] = v;
-        }
+        self.set_latent(&mut ws, z, genre);
         self.decode_ws(&mut ws);
         self.decoder.output(&ws.dec).column(0).to_vec()
+    }
+
+    /// The decoder input of column 0: latent `z` (`latent` values), then the genre weights
+    /// (one per genre) at every latent step.
+    fn set_latent(&self, ws: &mut Workspace, z: &[f32], genre: &[f32]) {
+        let (l, steps) = (self.cfg.latent, self.cfg.latent_steps);
+        let mut col = ws.dec_in.column_mut(0);
+        for (d, &v) in col.iter_mut().zip(z.iter().take(l)) {
+            *d = v;
+        }
+        for (g, &v) in genre.iter().take(self.cfg.n_genres).enumerate() {
+            col.slice_mut(s![l + g * steps..l + (g + 1) * steps])
+                .fill(v);
+        }
     }
 
     /// Posterior mean of a normalised clip (frame-major) of a genre.
@@ -589,6 +657,13 @@ mod tests {
                 channels: 4,
                 layers: 2,
                 kernel: 3,
+                step_latent: 0,
+            },
+            Architecture::Conv {
+                channels: 4,
+                layers: 2,
+                kernel: 3,
+                step_latent: 2,
             },
         ];
         for arch in archs {
@@ -683,6 +758,49 @@ mod tests {
         Vae::new(odd, &mut SplitMix64::new(0)).unwrap();
     }
 
+    /// A latent per time step: the declared shapes, and each step's latent reaches only the
+    /// frames near its step, while the genre reaches all. The decoder's kernel-3
+    /// convolutions at 1, 2 and 4 frames per step spread a step by 4 + 2 + 1 frames on
+    /// either side: step 5 (frames 20-23) reaches frames 13-30 and no others.
+    #[test]
+    fn a_latent_per_step_acts_locally_and_the_genre_everywhere() {
+        let arch = Architecture::Conv {
+            channels: 4,
+            layers: 2,
+            kernel: 3,
+            step_latent: 2,
+        };
+        // 64 frames -> 32 -> 16 steps of 2 latent values; 4 frames per step.
+        let (frames, bands, genres) = (64, 3, 2);
+        let cfg = VaeConfig::new(frames, bands, genres, 99, &arch);
+        assert_eq!((cfg.latent, cfg.latent_steps), (32, 16));
+        assert_eq!(cfg.decoder_input(), Shape::new(2 + genres, 16));
+        let vae = Vae::new(cfg, &mut SplitMix64::new(3)).unwrap();
+        let mut shapes = Vec::new();
+        vae.visit(&mut |n, p| shapes.push((n, p.shape)));
+        assert!(shapes.contains(&("encoder.4.weight".to_string(), vec![4, 4, 3])));
+        assert!(shapes.contains(&("decoder.0.weight".to_string(), vec![4, 2 + genres, 3])));
+
+        let mut rng = SplitMix64::new(8);
+        let z: Vec<f32> = (0..32).map(|_| rng.normal()).collect();
+        let base = vae.decode_clip(&z, &[1.0, 0.0]);
+        // The first value of step 5 (channel-major: channel 0's steps come first).
+        let mut z5 = z.clone();
+        z5[5] += 1.0;
+        let moved = vae.decode_clip(&z5, &[1.0, 0.0]);
+        let changed = |a: &[f32], b: &[f32], t: usize| {
+            (0..bands).any(|k| a[t * bands + k] != b[t * bands + k])
+        };
+        let touched: Vec<usize> = (0..frames).filter(|&t| changed(&base, &moved, t)).collect();
+        assert!(touched.contains(&20) && touched.contains(&23));
+        assert!(
+            touched.iter().all(|&t| (13..=30).contains(&t)),
+            "step 5 (frames 20-23) reached frames {touched:?}"
+        );
+        let other_genre = vae.decode_clip(&z, &[0.0, 1.0]);
+        assert!(changed(&base, &other_genre, 0) && changed(&base, &other_genre, frames - 1));
+    }
+
     #[test]
     fn a_declared_network_with_the_wrong_output_is_refused() {
         let mut cfg = VaeConfig::new(8, 4, 2, 3, &Architecture::Mlp { hidden: vec![5] });
@@ -708,6 +826,7 @@ mod tests {
                 channels: 8,
                 layers: 2,
                 kernel: 3,
+                step_latent: 0,
             },
         ] {
             let cfg = VaeConfig::new(8, 5, 4, 4, &arch);

@@ -158,6 +158,7 @@ mod tests {
             channels,
             layers: 2,
             kernel: 3,
+            step_latent: 0,
         };
         let cfg = VaeConfig::new(frames, bands, 3, 4, &arch);
         Vae::new(cfg, &mut SplitMix64::new(3)).unwrap()
