@@ -6,6 +6,10 @@
 //! hand on ndarray ([`vae`]), and turn decoded bar grids back into audio at any tempo with
 //! Griffin-Lim ([`generate`]).
 
+// Checks are written `if !(x > 0.0) { refuse }` on purpose: a NaN fails every comparison, so
+// `if x <= 0.0 { refuse }` would let it through.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 pub mod calibration;
 pub mod cli;
 pub mod commands;

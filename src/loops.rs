@@ -14,8 +14,8 @@ pub fn seam_flux_ratio(audio: &[f32], seams: &[usize], plan: &mut dsp::StftPlan)
         return 0.0;
     };
     let mut env = vec![0.0f32; db.frames];
-    for t in 1..db.frames {
-        env[t] = db
+    for (t, e) in env.iter_mut().enumerate().skip(1) {
+        *e = db
             .frame(t)
             .iter()
             .zip(db.frame(t - 1))

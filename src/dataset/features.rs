@@ -136,7 +136,7 @@ impl FeatureConfig {
                 format!("sample_rate {} is not in 8000..=192000", self.sample_rate),
             ),
             (
-                self.n_fft >= 4 && self.n_fft % 2 == 0 && self.n_fft <= 1 << 16,
+                self.n_fft >= 4 && self.n_fft.is_multiple_of(2) && self.n_fft <= 1 << 16,
                 format!("n_fft {} is not an even number in 4..=65536", self.n_fft),
             ),
             (

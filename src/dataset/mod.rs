@@ -305,10 +305,13 @@ impl<'a> ClipReader<'a> {
     }
 }
 
+/// A song's analysis and the number of its examples in the cache entry, or why there is none.
+type Analysis = anyhow::Result<(SongMeta, u64)>;
+
 /// Every song's analysis (read from the cache or made), with the tempo it is cut at.
 struct Analysed {
     /// Per file: cache entry, the analysis (or why it could not be stored), the tempo plan.
-    results: Vec<(PathBuf, anyhow::Result<(SongMeta, u64)>, TempoPlan)>,
+    results: Vec<(PathBuf, Analysis, TempoPlan)>,
     /// Songs decoded in this run (the rest came from the cache).
     decoded: usize,
 }
@@ -324,7 +327,7 @@ fn analyse_all(
     let hash = config.hash();
     let run = |jobs: Vec<(usize, Option<f32>)>, what: &str| {
         let bar = crate::progress::bar(jobs.len() as u64, what);
-        let out: Vec<(usize, PathBuf, anyhow::Result<(SongMeta, u64)>, bool)> = jobs
+        let out: Vec<(usize, PathBuf, Analysis, bool)> = jobs
             .into_par_iter()
             .map_init(
                 || FeatureExtractor::new(config).expect("valid config"),
@@ -417,7 +420,7 @@ const MOVED_TEMPO: f32 = 0.02;
 /// Usable songs and skipped files, with their reasons.
 fn classify(
     files: Vec<scan::SongFile>,
-    results: Vec<(PathBuf, anyhow::Result<(SongMeta, u64)>, TempoPlan)>,
+    results: Vec<(PathBuf, Analysis, TempoPlan)>,
     config: &FeatureConfig,
 ) -> (Vec<Song>, Vec<Skipped>) {
     let mut songs = Vec::new();

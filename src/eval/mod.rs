@@ -89,7 +89,10 @@ struct Clip {
     analysis: ClipAnalysis,
 }
 
-fn analyse_all(audio: Vec<(usize, Vec<f32>)>, model: &Model) -> Vec<Clip> {
+/// Clips of audio, each with its genre index (mono, at the model's sample rate).
+type GenreAudio = Vec<(usize, Vec<f32>)>;
+
+fn analyse_all(audio: GenreAudio, model: &Model) -> Vec<Clip> {
     let cfg = &model.config.features;
     audio
         .into_par_iter()
@@ -109,9 +112,9 @@ fn real_audio(
     ds: &Dataset,
     split: Split,
     genre_of: &(dyn Fn(&str) -> usize + Sync),
-) -> anyhow::Result<Vec<(usize, Vec<f32>)>> {
+) -> anyhow::Result<GenreAudio> {
     let songs: Vec<_> = ds.songs.iter().filter(|s| s.split == split).collect();
-    let per_song: Vec<anyhow::Result<Vec<(usize, Vec<f32>)>>> = songs
+    let per_song: Vec<anyhow::Result<GenreAudio>> = songs
         .par_iter()
         .map(|s| {
             let d = dsp::decode_file(
@@ -327,10 +330,7 @@ fn gl_ceiling(
 }
 
 /// Every clip through STFT magnitude and Griffin-Lim as generation runs it.
-fn resynthesise(
-    audio: &[(usize, Vec<f32>)],
-    stft: dsp::StftConfig,
-) -> anyhow::Result<Vec<(usize, Vec<f32>)>> {
+fn resynthesise(audio: &[(usize, Vec<f32>)], stft: dsp::StftConfig) -> anyhow::Result<GenreAudio> {
     audio
         .par_iter()
         .map_init(
@@ -417,7 +417,7 @@ fn reconstruction(
 
 /// Band features rendered to audio as generated clips are (bands back to bins, Griffin-Lim),
 /// each at its song's tempo.
-fn render_bands(held: &HeldBands, synth: &Synth) -> anyhow::Result<Vec<(usize, Vec<f32>)>> {
+fn render_bands(held: &HeldBands, synth: &Synth) -> anyhow::Result<GenreAudio> {
     let grid = synth.model.config.features.grid;
     held.clips
         .par_iter()
@@ -437,7 +437,7 @@ fn generate_clips(
     synth: &Synth,
     genres: usize,
     opts: &EvalOptions,
-) -> anyhow::Result<(Vec<(usize, Vec<f32>)>, Vec<Spectrogram>)> {
+) -> anyhow::Result<(GenreAudio, Vec<Spectrogram>)> {
     let (mut audio, mut first) = (Vec::new(), Vec::new());
     for g in 0..genres {
         let req = GenerateRequest {
@@ -458,7 +458,7 @@ fn generate_clips(
 }
 
 /// White noise clips of the nominal example length (the Frechet ceiling).
-fn white_noise(n: usize, samples: usize, seed: u64) -> Vec<(usize, Vec<f32>)> {
+fn white_noise(n: usize, samples: usize, seed: u64) -> GenreAudio {
     let mut rng = dsp::rng::SplitMix64::new(seed ^ 0xA0);
     (0..n)
         .map(|_| (0, (0..samples).map(|_| rng.next_signed() * 0.3).collect()))

@@ -169,7 +169,7 @@ impl LayerSpec {
             }
             LayerSpec::LeakyRelu { slope } => Box::new(activation::LeakyRelu::new(input, slope)),
             LayerSpec::Unflatten { channels } => {
-                if channels == 0 || input.features() % channels != 0 {
+                if channels == 0 || !input.features().is_multiple_of(channels) {
                     return Err(format!(
                         "{} features do not split into {channels} channels",
                         input.features()
@@ -276,7 +276,7 @@ pub(crate) mod check {
         layer.visit(&mut |p| grads.push(p.grad.to_vec()));
         let mut checked = 0;
         for (pi, g) in grads.iter().enumerate() {
-            for k in 0..g.len() {
+            for (k, &gk) in g.iter().enumerate() {
                 let bump = |layer: &mut dyn Layer, d: f32| {
                     let mut idx = 0;
                     layer.visit_mut(&mut |p| {
@@ -293,9 +293,9 @@ pub(crate) mod check {
                 bump(layer, h);
                 let n = (plus - minus) / (2.0 * h as f64);
                 assert!(
-                    close(g[k] as f64, n),
+                    close(gk as f64, n),
                     "param {pi}[{k}]: analytic {} vs numeric {n}",
-                    g[k]
+                    gk
                 );
                 checked += 1;
             }

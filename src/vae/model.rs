@@ -694,7 +694,7 @@ mod tests {
             let h = 1e-2f32;
             let (mut checked, mut small_step) = (0, 0);
             for (pi, g) in analytic.iter().enumerate() {
-                for k in 0..g.len() {
+                for (k, &gk) in g.iter().enumerate() {
                     let mut numeric_at = |h: f32| {
                         let bump = |vae: &mut Vae, d: f32| {
                             let mut idx = 0;
@@ -712,7 +712,7 @@ mod tests {
                         bump(&mut vae, h);
                         (plus - minus) / (2.0 * h as f64)
                     };
-                    let a = g[k] as f64;
+                    let a = gk as f64;
                     let close = |n: f64| (a - n).abs() <= 2e-2 * n.abs().max(1e-1);
                     let n1 = numeric_at(h);
                     if !close(n1) {
