@@ -241,6 +241,17 @@ impl<'a> Trainer<'a> {
         } else {
             started(dir, ds, vae_cfg, opts)?
         };
+        // Before anything is written: a run refused here leaves no model behind.
+        let bytes = vae.training_bytes(opts.batch_size);
+        log::debug!("training holds about {} MB", bytes >> 20);
+        anyhow::ensure!(
+            bytes <= MAX_TRAINING_BYTES,
+            "this network with batches of {} needs about {:.1} GB to train, more than the {} GB \
+             beatgen allows: lower --batch-size, --channels, --hidden, --latent or --bands",
+            opts.batch_size,
+            bytes as f64 / 1e9,
+            MAX_TRAINING_BYTES >> 30
+        );
         checkpoint::save_config(dir, &config)?;
         if !req.resume {
             checkpoint::save_split(dir, &ds.saved_split())?;
@@ -546,6 +557,10 @@ fn resumed(
     };
     Ok((config, vae, adam, state))
 }
+
+/// Most memory a training run may hold, by [`Vae::training_bytes`] (8 GiB; it reckons 0.4 GB
+/// for the default network with batches of 32, 0.8 GB for the MLP option).
+pub const MAX_TRAINING_BYTES: u64 = 8 << 30;
 
 /// Mean and standard deviation per latent dimension of the posterior means of each genre's
 /// clips.

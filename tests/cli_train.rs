@@ -354,3 +354,30 @@ fn a_latent_per_step_trains_and_generates() {
     let err = fails(d, &args);
     assert!(err.contains("--latent"), "{err}");
 }
+
+/// Networks too large for memory are refused with one line before anything is allocated or
+/// written: a layer with too many weights, and a network whose training buffers would pass
+/// the memory limit; the same model directory then takes a sensible run.
+#[test]
+fn oversized_networks_are_refused_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    corpus(d);
+    let base = ["spec-train", "songs", "--model", "m", "--epochs", "1"];
+    for (extra, expected) in [
+        (&["--latent", "1000000000"][..], "weights, more than"),
+        (
+            &["--channels", "3000"][..],
+            "GB to train, more than the 8 GB",
+        ),
+    ] {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        let err = fails(d, &args);
+        assert!(err.contains(expected), "{extra:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(std::fs::read_dir(d.join("m")).unwrap().next().is_none());
+    }
+    assert!(train(d, "m", &["--epochs", "1"]).status.success());
+}

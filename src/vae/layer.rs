@@ -124,6 +124,24 @@ pub enum LayerSpec {
     Crop { time: usize },
 }
 
+/// Most weights one layer may have (2^26, 256 MB of f32): far above what the presets use (the
+/// MLP's largest layer has 16.8M), far below what would exhaust a machine's memory.
+pub const MAX_LAYER_WEIGHTS: usize = 1 << 26;
+
+/// Most values one layer may output per sample (2^20; the default network's largest output
+/// has 32,768): a batch holds this many per sample for every layer, twice.
+pub const MAX_LAYER_OUTPUTS: usize = 1 << 20;
+
+/// `rows x cols` weights within [`MAX_LAYER_WEIGHTS`], checked before they are allocated.
+pub fn check_weights(rows: usize, cols: usize) -> Result<(), String> {
+    match rows.checked_mul(cols) {
+        Some(n) if n <= MAX_LAYER_WEIGHTS => Ok(()),
+        _ => Err(format!(
+            "{rows} x {cols} weights, more than the {MAX_LAYER_WEIGHTS} a layer may have"
+        )),
+    }
+}
+
 /// Why a declared stack of layers cannot be built.
 #[derive(Debug, thiserror::Error)]
 #[error("layer {index} ({spec:?}) cannot take input {input}: {reason}")]
@@ -149,6 +167,7 @@ impl LayerSpec {
                 if out == 0 {
                     return Err("no outputs".into());
                 }
+                check_weights(out, input.features())?;
                 Box::new(dense::Dense::new(input, out, init, gain))
             }
             LayerSpec::Conv1d {
@@ -159,6 +178,7 @@ impl LayerSpec {
                 if out == 0 || kernel == 0 || stride == 0 {
                     return Err("out, kernel and stride must be at least 1".into());
                 }
+                check_weights(out, input.channels.saturating_mul(kernel))?;
                 Box::new(conv::Conv1d::new(input, out, kernel, stride, init, gain))
             }
             LayerSpec::Upsample { factor } => {

@@ -250,10 +250,10 @@ impl VaeConfig {
 /// Why a configuration does not make a network.
 #[derive(Debug, thiserror::Error)]
 pub enum VaeError {
-    #[error("{which}: {source}")]
+    #[error("{which}: {error}")]
     Layer {
         which: &'static str,
-        source: ShapeError,
+        error: ShapeError,
     },
     #[error("{which} ends in {actual} values, expected {expected}")]
     Output {
@@ -390,10 +390,10 @@ impl Vae {
 
     fn build(cfg: VaeConfig, init: &mut Init) -> Result<Self, VaeError> {
         let encoder =
-            Stack::build(&cfg.encoder, cfg.encoder_input(), init, 0.1).map_err(|source| {
+            Stack::build(&cfg.encoder, cfg.encoder_input(), init, 0.1).map_err(|error| {
                 VaeError::Layer {
                     which: "encoder",
-                    source,
+                    error,
                 }
             })?;
         if encoder.output_shape().features() != 2 * cfg.latent {
@@ -404,10 +404,10 @@ impl Vae {
             });
         }
         let decoder =
-            Stack::build(&cfg.decoder, cfg.decoder_input(), init, 0.1).map_err(|source| {
+            Stack::build(&cfg.decoder, cfg.decoder_input(), init, 0.1).map_err(|error| {
                 VaeError::Layer {
                     which: "decoder",
-                    source,
+                    error,
                 }
             })?;
         if decoder.output_shape() != Shape::new(cfg.bands, cfg.frames) {
@@ -441,6 +441,21 @@ impl Vae {
         let mut n = 0;
         self.visit(&mut |_, p| n += p.value.len());
         n
+    }
+
+    /// Bytes that training with batches of `batch` holds, about: the parameters with their
+    /// gradients and Adam moments, a copy of the network with gradients for the second half
+    /// of each batch, and the inputs and buffers of a batch (once for training, once for
+    /// validation).
+    pub fn training_bytes(&self, batch: usize) -> u64 {
+        let c = &self.cfg;
+        let inputs = c.encoder_input().features() + 2 * c.decoder_input().features() + c.latent;
+        let per_batch = self
+            .encoder
+            .buffer_values(batch)
+            .saturating_add(self.decoder.buffer_values(batch))
+            .saturating_add(inputs.saturating_mul(batch)) as u64;
+        4 * (6 * self.parameter_count() as u64).saturating_add(2 * per_batch)
     }
 
     /// Encoder forward from the workspace's input.

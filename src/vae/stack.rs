@@ -2,7 +2,9 @@
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
-use super::layer::{Init, Layer, LayerSpec, Param, ParamMut, Shape, ShapeError};
+use super::layer::{
+    check_weights, Init, Layer, LayerSpec, Param, ParamMut, Shape, ShapeError, MAX_LAYER_OUTPUTS,
+};
 use super::reshape::Reshape;
 use super::upconv::UpsampleConv1d;
 
@@ -51,22 +53,35 @@ impl Stack {
         let mut shape = input;
         for (i, spec) in specs.iter().enumerate() {
             let gain = if Some(i) == last_param { out_gain } else { 1.0 };
+            let refuse = |reason: String| ShapeError {
+                index: i,
+                spec: spec.clone(),
+                input: shape,
+                reason,
+            };
             let layer: Box<dyn Layer> = if let Some((factor, out, kernel)) =
                 i.checked_sub(1).and_then(|p| upsample_conv(specs, p))
             {
                 // Its upsampling passed the input through: `shape` is before upsampling.
+                check_weights(out, shape.channels.saturating_mul(kernel)).map_err(refuse)?;
                 Box::new(UpsampleConv1d::new(shape, factor, out, kernel, init, gain))
             } else if upsample_conv(specs, i).is_some() {
                 Box::new(Reshape::new(shape, shape))
             } else {
-                spec.build(shape, init, gain).map_err(|reason| ShapeError {
-                    index: i,
-                    spec: spec.clone(),
-                    input: shape,
-                    reason,
-                })?
+                spec.build(shape, init, gain).map_err(refuse)?
             };
-            shape = layer.output_shape();
+            let out = layer.output_shape();
+            if out
+                .channels
+                .checked_mul(out.time)
+                .is_none_or(|n| n > MAX_LAYER_OUTPUTS)
+            {
+                return Err(refuse(format!(
+                    "{} x {} outputs per sample, more than the {MAX_LAYER_OUTPUTS} a layer may give",
+                    out.channels, out.time
+                )));
+            }
+            shape = out;
             layers.push(layer);
         }
         Ok(Stack { input, layers })
@@ -78,6 +93,19 @@ impl Stack {
 
     pub fn output_shape(&self) -> Shape {
         self.layers.last().map_or(self.input, |l| l.output_shape())
+    }
+
+    /// Values [`Stack::buffers`] holds for `batch` samples: every layer's output and its
+    /// gradient, and the layers' scratch.
+    pub fn buffer_values(&self, batch: usize) -> usize {
+        self.layers
+            .iter()
+            .map(|l| {
+                (2 * l.output_shape().features())
+                    .saturating_mul(batch)
+                    .saturating_add(l.scratch_len(batch))
+            })
+            .fold(0, usize::saturating_add)
     }
 
     pub fn buffers(&self, batch: usize) -> StackBuffers {
@@ -184,6 +212,43 @@ mod tests {
     use super::*;
     use crate::vae::layer::check::rand_array;
     use dsp::rng::SplitMix64;
+
+    /// Layers too large for memory are refused before their weights or outputs exist, each
+    /// kind at the first layer over its limit; the largest allowed ones build.
+    #[test]
+    fn oversized_layers_are_refused_before_allocating() {
+        let build = |specs: &[LayerSpec], input: Shape| {
+            Stack::build(specs, input, &mut Init::Zeros, 1.0)
+                .err()
+                .map(|e| (e.index, e.reason))
+        };
+        let wide = Shape::new(64, 16);
+        // 1024 x 65536 = 2^26 weights: the limit itself.
+        assert_eq!(
+            build(&[LayerSpec::Dense { out: 65536 }], Shape::flat(1024)),
+            None
+        );
+        let (at, why) = build(&[LayerSpec::Dense { out: 65537 }], Shape::flat(1024)).unwrap();
+        assert!(at == 0 && why.contains("weights"), "{why}");
+        let conv = |out| LayerSpec::Conv1d {
+            out,
+            kernel: 3,
+            stride: 1,
+        };
+        // 8192 channels x kernel 3 in, 3000 out: 73.7M weights (and only 3000 outputs).
+        let deep = Shape::new(8192, 1);
+        let (at, why) = build(&[conv(3000)], deep).unwrap();
+        assert!(at == 0 && why.contains("weights"), "{why}");
+        let (at, why) = build(&[conv(8192), conv(3000)], Shape::new(4, 1)).unwrap();
+        assert!(at == 1 && why.contains("weights"), "{why}");
+        // Fused upsampling and convolution (built at the convolution's place): the same check.
+        let (at, why) = build(&[LayerSpec::Upsample { factor: 2 }, conv(3000)], deep).unwrap();
+        assert!(at == 1 && why.contains("weights"), "{why}");
+        // 64 channels x 16 steps upsampled 1024 times: 2^20 outputs, the limit; 2048 times is over.
+        assert_eq!(build(&[LayerSpec::Upsample { factor: 1024 }], wide), None);
+        let (at, why) = build(&[LayerSpec::Upsample { factor: 2048 }], wide).unwrap();
+        assert!(at == 0 && why.contains("outputs per sample"), "{why}");
+    }
 
     /// An upsampling and the convolution after it run fused, with the output of the two
     /// layers built one by one from the same draws, and the parameters keep the convolution's
