@@ -126,6 +126,19 @@ fn generation_is_deterministic_validated_and_decodable() {
             "{err}"
         );
     }
+    // More clips, or more audio, than one run holds in memory is refused before any is made.
+    let err = refused("m", "house", &["--count", "1001"]);
+    assert!(
+        err.contains("1001 clips at once") && err.contains("1 to 1000"),
+        "{err}"
+    );
+    let err = refused(
+        "m",
+        "house",
+        &["--count", "100", "--bars", "512", "--bpm", "40"],
+    );
+    assert!(err.contains("ask for fewer clips or bars"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
     // A postfilter strength out of range, or not a number, is one line naming the option.
     for value in ["9", "-1", "nan"] {
         let err = refused("m", "house", &[&format!("--postfilter={value}")]);

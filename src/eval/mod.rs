@@ -579,6 +579,14 @@ fn projection(f: &FeatureSets) -> Vec<ProjectedPoint> {
 
 /// Run the evaluation of `model` on the songs folder `songs`.
 pub fn evaluate(model: &Model, songs: &Path, opts: &EvalOptions) -> anyhow::Result<Evaluation> {
+    // Each genre's clips are one generation request: refuse one too large before the songs
+    // are read (2 bars at the slowest tempo, as generation would check it).
+    let f = &model.config.features;
+    crate::generate::check_request_size(
+        opts.count,
+        crate::generate::longest_clip_samples(f),
+        f.sample_rate,
+    )?;
     let ds = load_dataset(model, songs)?;
     let genres = model.config.genres.clone();
     let genre_of = |g: &str| genres.iter().position(|m| m == g).unwrap_or(0);
