@@ -637,7 +637,7 @@ pub struct ResynthArgs {
     #[arg(long, default_value_t = GriffinLimConfig::default().seed)]
     pub seed: u64,
     /// Run Griffin-Lim this many times and report the median time (for benchmarks).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub repeat: u32,
     /// Print one JSON object instead of the summary.
     #[arg(long)]

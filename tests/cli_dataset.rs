@@ -102,6 +102,15 @@ fn make_corpus_is_deterministic_and_writes_a_manifest() {
         err.contains("unknown genre \"polka\"") && err.contains("boom-bap"),
         "{err}"
     );
+    // Songs too long or too many to render are refused before any is made.
+    for (flag, value) in [("--seconds", "1e9"), ("--per-genre", "100000000")] {
+        let err = fails(dir.path(), &["make-corpus", "big", flag, value]);
+        assert!(
+            err.contains("--per-genre must be in 1..=1000 and --seconds in 3..=600"),
+            "{err}"
+        );
+        assert!(!dir.path().join("big").join("manifest.tsv").exists());
+    }
 }
 
 #[test]

@@ -261,15 +261,24 @@ pub struct ManifestRow {
 pub const MANIFEST_HEADER: &str =
     "path\tgenre\tbpm\tswing\tkit_seed\tseconds\tsample_rate\tsoundfont";
 
+/// Most songs per genre one corpus has.
+pub const MAX_PER_GENRE: usize = 1000;
+/// Longest song rendered, in seconds (each is rendered whole in memory: 10 minutes of 44.1 kHz
+/// audio is 106 MB).
+pub const MAX_SONG_SECONDS: f32 = 600.0;
+
 /// Write the corpus into `dir` (created if needed); returns the manifest rows.
 pub fn make_corpus(
     dir: &Path,
     opts: &CorpusOptions,
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<Vec<ManifestRow>> {
-    if opts.per_genre == 0 || !(opts.seconds >= 3.0) {
+    if !(1..=MAX_PER_GENRE).contains(&opts.per_genre)
+        || !(opts.seconds >= 3.0 && opts.seconds <= MAX_SONG_SECONDS)
+    {
         anyhow::bail!(
-            "--per-genre must be at least 1 and --seconds at least 3 (got {} and {})",
+            "--per-genre must be in 1..={MAX_PER_GENRE} and --seconds in 3..={MAX_SONG_SECONDS} \
+             (got {} and {})",
             opts.per_genre,
             opts.seconds
         );
