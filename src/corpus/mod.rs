@@ -273,8 +273,9 @@ pub fn make_corpus(
     opts: &CorpusOptions,
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<Vec<ManifestRow>> {
+    // A NaN --seconds is in no range: refused too.
     if !(1..=MAX_PER_GENRE).contains(&opts.per_genre)
-        || !(opts.seconds >= 3.0 && opts.seconds <= MAX_SONG_SECONDS)
+        || !(3.0..=MAX_SONG_SECONDS).contains(&opts.seconds)
     {
         anyhow::bail!(
             "--per-genre must be in 1..={MAX_PER_GENRE} and --seconds in 3..={MAX_SONG_SECONDS} \
