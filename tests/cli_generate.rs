@@ -138,6 +138,10 @@ fn generation_is_deterministic_validated_and_decodable() {
         &["--count", "100", "--bars", "512", "--bpm", "40"],
     );
     assert!(err.contains("ask for fewer clips or bars"), "{err}");
+    assert!(
+        !d.join("x").exists(),
+        "a refused request made its output folder"
+    );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     // A postfilter strength out of range, or not a number, is one line naming the option.
     for value in ["9", "-1", "nan"] {

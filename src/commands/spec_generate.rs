@@ -178,11 +178,12 @@ pub fn write_generated(
         o.midi_quantize.is_none() || model.config.features.grid.is_some(),
         "--midi needs a bar-grid model (this one was trained on fixed 3 s clips)"
     );
-    std::fs::create_dir_all(&o.dir)
-        .with_context(|| format!("{}: cannot create", o.dir.display()))?;
     let mut synth = Synth::new(model)?;
     synth.postfilter = o.postfilter;
+    // Generated before the folder is made: a refused request leaves nothing behind.
     let (clips, mut timing) = generate(&synth, req)?;
+    std::fs::create_dir_all(&o.dir)
+        .with_context(|| format!("{}: cannot create", o.dir.display()))?;
     let f = &model.config.features;
     let ext = o.format.as_str();
     let genre = &model.config.genres[req.genre];
