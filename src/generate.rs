@@ -35,25 +35,29 @@ pub const MAX_CLIPS: usize = 1000;
 /// Most audio one request holds, in samples (2^28: 1 GiB of f32, 3.4 hours at 22050 Hz).
 pub const MAX_REQUEST_SAMPLES: usize = 1 << 28;
 
-/// Samples of the longest clip of the model's own length: its bars at [`MIN_BPM`] on the bar
-/// grid, its clip length otherwise.
-pub fn longest_clip_samples(f: &crate::dataset::features::FeatureConfig) -> usize {
-    match f.grid {
-        Some(g) => {
-            (g.bars as f64 * crate::dataset::features::bar_samples(MIN_BPM, f.sample_rate)) as usize
-        }
-        None => f.clip_samples(),
-    }
-}
-
-/// Refuse a request of `count` clips of `samples` samples each that would not fit in memory.
-pub fn check_request_size(count: usize, samples: usize, sample_rate: u32) -> anyhow::Result<()> {
+/// Refuse a request of `count` clips that would not fit in memory: each `bars` long (default:
+/// the model's) at `bpm` on the bar grid, or of the model's clip length. Bars and tempo are
+/// clamped to their accepted ranges here; rendering refuses what lies outside them.
+pub fn check_request_size(
+    f: &crate::dataset::features::FeatureConfig,
+    count: usize,
+    bars: Option<usize>,
+    bpm: f32,
+) -> anyhow::Result<()> {
     anyhow::ensure!(
         (1..=MAX_CLIPS).contains(&count),
         "asked for {count} clips at once: beatgen makes 1 to {MAX_CLIPS} in one run"
     );
+    let samples = match f.grid {
+        Some(g) => {
+            let bars = bars.unwrap_or(g.bars).min(MAX_BARS);
+            let bar = crate::dataset::features::bar_samples(bpm.max(MIN_BPM), f.sample_rate);
+            (bars as f64 * bar) as usize
+        }
+        None => f.clip_samples(),
+    };
     let total = count.saturating_mul(samples);
-    let minutes = |n: usize| n as f64 / sample_rate as f64 / 60.0;
+    let minutes = |n: usize| n as f64 / f.sample_rate as f64 / 60.0;
     anyhow::ensure!(
         total <= MAX_REQUEST_SAMPLES,
         "{count} clips of {:.1} min are {:.0} min of audio, more than the {:.0} min beatgen \
@@ -399,18 +403,14 @@ pub fn generate(
         req.count >= 1 && req.temperature >= 0.0 && req.bars != Some(0),
         "--count and --bars must be at least 1 and --temperature non-negative"
     );
-    let f = &model.config.features;
-    let grid = f.grid.is_some();
+    let grid = model.config.features.grid.is_some();
     let bpm = grid.then(|| req.bpm.unwrap_or_else(|| synth.default_bpm(req.genre)));
-    let samples = match (f.grid, bpm) {
-        (Some(g), Some(bpm)) => {
-            let bars = req.bars.unwrap_or(g.bars).min(MAX_BARS);
-            (bars as f64 * crate::dataset::features::bar_samples(bpm.max(MIN_BPM), f.sample_rate))
-                as usize
-        }
-        _ => f.clip_samples(),
-    };
-    check_request_size(req.count, samples, f.sample_rate)?;
+    check_request_size(
+        &model.config.features,
+        req.count,
+        req.bars,
+        bpm.unwrap_or(DEFAULT_BPM),
+    )?;
     let mut timing = Timing::default();
     let t0 = Instant::now();
     let mut z = Array2::zeros((model.config.vae.latent, req.count));

@@ -51,11 +51,11 @@ pub fn run(a: SpecInterpolateArgs) -> anyhow::Result<()> {
         anyhow::bail!("--steps must be at least 2 (both ends)");
     }
     let model = Model::load(&a.model)?;
-    let f = &model.config.features;
     crate::generate::check_request_size(
+        &model.config.features,
         a.steps,
-        crate::generate::longest_clip_samples(f),
-        f.sample_rate,
+        None,
+        crate::generate::MIN_BPM,
     )?;
     let mut synth = Synth::new(&model)?;
     let (za, ga) = end_point(&a.a, &model, &mut synth, a.genre.as_deref(), a.prior)?;

@@ -581,11 +581,11 @@ fn projection(f: &FeatureSets) -> Vec<ProjectedPoint> {
 pub fn evaluate(model: &Model, songs: &Path, opts: &EvalOptions) -> anyhow::Result<Evaluation> {
     // Each genre's clips are one generation request: refuse one too large before the songs
     // are read (2 bars at the slowest tempo, as generation would check it).
-    let f = &model.config.features;
     crate::generate::check_request_size(
+        &model.config.features,
         opts.count,
-        crate::generate::longest_clip_samples(f),
-        f.sample_rate,
+        None,
+        crate::generate::MIN_BPM,
     )?;
     let ds = load_dataset(model, songs)?;
     let genres = model.config.genres.clone();

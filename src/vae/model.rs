@@ -490,11 +490,11 @@ impl Vae {
         } else {
             z.assign(&mu);
         }
-        let (t, b, steps) = (self.cfg.frames, self.cfg.bands, self.cfg.latent_steps);
+        let (t, b) = (self.cfg.frames, self.cfg.bands);
         for g in 0..self.cfg.n_genres {
-            for k in 0..steps {
-                let src = ws.enc_in.row((b + g) * t);
-                ws.dec_in.row_mut(l + g * steps + k).assign(&src);
+            let src = ws.enc_in.row((b + g) * t);
+            for row in self.genre_rows(g) {
+                ws.dec_in.row_mut(row).assign(&src);
             }
         }
     }
@@ -595,15 +595,20 @@ impl Vae {
     /// The decoder input of column 0: latent `z` (`latent` values), then the genre weights
     /// (one per genre) at every latent step.
     fn set_latent(&self, ws: &mut Workspace, z: &[f32], genre: &[f32]) {
-        let (l, steps) = (self.cfg.latent, self.cfg.latent_steps);
         let mut col = ws.dec_in.column_mut(0);
-        for (d, &v) in col.iter_mut().zip(z.iter().take(l)) {
+        for (d, &v) in col.iter_mut().zip(z.iter().take(self.cfg.latent)) {
             *d = v;
         }
         for (g, &v) in genre.iter().take(self.cfg.n_genres).enumerate() {
-            col.slice_mut(s![l + g * steps..l + (g + 1) * steps])
-                .fill(v);
+            col.slice_mut(s![self.genre_rows(g)]).fill(v);
         }
+    }
+
+    /// The decoder-input rows that hold genre `g`'s weight: one per latent step, after the
+    /// latent.
+    fn genre_rows(&self, g: usize) -> std::ops::Range<usize> {
+        let (l, steps) = (self.cfg.latent, self.cfg.latent_steps);
+        l + g * steps..l + (g + 1) * steps
     }
 
     /// Posterior mean of a normalised clip (frame-major) of a genre.
