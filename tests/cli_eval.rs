@@ -52,6 +52,13 @@ fn eval_reports_every_metric_per_genre_with_floors_and_ceilings() {
         fd["bands_resynth"].as_f64().unwrap() < fd["ceiling_white_noise"].as_f64().unwrap(),
         "{fd}"
     );
+    // So do the held-out clips through the VAE (encoded, decoded, rendered as generated ones).
+    assert!(
+        fd["reconstructed"].as_f64().unwrap() < fd["ceiling_white_noise"].as_f64().unwrap(),
+        "{fd}"
+    );
+    let flat = &v["transients"]["overall"]["flatness"];
+    assert!(flat["reconstructed"].as_f64().unwrap() > 0.0, "{flat}");
     // The distance's make-up: every feature's gap, generated minus held-out, finite.
     let gaps = v["feature_gaps"]["per_genre"]["house"].as_object().unwrap();
     assert_eq!(gaps.len(), 22, "{gaps:?}");

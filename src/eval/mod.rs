@@ -12,7 +12,9 @@
 //! 4. **frechet**: Frechet distance between Gaussians fitted to standardised features of
 //!    generated vs held-out real clips; floor: training real vs held-out real; the
 //!    representation's share: held-out clips' own bands rendered as generated clips are, vs
-//!    the same clips as they are; ceilings: white noise, and the mean training clip rendered
+//!    the same clips as they are; the autoencoder's share: held-out clips through the VAE
+//!    (`z = mu`) rendered as generated clips are (what generation would reach if its latents
+//!    were as good as the encoder's); ceilings: white noise, and the mean training clip rendered
 //!    to audio, vs held-out real. With it, the **feature gaps**: per feature, the generated
 //!    clips' mean minus the held-out clips' mean, in training standard deviations (what the
 //!    distance is made of).
@@ -23,7 +25,8 @@
 //!    real clips resynthesised from their STFT magnitude by Griffin-Lim (PGHI + 32 iterations:
 //!    the best the phase reconstruction can do), and held-out real clips' own model features
 //!    (bands) rendered exactly as generated clips are (the pipeline without the VAE: the
-//!    ceiling of the representation).
+//!    ceiling of the representation), and held-out real clips through the VAE rendered the
+//!    same way (the ceiling of the autoencoder).
 //! 7. **novelty**: median nearest-neighbour distance (standardised features) from generated
 //!    clips to the training clips, against the same for held-out real clips; a ratio far below
 //!    1 would mean copies.
@@ -229,6 +232,9 @@ struct ClipSets {
     /// Held-out clips' band features rendered as generated clips are (the representation's
     /// ceiling).
     bands: Vec<Clip>,
+    /// Held-out clips through the VAE (`z = mu`), rendered as generated clips are (the
+    /// autoencoder's ceiling: what generation would reach with perfect latents).
+    reconstructed: Vec<Clip>,
     white_noise: Vec<Clip>,
     mean_clip: Vec<Clip>,
 }
@@ -239,6 +245,7 @@ struct FeatureSets {
     held: Labelled,
     generated: Labelled,
     bands: Labelled,
+    reconstructed: Labelled,
     white_noise: Vec<Vec<f64>>,
     mean_clip: Vec<Vec<f64>>,
 }
@@ -254,6 +261,7 @@ impl FeatureSets {
             held: Labelled::new(&c.held, &stdz),
             generated: Labelled::new(&c.generated, &stdz),
             bands: Labelled::new(&c.bands, &stdz),
+            reconstructed: Labelled::new(&c.reconstructed, &stdz),
             white_noise: standardise(&rows(&c.white_noise), &stdz),
             mean_clip: standardise(&rows(&c.mean_clip), &stdz),
         }
@@ -352,8 +360,11 @@ fn resynthesise(audio: &[(usize, Vec<f32>)], stft: dsp::StftConfig) -> anyhow::R
 }
 
 /// Held-out band features as the model sees them, with their genre and song tempo.
+/// A clip's genre, band features (dB) and its song's tempo (BPM).
+type BandClip = (usize, Spectrogram, Option<f32>);
+
 struct HeldBands {
-    clips: Vec<(usize, Spectrogram, Option<f32>)>,
+    clips: Vec<BandClip>,
     /// The mean training clip (band dB).
     mean_clip: Vec<f32>,
 }
@@ -381,27 +392,31 @@ fn held_bands(
     Ok(HeldBands { clips, mean_clip })
 }
 
-/// Held-out clips through the VAE (`z = mu`) against the mean training clip.
+/// Held-out clips through the VAE (`z = mu`, decoded as generated clips are): their log-spectral
+/// distance against the mean training clip's, and the decoded clips with their songs' tempi.
 fn reconstruction(
     held: &HeldBands,
     synth: &Synth,
     genres: &[String],
-) -> PerGenre<ReconstructionScore> {
+) -> (PerGenre<ReconstructionScore>, Vec<BandClip>) {
+    let mut decoded = Vec::with_capacity(held.clips.len());
     let pairs: Vec<(usize, f64, f64)> = held
         .clips
         .iter()
-        .map(|(g, band, _)| {
+        .map(|(g, band, bpm)| {
             let z = synth.encode(band, *g);
             let zs = ndarray::Array2::from_shape_vec((z.len(), 1), z).expect("latent column");
             let out = synth.decode(&zs, &synth.one_hot(&[*g])).remove(0);
-            (
+            let scores = (
                 *g,
                 lsd(&out.data, &band.data),
                 lsd(&held.mean_clip, &band.data),
-            )
+            );
+            decoded.push((*g, out, *bpm));
+            scores
         })
         .collect();
-    PerGenre::build(genres, |g| {
+    let scores = PerGenre::build(genres, |g| {
         let sel: Vec<_> = pairs
             .iter()
             .filter(|p| g.is_none_or(|g| p.0 == g))
@@ -412,14 +427,15 @@ fn reconstruction(
             mean_clip_lsd_db: sel.iter().map(|p| p.2).sum::<f64>() / n.max(1) as f64,
             clips: n,
         }
-    })
+    });
+    (scores, decoded)
 }
 
 /// Band features rendered to audio as generated clips are (bands back to bins, Griffin-Lim),
 /// each at its song's tempo.
-fn render_bands(held: &HeldBands, synth: &Synth) -> anyhow::Result<GenreAudio> {
+fn render_bands(clips: &[BandClip], synth: &Synth) -> anyhow::Result<GenreAudio> {
     let grid = synth.model.config.features.grid;
-    held.clips
+    clips
         .par_iter()
         .map(|(g, band, bpm)| -> anyhow::Result<(usize, Vec<f32>)> {
             let spec = RenderSpec {
@@ -482,6 +498,7 @@ fn frechet_score(f: &FeatureSets, g: Option<usize>) -> FrechetScore {
         generated: stats::frechet_between(&f.generated.rows(g), &held),
         floor_train_real: stats::frechet_between(&f.train.rows(g), &held),
         bands_resynth: stats::frechet_between(&f.bands.rows(g), &held),
+        reconstructed: stats::frechet_between(&f.reconstructed.rows(g), &held),
         ceiling_white_noise: stats::frechet_between(&f.white_noise, &held),
         ceiling_mean_clip: stats::frechet_between(&f.mean_clip, &held),
     }
@@ -535,6 +552,7 @@ fn transient_score(c: &ClipSets, g: Option<usize>) -> TransientScore {
             real: med(&c.held),
             resynth: med(&c.resynth),
             bands_resynth: med(&c.bands),
+            reconstructed: med(&c.reconstructed),
         }
     };
     TransientScore {
@@ -608,8 +626,9 @@ pub fn evaluate(model: &Model, songs: &Path, opts: &EvalOptions) -> anyhow::Resu
     let mut synth = Synth::new(model)?;
     synth.postfilter = opts.postfilter;
     let bands = held_bands(&ds, &genre_of)?;
-    let reconstruction = reconstruction(&bands, &synth, &genres);
-    let bands_ceiling = analyse_all(render_bands(&bands, &synth)?, model);
+    let (reconstruction, decoded) = reconstruction(&bands, &synth, &genres);
+    let bands_ceiling = analyse_all(render_bands(&bands.clips, &synth)?, model);
+    let reconstructed = analyse_all(render_bands(&decoded, &synth)?, model);
     let mut first_real: Vec<Option<Spectrogram>> = vec![None; genres.len()];
     for (g, band, _) in &bands.clips {
         first_real[*g].get_or_insert_with(|| band.clone());
@@ -637,6 +656,7 @@ pub fn evaluate(model: &Model, songs: &Path, opts: &EvalOptions) -> anyhow::Resu
         held,
         resynth,
         bands: bands_ceiling,
+        reconstructed,
     };
     bar.inc(1);
 

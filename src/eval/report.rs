@@ -75,6 +75,8 @@ pub struct FrechetScore {
     pub floor_train_real: f64,
     /// Held-out clips' bands rendered as generated clips are, vs the same clips as they are.
     pub bands_resynth: f64,
+    /// Held-out clips through the VAE (`z = mu`), rendered as generated clips are.
+    pub reconstructed: f64,
     pub ceiling_white_noise: f64,
     pub ceiling_mean_clip: f64,
 }
@@ -100,13 +102,15 @@ pub struct RhythmScore {
 }
 
 /// Medians of one clip measure over generated, held-out real, Griffin-Lim resynthesised real,
-/// and real band features rendered as generated clips are.
+/// real band features rendered as generated clips are, and real clips through the VAE
+/// (`z = mu`) rendered as generated clips are.
 #[derive(Debug, Clone, Serialize)]
 pub struct Versus {
     pub generated: f64,
     pub real: f64,
     pub resynth: f64,
     pub bands_resynth: f64,
+    pub reconstructed: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -200,14 +204,15 @@ fn small(x: f64) -> String {
 impl EvalReport {
     /// The summary table (Markdown): one row per genre and one overall.
     pub fn table(&self) -> String {
-        let mut s = String::from("| genre | recon LSD dB (mean clip) | classifier: real / generated | FD generated (floor / bands+GL / noise / mean clip) | onset sharpness gen / real / GL / bands+GL | flatness gen / real / GL / bands+GL | tempo gen / real | novelty ratio | diversity ratio |\n|---|---|---|---|---|---|---|---|---|\n");
-        let four = |v: &Versus, f: fn(f64) -> String| {
+        let mut s = String::from("| genre | recon LSD dB (mean clip) | classifier: real / generated | FD generated (floor / bands+GL / recon / noise / mean clip) | onset sharpness gen / real / GL / bands+GL / recon | flatness gen / real / GL / bands+GL / recon | tempo gen / real | novelty ratio | diversity ratio |\n|---|---|---|---|---|---|---|---|---|\n");
+        let five = |v: &Versus, f: fn(f64) -> String| {
             format!(
-                "{} / {} / {} / {}",
+                "{} / {} / {} / {} / {}",
                 f(v.generated),
                 f(v.real),
                 f(v.resynth),
-                f(v.bands_resynth)
+                f(v.bands_resynth),
+                f(v.reconstructed)
             )
         };
         for key in self.genres.iter().map(String::as_str).chain(["overall"]) {
@@ -224,7 +229,7 @@ impl EvalReport {
             };
             let _ = writeln!(
                 s,
-                "| {key} | {} ({}) | {} / {} | {} ({} / {} / {} / {}) | {} | {} | {} / {} | {} | {} |",
+                "| {key} | {} ({}) | {} / {} | {} ({} / {} / {} / {} / {}) | {} | {} | {} / {} | {} | {} |",
                 num(rc.model_lsd_db),
                 num(rc.mean_clip_lsd_db),
                 num(cl.real_heldout_accuracy),
@@ -232,10 +237,11 @@ impl EvalReport {
                 num(fd.generated),
                 num(fd.floor_train_real),
                 num(fd.bands_resynth),
+                num(fd.reconstructed),
                 num(fd.ceiling_white_noise),
                 num(fd.ceiling_mean_clip),
-                four(&tr.onset_sharpness, num),
-                four(&tr.flatness, small),
+                five(&tr.onset_sharpness, num),
+                five(&tr.flatness, small),
                 num(rh.generated.tempo_bpm.median),
                 num(rh.real.tempo_bpm.median),
                 num(nv.ratio),
