@@ -242,16 +242,7 @@ impl<'a> Trainer<'a> {
             started(dir, ds, vae_cfg, opts)?
         };
         // Before anything is written: a run refused here leaves no model behind.
-        let bytes = vae.training_bytes(opts.batch_size);
-        log::debug!("training holds about {} MB", bytes >> 20);
-        anyhow::ensure!(
-            bytes <= MAX_TRAINING_BYTES,
-            "this network with batches of {} needs about {:.1} GB to train, more than the {} GB \
-             beatgen allows: lower --batch-size, --channels, --hidden, --latent or --bands",
-            opts.batch_size,
-            bytes as f64 / 1e9,
-            MAX_TRAINING_BYTES >> 30
-        );
+        check_training_memory(&vae, opts.batch_size)?;
         checkpoint::save_config(dir, &config)?;
         if !req.resume {
             checkpoint::save_split(dir, &ds.saved_split())?;
@@ -561,6 +552,21 @@ fn resumed(
 /// Most memory a training run may hold, by [`Vae::training_bytes`] (8 GiB; it reckons 0.4 GB
 /// for the default network with batches of 32, 0.8 GB for the MLP option).
 pub const MAX_TRAINING_BYTES: u64 = 8 << 30;
+
+/// Refuse a network that would need more than [`MAX_TRAINING_BYTES`] to train with batches of
+/// `batch`, before its batch buffers are allocated.
+pub fn check_training_memory(vae: &Vae, batch: usize) -> anyhow::Result<()> {
+    let bytes = vae.training_bytes(batch);
+    log::debug!("training holds about {} MB", bytes >> 20);
+    anyhow::ensure!(
+        bytes <= MAX_TRAINING_BYTES,
+        "this network with batches of {batch} needs about {:.1} GB to train, more than the {} GB \
+         beatgen allows: lower --batch-size, --channels, --conv-layers, --hidden, --latent or --bands",
+        bytes as f64 / 1e9,
+        MAX_TRAINING_BYTES >> 30
+    );
+    Ok(())
+}
 
 /// Mean and standard deviation per latent dimension of the posterior means of each genre's
 /// clips.

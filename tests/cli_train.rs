@@ -370,6 +370,11 @@ fn oversized_networks_are_refused_before_training() {
             &["--channels", "3000"][..],
             "GB to train, more than the 8 GB",
         ),
+        // Every layer within its own limit, 18 GB of weights in all.
+        (
+            &["--channels", "3000", "--conv-layers", "100"][..],
+            "a network's encoder or decoder may have",
+        ),
     ] {
         let mut args = base.to_vec();
         args.extend_from_slice(extra);
@@ -380,4 +385,13 @@ fn oversized_networks_are_refused_before_training() {
         assert!(std::fs::read_dir(d.join("m")).unwrap().next().is_none());
     }
     assert!(train(d, "m", &["--epochs", "1"]).status.success());
+    // The training benchmark builds the same networks and refuses the same way.
+    for args in [
+        &["bench-train", "--channels", "3000"][..],
+        &["bench-train", "--batch-size", "100000000"][..],
+    ] {
+        let err = fails(d, args);
+        assert!(err.contains("GB to train"), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
 }

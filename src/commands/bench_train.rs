@@ -29,12 +29,13 @@ pub fn run(a: BenchTrainArgs) -> anyhow::Result<()> {
         &a.net.architecture()?,
     );
     let mut vae = Vae::new(cfg.clone(), &mut SplitMix64::new(0))?;
+    let b = a.batch_size.max(1);
+    crate::train::check_training_memory(&vae, b)?;
     let mut adam = AdamState::new(&vae);
     let acfg = AdamConfig {
         clip_norm: crate::model_dir::TrainOptions::default().clip_norm,
         ..Default::default()
     };
-    let b = a.batch_size.max(1);
     let mut shards = ShardedStep::new(&vae, b);
     let mut rng = SplitMix64::new(0);
     let clip: Vec<f32> = (0..cfg.clip_len()).map(|_| rng.normal()).collect();

@@ -132,6 +132,10 @@ pub const MAX_LAYER_WEIGHTS: usize = 1 << 26;
 /// has 32,768): a batch holds this many per sample for every layer, twice.
 pub const MAX_LAYER_OUTPUTS: usize = 1 << 20;
 
+/// Most weights one stack (the encoder, or the decoder) may have in all (2^27, 512 MB of f32,
+/// as much again for their gradients): the MLP preset's encoder has 17.0M.
+pub const MAX_STACK_WEIGHTS: usize = 1 << 27;
+
 /// `rows x cols` weights within [`MAX_LAYER_WEIGHTS`], checked before they are allocated.
 pub fn check_weights(rows: usize, cols: usize) -> Result<(), String> {
     match rows.checked_mul(cols) {
@@ -153,6 +157,17 @@ pub struct ShapeError {
 }
 
 impl LayerSpec {
+    /// Weights (not biases) the layer has on `input` (saturating; 0 for layers without any).
+    pub fn weights(&self, input: Shape) -> usize {
+        match *self {
+            LayerSpec::Dense { out } => out.saturating_mul(input.features()),
+            LayerSpec::Conv1d { out, kernel, .. } => {
+                out.saturating_mul(input.channels).saturating_mul(kernel)
+            }
+            _ => 0,
+        }
+    }
+
     /// Build the layer for `input`. `gain` scales the random initialisation (small for output
     /// layers, so a new network starts near the prior and a zero reconstruction).
     pub fn build(

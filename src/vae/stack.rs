@@ -4,6 +4,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 use super::layer::{
     check_weights, Init, Layer, LayerSpec, Param, ParamMut, Shape, ShapeError, MAX_LAYER_OUTPUTS,
+    MAX_STACK_WEIGHTS,
 };
 use super::reshape::Reshape;
 use super::upconv::UpsampleConv1d;
@@ -51,6 +52,7 @@ impl Stack {
         let last_param = specs.iter().rposition(LayerSpec::has_params);
         let mut layers = Vec::with_capacity(specs.len());
         let mut shape = input;
+        let mut weights = 0usize;
         for (i, spec) in specs.iter().enumerate() {
             let gain = if Some(i) == last_param { out_gain } else { 1.0 };
             let refuse = |reason: String| ShapeError {
@@ -59,6 +61,14 @@ impl Stack {
                 input: shape,
                 reason,
             };
+            // Before the layer is allocated (a fused upsampling's `shape` has the channels its
+            // convolution sees).
+            weights = weights.saturating_add(spec.weights(shape));
+            if weights > MAX_STACK_WEIGHTS {
+                return Err(refuse(format!(
+                    "the layers up to this one have {weights} weights, more than the {MAX_STACK_WEIGHTS} a network's encoder or decoder may have"
+                )));
+            }
             let layer: Box<dyn Layer> = if let Some((factor, out, kernel)) =
                 i.checked_sub(1).and_then(|p| upsample_conv(specs, p))
             {
@@ -244,6 +254,17 @@ mod tests {
         // Fused upsampling and convolution (built at the convolution's place): the same check.
         let (at, why) = build(&[LayerSpec::Upsample { factor: 2 }, conv(3000)], deep).unwrap();
         assert!(at == 1 && why.contains("weights"), "{why}");
+        // Many layers, each within its own limit: refused at the first that takes the stack's
+        // weights over its limit (8 x 8192 x 8192 x 1 = 2^29 > 2^27: the third).
+        let many: Vec<LayerSpec> = (0..8)
+            .map(|_| LayerSpec::Conv1d {
+                out: 8192,
+                kernel: 1,
+                stride: 1,
+            })
+            .collect();
+        let (at, why) = build(&many, Shape::new(8192, 1)).unwrap();
+        assert!(at == 2 && why.contains("encoder or decoder"), "{why}");
         // 64 channels x 16 steps upsampled 1024 times: 2^20 outputs, the limit; 2048 times is over.
         assert_eq!(build(&[LayerSpec::Upsample { factor: 1024 }], wide), None);
         let (at, why) = build(&[LayerSpec::Upsample { factor: 2048 }], wide).unwrap();
