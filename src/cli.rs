@@ -571,7 +571,7 @@ pub struct MakeCorpusArgs {
     #[arg(long, value_delimiter = ',')]
     pub genres: Option<Vec<String>>,
     /// MP3 bit rate in kb/s.
-    #[arg(long, default_value_t = CorpusOptions::default().mp3_kbps)]
+    #[arg(long, default_value_t = CorpusOptions::default().mp3_kbps, value_parser = dsp::encode::parse_mp3_kbps)]
     pub kbps: u32,
     /// Render through this General MIDI SoundFont (.sf2, e.g. Debian's
     /// /usr/share/sounds/sf2/FluidR3_GM.sf2) instead of the built-in drum synthesiser.

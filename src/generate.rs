@@ -400,8 +400,8 @@ pub fn generate(
 ) -> anyhow::Result<(Vec<GeneratedClip>, Timing)> {
     let model = synth.model;
     anyhow::ensure!(
-        req.count >= 1 && req.temperature >= 0.0 && req.bars != Some(0),
-        "--count and --bars must be at least 1 and --temperature non-negative"
+        req.count >= 1 && (0.0..f32::INFINITY).contains(&req.temperature) && req.bars != Some(0),
+        "--count and --bars must be at least 1 and --temperature a non-negative number"
     );
     let grid = model.config.features.grid.is_some();
     let bpm = grid.then(|| req.bpm.unwrap_or_else(|| synth.default_bpm(req.genre)));

@@ -111,6 +111,11 @@ fn make_corpus_is_deterministic_and_writes_a_manifest() {
         );
         assert!(!dir.path().join("big").join("manifest.tsv").exists());
     }
+    // A bit rate LAME does not have is refused before any folder is made (it once failed at
+    // the first song, leaving empty genre folders behind).
+    let err = fails(dir.path(), &["make-corpus", "odd", "--kbps", "7"]);
+    assert!(err.contains("not one of LAME's bit rates (8, 16"), "{err}");
+    assert!(!dir.path().join("odd").exists());
 }
 
 #[test]

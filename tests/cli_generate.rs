@@ -143,6 +143,17 @@ fn generation_is_deterministic_validated_and_decodable() {
         "a refused request made its output folder"
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // An infinite temperature (it once reached LAME as NaN samples and aborted the process),
+    // and more Griffin-Lim iterations than a run may take.
+    let err = refused("m", "house", &["--temperature", "inf"]);
+    assert!(err.contains("--temperature a non-negative number"), "{err}");
+    let err = refused("m", "house", &["--gl-iters", "100000"]);
+    assert!(
+        err.contains("iterations") && err.contains("at most 10000"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(!d.join("x").exists());
     // A postfilter strength out of range, or not a number, is one line naming the option.
     for value in ["9", "-1", "nan"] {
         let err = refused("m", "house", &[&format!("--postfilter={value}")]);

@@ -384,6 +384,18 @@ fn oversized_networks_are_refused_before_training() {
         assert!(!err.contains("panicked"), "{err}");
         assert!(std::fs::read_dir(d.join("m")).unwrap().next().is_none());
     }
+    // Infinite or NaN settings are refused before anything is read or written.
+    for extra in [
+        &["--beta", "inf"][..],
+        &["--lr", "inf"],
+        &["--clip-norm", "nan"],
+    ] {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        let err = fails(d, &args);
+        assert!(err.contains("non-negative numbers"), "{extra:?}: {err}");
+        assert!(std::fs::read_dir(d.join("m")).unwrap().next().is_none());
+    }
     assert!(train(d, "m", &["--epochs", "1"]).status.success());
     // The training benchmark builds the same networks and refuses the same way.
     for args in [

@@ -256,8 +256,8 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded> {
             format!("{total_bad} packets were corrupt or unreadable")
         } else if opts.offset_seconds > 0.0 {
             format!(
-                "offset {:.2} s is past the end of the audio",
-                opts.offset_seconds
+                "offset {} s is past the end of the audio",
+                crate::error::short_seconds(opts.offset_seconds)
             )
         } else {
             "the stream holds no samples".into()

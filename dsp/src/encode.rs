@@ -71,9 +71,19 @@ pub fn write_audio(
     sample_rate: u32,
     opts: &EncodeOptions,
 ) -> Result<()> {
-    let bytes = match AudioFormat::from_path(path)? {
-        AudioFormat::Mp3 => encode_mp3(samples, sample_rate, opts.mp3_kbps),
-        AudioFormat::Wav => encode_wav(samples, sample_rate, opts.wav_float),
+    let format = AudioFormat::from_path(path)?;
+    // LAME aborts the process on a NaN (an assertion in its psychoacoustic model).
+    let bad = samples.iter().filter(|v| !v.is_finite()).count();
+    let bytes = if bad > 0 {
+        Err(format!(
+            "{bad} of {} samples are not finite numbers",
+            samples.len()
+        ))
+    } else {
+        match format {
+            AudioFormat::Mp3 => encode_mp3(samples, sample_rate, opts.mp3_kbps),
+            AudioFormat::Wav => encode_wav(samples, sample_rate, opts.wav_float),
+        }
     }
     .map_err(|detail| DspError::Encode {
         path: path.to_path_buf(),
@@ -112,6 +122,25 @@ pub fn encode_wav(
         w.finalize().map_err(|e| e.to_string())?;
     }
     Ok(cursor.into_inner())
+}
+
+/// LAME's constant bit rates (kb/s).
+pub const MP3_KBPS: [u32; 16] = [
+    8, 16, 24, 32, 40, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
+];
+
+/// `kbps` if it is one of [`MP3_KBPS`] (a command-line parser).
+pub fn parse_mp3_kbps(s: &str) -> std::result::Result<u32, String> {
+    s.parse::<u32>()
+        .ok()
+        .filter(|k| MP3_KBPS.contains(k))
+        .ok_or_else(|| {
+            let rates: Vec<String> = MP3_KBPS.iter().map(u32::to_string).collect();
+            format!(
+                "`{s}` is not one of LAME's bit rates ({})",
+                rates.join(", ")
+            )
+        })
 }
 
 fn bitrate(kbps: u32) -> std::result::Result<Bitrate, String> {
@@ -205,6 +234,26 @@ pub fn encode_mp3(
 
 #[cfg(test)]
 mod mp3_tests {
+    /// A NaN or an infinity among the samples is an error naming the file, and nothing is
+    /// written (LAME would abort the whole process on it).
+    #[test]
+    fn samples_that_are_not_numbers_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bad) in [("nan.mp3", f32::NAN), ("inf.wav", f32::INFINITY)] {
+            let mut x = vec![0.1f32; 4410];
+            x[100] = bad;
+            let path = dir.path().join(name);
+            let err = crate::write_audio(&path, &x, 22050, &Default::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(name) && err.contains("1 of 4410 samples are not finite"),
+                "{err}"
+            );
+            assert!(!path.exists());
+        }
+    }
+
     /// The bit rate written is the one asked for, capped at the MPEG version's highest: the
     /// file's size is the bit rate times its length (CBR), within a frame or two.
     #[test]

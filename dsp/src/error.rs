@@ -42,3 +42,13 @@ impl DspError {
         }
     }
 }
+
+/// Seconds for a message: two decimals, or three significant digits in scientific notation
+/// when that would be long (`1.00e300`, not three hundred digits).
+pub fn short_seconds(s: f64) -> String {
+    if s.abs() < 1e6 {
+        format!("{s:.2}")
+    } else {
+        format!("{s:.2e}")
+    }
+}

@@ -58,6 +58,9 @@ impl std::fmt::Display for PhaseInit {
     }
 }
 
+/// Most iterations one run may take (a 4 s clip takes about 10 s at this many).
+pub const MAX_ITERATIONS: usize = 10_000;
+
 /// Griffin-Lim options. Defaults: 32 iterations, momentum 0.99, random init, seed 0.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GriffinLimConfig {
@@ -127,6 +130,12 @@ impl GriffinLim {
             return Err(DspError::Parameter {
                 name: "momentum",
                 detail: format!("must be in [0, 1], got {}", cfg.momentum),
+            });
+        }
+        if cfg.iterations > MAX_ITERATIONS {
+            return Err(DspError::Parameter {
+                name: "iterations",
+                detail: format!("must be at most {MAX_ITERATIONS}, got {}", cfg.iterations),
             });
         }
         let (frames, bins) = (mag.frames, mag.bins);

@@ -14,15 +14,14 @@ pub fn run(a: SpecTrainArgs) -> anyhow::Result<()> {
         anyhow::bail!("--epochs and --batch-size must be positive");
     }
     let arch = a.net.architecture()?;
-    if !(a.lr > 0.0)
-        || !(a.beta >= 0.0)
-        || !(a.kl_warmup >= 0.0)
-        || !(a.clip_norm >= 0.0)
-        || !(a.free_bits >= 0.0)
-        || !(a.flux_weight >= 0.0)
+    let non_negative = |v: f32| (0.0..f32::INFINITY).contains(&v);
+    if !(a.lr > 0.0 && a.lr.is_finite())
+        || ![a.beta, a.kl_warmup, a.clip_norm, a.free_bits, a.flux_weight]
+            .into_iter()
+            .all(non_negative)
     {
         anyhow::bail!(
-            "--lr must be positive and --beta, --kl-warmup, --clip-norm, --free-bits, --flux-weight non-negative"
+            "--lr must be a positive number and --beta, --kl-warmup, --clip-norm, --free-bits, --flux-weight non-negative numbers"
         );
     }
     let (cfg, mut dopts) = super::dataset_setup(&a.data, a.seed)?;
