@@ -15,11 +15,12 @@ pub fn run(a: SpecTrainArgs) -> anyhow::Result<()> {
     }
     let arch = a.net.architecture()?;
     let non_negative = |v: f32| (0.0..f32::INFINITY).contains(&v);
-    if !(a.lr > 0.0 && a.lr.is_finite())
-        || ![a.beta, a.kl_warmup, a.clip_norm, a.free_bits, a.flux_weight]
+    let settings_ok = a.lr > 0.0
+        && a.lr.is_finite()
+        && [a.beta, a.kl_warmup, a.clip_norm, a.free_bits, a.flux_weight]
             .into_iter()
-            .all(non_negative)
-    {
+            .all(non_negative);
+    if !settings_ok {
         anyhow::bail!(
             "--lr must be a positive number and --beta, --kl-warmup, --clip-norm, --free-bits, --flux-weight non-negative numbers"
         );
