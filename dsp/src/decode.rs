@@ -294,6 +294,7 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded> {
     }
     let source_channels = mix.channels;
     let (samples, cancel_warning) = mix.finish()?;
+    check_levels(path, &samples)?;
     warnings.extend(cancel_warning);
     Ok(Decoded {
         samples,
@@ -304,6 +305,33 @@ pub fn decode_file(path: &Path, opts: &DecodeOptions) -> Result<Decoded> {
         skipped_seconds: skipped_frames as f64 / source_rate as f64,
         warnings,
         tagged_bpm,
+    })
+}
+
+/// Largest sample magnitude accepted (+60 dBFS): float files may go a little over full scale,
+/// but levels beyond this are a corrupt file, and squared in a spectrum they overflow `f32`.
+pub const MAX_SAMPLE_MAGNITUDE: f32 = 1000.0;
+
+/// Refuse decoded samples that are not audio: NaN or infinite, or beyond
+/// [`MAX_SAMPLE_MAGNITUDE`] (only float formats can hold them).
+fn check_levels(path: &Path, samples: &[f32]) -> Result<()> {
+    let not_finite = samples.iter().filter(|v| !v.is_finite()).count();
+    let peak = samples
+        .iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0f32, |m, v| m.max(v.abs()));
+    let detail = if not_finite > 0 {
+        format!("{not_finite} samples are NaN or infinite (a corrupt float file)")
+    } else if peak > MAX_SAMPLE_MAGNITUDE {
+        format!(
+            "samples reach {peak:.3e}, beyond the {MAX_SAMPLE_MAGNITUDE} accepted (a corrupt float file)"
+        )
+    } else {
+        return Ok(());
+    };
+    Err(DspError::Decode {
+        path: path.to_path_buf(),
+        detail,
     })
 }
 

@@ -175,6 +175,45 @@ fn bad_files_give_one_line_errors_naming_the_file() {
     }
 }
 
+/// A float WAV holding NaN, infinite or absurd sample values is refused as corrupt (NaN once
+/// flowed through to a silent 120 BPM reading, or to the MP3 encoder, which aborted); values a
+/// little over full scale are audio and decode.
+#[test]
+fn float_files_with_values_that_are_not_audio_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bad: Option<f32>, level: f32| {
+        let p = dir.path().join(name);
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 22050,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut w = hound::WavWriter::create(&p, spec).unwrap();
+        for i in 0..22050 {
+            let v = if i == 5000 { bad.unwrap_or(0.0) } else { 0.0 };
+            w.write_sample(v + level * (i as f32 * 0.05).sin()).unwrap();
+        }
+        w.finalize().unwrap();
+        p
+    };
+    for (name, bad, what) in [
+        ("nan.wav", Some(f32::NAN), "samples are NaN or infinite"),
+        (
+            "inf.wav",
+            Some(f32::NEG_INFINITY),
+            "samples are NaN or infinite",
+        ),
+        ("huge.wav", Some(1e20), "beyond the 1000 accepted"),
+    ] {
+        let e = err_of(&write(name, bad, 0.5));
+        assert!(e.contains(name) && e.contains(what), "{e}");
+    }
+    let hot = decode(&write("hot.wav", None, 2.0));
+    let peak = hot.samples.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!(peak > 1.5 && peak < 2.5, "{peak}");
+}
+
 #[test]
 fn truncated_mp3_decodes_what_is_there() {
     let dir = tempfile::tempdir().unwrap();
