@@ -194,7 +194,8 @@ impl VaeConfig {
                         decoder.push(act.clone());
                     }
                 }
-                if t << layers != frames {
+                // (A shift of 64 or more places is None: far more layers than frames.)
+                if u32::try_from(*layers).ok().and_then(|n| t.checked_shl(n)) != Some(frames) {
                     decoder.push(LayerSpec::Crop { time: frames });
                 }
             }
