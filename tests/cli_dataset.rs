@@ -255,6 +255,9 @@ fn bad_files_in_a_songs_folder_are_skipped_and_counted() {
         text.contains("skipped") && text.contains("empty.mp3"),
         "{text}"
     );
+    // Each skipped file's line names it once (an error that names its file is not repeated).
+    let line = text.lines().find(|l| l.contains("empty.mp3")).unwrap();
+    assert_eq!(line.matches("empty.mp3").count(), 1, "{line}");
 
     // A folder with nothing usable, or none at all, is a clear error.
     std::fs::create_dir(dir.path().join("nothing")).unwrap();

@@ -78,7 +78,16 @@ pub struct Song {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Skipped {
     pub path: PathBuf,
+    /// The reason, without the path (errors that name their file have it taken off).
     pub reason: String,
+}
+
+impl Skipped {
+    fn new(path: PathBuf, reason: &str) -> Self {
+        let prefix = format!("{}: ", path.display());
+        let reason = reason.strip_prefix(&prefix).unwrap_or(reason).to_string();
+        Skipped { path, reason }
+    }
 }
 
 /// A clip: song index and clip index within the song.
@@ -427,34 +436,21 @@ fn classify(
     let mut skipped = Vec::new();
     for (f, (entry, res, plan)) in files.into_iter().zip(results) {
         match res {
-            Err(e) => skipped.push(Skipped {
-                path: f.path,
-                reason: format!("{e:#}"),
-            }),
+            Err(e) => skipped.push(Skipped::new(f.path, &format!("{e:#}"))),
             Ok((meta, data_offset)) => {
                 for w in &meta.warnings {
                     log::warn!("{}: {w}", f.path.display());
                 }
                 if let Some(err) = &meta.error {
-                    let path = f.path.display().to_string();
-                    if err.contains(&path) {
-                        log::warn!("skipping {err}");
-                    } else {
-                        log::warn!("skipping {path}: {err}");
-                    }
-                    skipped.push(Skipped {
-                        path: f.path,
-                        reason: err.clone(),
-                    });
+                    let s = Skipped::new(f.path, err);
+                    log::warn!("skipping {}: {}", s.path.display(), s.reason);
+                    skipped.push(s);
                 } else if meta.clip_starts.is_empty() {
                     let reason = format!(
                         "no usable clip (shorter than {} s or silent)",
                         config.clip_seconds
                     );
-                    skipped.push(Skipped {
-                        path: f.path,
-                        reason,
-                    });
+                    skipped.push(Skipped::new(f.path, &reason));
                 } else {
                     songs.push(Song {
                         path: f.path,
