@@ -177,16 +177,44 @@ fn generation_is_deterministic_validated_and_decodable() {
     // A config.json with an impossible STFT setting is refused on load with one line naming
     // the file and the field (it once reached a division by zero).
     let cfg_path = d.join("m/config.json");
-    let mut cfg: serde_json::Value =
+    let original: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&cfg_path).unwrap()).unwrap();
-    cfg["features"]["hop"] = 0.into();
-    std::fs::write(&cfg_path, serde_json::to_string(&cfg).unwrap()).unwrap();
-    let err = refused("m", "house", &[]);
-    assert!(
-        err.contains("config.json") && err.contains("hop 0 is not in 1..=n_fft"),
-        "{err}"
-    );
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    // The same for fields that once passed and made silent garbage: a latent spread over 0
+    // steps (the genre never reached the decoder), genre statistics of the wrong size (a
+    // 1-value latent), a stored genre tempo out of range.
+    let broken: [(&[&str], serde_json::Value, &str); 4] = [
+        (&["features", "hop"], 0.into(), "hop 0 is not in 1..=n_fft"),
+        (
+            &["vae", "latent_steps"],
+            0.into(),
+            "cannot be spread over 0 time steps",
+        ),
+        (
+            &["genre_latent"],
+            serde_json::json!([{"mean": [1.0], "std": [1.0]}]),
+            "genre_latent must hold a mean and a std of",
+        ),
+        (
+            &["genre_tempi"],
+            serde_json::json!([1e30, 1e30]),
+            "each in 40..=250 BPM",
+        ),
+    ];
+    for (field, value, expected) in broken {
+        let mut cfg = original.clone();
+        let mut slot = &mut cfg;
+        for key in field {
+            slot = &mut slot[*key];
+        }
+        *slot = value;
+        std::fs::write(&cfg_path, serde_json::to_string(&cfg).unwrap()).unwrap();
+        let err = refused("m", "house", &[]);
+        assert!(
+            err.contains("config.json") && err.contains(expected),
+            "{field:?}: {err}"
+        );
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
 }
 
 #[test]

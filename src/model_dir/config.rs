@@ -143,5 +143,36 @@ pub fn load_config(dir: &Path) -> anyhow::Result<ModelConfig> {
             cfg.genres.len()
         );
     }
+    let (latent, steps) = (cfg.vae.latent, cfg.vae.latent_steps);
+    if steps == 0 || !latent.is_multiple_of(steps) {
+        anyhow::bail!(
+            "{}: a latent of {latent} values cannot be spread over {steps} time steps",
+            path.display()
+        );
+    }
+    // Written when training ends: one per genre, each with a value per latent dimension.
+    let stats_ok = |s: &super::LatentStats| s.mean.len() == latent && s.std.len() == latent;
+    if !(cfg.genre_latent.is_empty()
+        || cfg.genre_latent.len() == cfg.genres.len() && cfg.genre_latent.iter().all(stats_ok))
+    {
+        anyhow::bail!(
+            "{}: genre_latent must hold a mean and a std of {latent} values for each of the {} genres",
+            path.display(),
+            cfg.genres.len()
+        );
+    }
+    let (lo, hi) = (crate::generate::MIN_BPM, crate::generate::MAX_BPM);
+    if cfg.genre_tempi.len() > cfg.genres.len()
+        || cfg
+            .genre_tempi
+            .iter()
+            .flatten()
+            .any(|t| !(lo..=hi).contains(t))
+    {
+        anyhow::bail!(
+            "{}: genre_tempi must hold at most one tempo per genre, each in {lo}..={hi} BPM",
+            path.display()
+        );
+    }
     Ok(cfg)
 }
