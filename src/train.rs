@@ -241,12 +241,9 @@ impl<'a> Trainer<'a> {
         } else {
             started(dir, ds, vae_cfg, opts)?
         };
-        // Before anything is written: a run refused here leaves no model behind.
+        // Before anything is written: a run refused here (too large a network, fewer clips than
+        // a batch) leaves no model behind.
         check_training_memory(&vae, opts.batch_size)?;
-        checkpoint::save_config(dir, &config)?;
-        if !req.resume {
-            checkpoint::save_split(dir, &ds.saved_split())?;
-        }
         let mut loader = BatchLoader::new(ds, config.normalization.clone(), &config.genres)?;
         let train_clips = ds.clips(Split::Train);
         let mut val_clips = ds.clips(Split::Validation);
@@ -262,6 +259,10 @@ impl<'a> Trainer<'a> {
                 "{} training clips, fewer than one batch of {b}: lower --batch-size or add songs",
                 train_clips.len()
             );
+        }
+        checkpoint::save_config(dir, &config)?;
+        if !req.resume {
+            checkpoint::save_split(dir, &ds.saved_split())?;
         }
         if state.baseline_val_recon.is_nan() {
             state.baseline_val_recon = mean_clip_baseline(

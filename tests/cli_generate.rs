@@ -169,6 +169,11 @@ fn generation_is_deterministic_validated_and_decodable() {
         err.contains("unknown genre \"polka\"") && err.contains("house, lo-fi"),
         "{err}"
     );
+    // A model directory whose training has not finished an epoch says so.
+    std::fs::create_dir(d.join("half")).unwrap();
+    std::fs::copy(d.join("m/config.json"), d.join("half/config.json")).unwrap();
+    let err = refused("half", "house", &[]);
+    assert!(err.contains("no trained weights yet"), "{err}");
     let err = refused("nope", "house", &[]);
     assert!(
         err.contains("nope") && err.contains("no such model directory"),

@@ -370,6 +370,8 @@ fn oversized_networks_are_refused_before_training() {
             &["--channels", "3000"][..],
             "GB to train, more than the 8 GB",
         ),
+        // Fewer training clips than one batch.
+        (&["--batch-size", "400"][..], "fewer than one batch"),
         // Every layer within its own limit, 18 GB of weights in all.
         (
             &["--channels", "3000", "--conv-layers", "100"][..],

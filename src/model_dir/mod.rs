@@ -49,6 +49,8 @@ pub enum ModelDirError {
     Missing(PathBuf),
     #[error("{}: model format version {}, this beatgen reads version {FORMAT_VERSION}{}", .path.display(), .found.map_or("missing".to_string(), |v| v.to_string()), version_hint(*.found))]
     OtherVersion { path: PathBuf, found: Option<u64> },
+    #[error("{}: no trained weights yet (training has not finished an epoch there; train with `beatgen spec-train SONGS --model {}`)", .0.display(), .0.display())]
+    Untrained(PathBuf),
 }
 
 fn version_hint(found: Option<u64>) -> &'static str {
@@ -106,7 +108,11 @@ pub struct Model {
 impl Model {
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
         let config = load_config(dir)?;
-        let vae = tensors::load_weights(&dir.join(WEIGHTS_FILE), &config.vae)?;
+        let weights = dir.join(WEIGHTS_FILE);
+        if !weights.exists() {
+            return Err(ModelDirError::Untrained(dir.to_path_buf()).into());
+        }
+        let vae = tensors::load_weights(&weights, &config.vae)?;
         let cal_path = dir.join(CALIBRATION_FILE);
         let calibration = cal_path
             .exists()
