@@ -74,6 +74,8 @@ fn eval_reports_every_metric_per_genre_with_floors_and_ceilings() {
         "projection.png",
         "generated-house.png",
         "real-house.png",
+        "reconstructed-house.png",
+        "reconstructed-house.mp3",
     ] {
         assert!(d.join("report").join(f).is_file(), "{f}");
     }

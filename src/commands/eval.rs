@@ -4,7 +4,7 @@ use anyhow::Context;
 
 use crate::cli::EvalArgs;
 use crate::eval::report::GAPS_SHOWN;
-use crate::eval::{evaluate, EvalOptions, Evaluation};
+use crate::eval::{evaluate, EvalOptions, Evaluation, GalleryClips};
 use crate::generate::RenderSpec;
 use crate::listen_page::{Entry, Page, Section};
 use crate::model_dir::Model;
@@ -44,7 +44,7 @@ fn write_out_dir(
     model: &Model,
     a: &EvalArgs,
     report: &crate::eval::report::EvalReport,
-    gallery: &[(dsp::Spectrogram, Option<dsp::Spectrogram>)],
+    gallery: &[GalleryClips],
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
     let synth = crate::generate::Synth::new(model)?;
@@ -58,11 +58,12 @@ fn write_out_dir(
             0.0,
         )
     };
-    // Per genre: the first generated clip and the first held-out real clip, as pictures
-    // and as audio rendered the same way (the real one from its own model bands, so the
-    // two differ only by what the VAE does), on the listening page.
+    // Per genre: the first generated clip, the first held-out real clip and that clip
+    // through the VAE, as pictures and as audio rendered the same way (the real one from
+    // its own model bands, so that they differ only by what the VAE does), on the
+    // listening page.
     let mut sections = Vec::new();
-    for (i, (g, (generated, real))) in model.config.genres.iter().zip(gallery).enumerate() {
+    for (i, (g, c)) in model.config.genres.iter().zip(gallery).enumerate() {
         let spec = RenderSpec {
             gl: Default::default(),
             bpm: grid.then(|| synth.default_bpm(i)),
@@ -72,13 +73,18 @@ fn write_out_dir(
         let clips = [
             (
                 "generated",
-                Some(generated),
+                Some(&c.generated),
                 "generated (the first of eval's clips)",
             ),
             (
                 "real",
-                real.as_ref(),
+                c.real.as_ref(),
                 "held-out real, its model bands rendered like the generated clips",
+            ),
+            (
+                "reconstructed",
+                c.reconstructed.as_ref(),
+                "the same held-out clip through the encoder and decoder (z = mu): generation with perfect latents",
             ),
         ];
         for (label, s, what) in clips {
@@ -113,7 +119,7 @@ fn write_out_dir(
     let page = Page {
         title: format!("beatgen eval: {}", a.model.display()),
         summary: vec![format!(
-            "Model {} on {}: the metrics (see report.md), then per genre a generated clip next to a held-out real one.",
+            "Model {} on {}: the metrics (see report.md), then per genre a generated clip, a held-out real one, and that real one through the VAE.",
             a.model.display(),
             a.songs.display()
         )],

@@ -185,11 +185,21 @@ fn lsd(a: &[f32], b: &[f32]) -> f64 {
         .sqrt()
 }
 
-/// What [`evaluate`] returns: the report and, per genre, the band spectrograms of the first
-/// generated clip and of the first held-out real clip (for the gallery).
+/// What [`evaluate`] returns: the report and, per genre, the clips of the gallery.
 pub struct Evaluation {
     pub report: EvalReport,
-    pub gallery: Vec<(Spectrogram, Option<Spectrogram>)>,
+    /// One per genre, in the model's order.
+    pub gallery: Vec<GalleryClips>,
+}
+
+/// A genre's clips for the gallery and the listening page (band dB features).
+pub struct GalleryClips {
+    /// The first generated clip.
+    pub generated: Spectrogram,
+    /// The first held-out real clip, if the genre has one.
+    pub real: Option<Spectrogram>,
+    /// The same clip through the VAE (`z = mu`), as the recon columns measure it.
+    pub reconstructed: Option<Spectrogram>,
 }
 
 /// Standardised feature rows of a set of clips with their genre labels.
@@ -629,9 +639,10 @@ pub fn evaluate(model: &Model, songs: &Path, opts: &EvalOptions) -> anyhow::Resu
     let (reconstruction, decoded) = reconstruction(&bands, &synth, &genres);
     let bands_ceiling = analyse_all(render_bands(&bands.clips, &synth)?, model);
     let reconstructed = analyse_all(render_bands(&decoded, &synth)?, model);
-    let mut first_real: Vec<Option<Spectrogram>> = vec![None; genres.len()];
-    for (g, band, _) in &bands.clips {
-        first_real[*g].get_or_insert_with(|| band.clone());
+    // The first held-out clip of each genre, as it is and through the VAE.
+    let mut first_real: Vec<Option<(Spectrogram, Spectrogram)>> = vec![None; genres.len()];
+    for ((g, band, _), (_, out, _)) in bands.clips.iter().zip(&decoded) {
+        first_real[*g].get_or_insert_with(|| (band.clone(), out.clone()));
     }
     bar.inc(1);
 
@@ -705,6 +716,17 @@ pub fn evaluate(model: &Model, songs: &Path, opts: &EvalOptions) -> anyhow::Resu
     bar.finish_and_clear();
     Ok(Evaluation {
         report,
-        gallery: first_generated.into_iter().zip(first_real).collect(),
+        gallery: first_generated
+            .into_iter()
+            .zip(first_real)
+            .map(|(generated, real)| {
+                let (real, reconstructed) = real.unzip();
+                GalleryClips {
+                    generated,
+                    real,
+                    reconstructed,
+                }
+            })
+            .collect(),
     })
 }

@@ -298,11 +298,13 @@ impl EvalReport {
             self.gl_line(),
             self.gaps_line(GAPS_SHOWN)
         );
-        md.push_str("| genre | generated | held-out real |\n|---|---|---|\n");
+        md.push_str(
+            "| genre | generated | held-out real | held-out real through the VAE |\n|---|---|---|---|\n",
+        );
         for g in &self.genres {
             let _ = writeln!(
                 md,
-                "| {g} | ![generated {g}](generated-{g}.png) | ![real {g}](real-{g}.png) |"
+                "| {g} | ![generated {g}](generated-{g}.png) | ![real {g}](real-{g}.png) | ![reconstructed {g}](reconstructed-{g}.png) |"
             );
         }
         md.push_str("\n\nFeature projection (first two principal components of the training clips' features; filled: held-out real, hollow: generated; colour: genre):\n\n![projection](projection.png)\n");
