@@ -124,18 +124,33 @@ pub fn encode_wav(
     Ok(cursor.into_inner())
 }
 
-/// LAME's constant bit rates (kb/s).
-pub const MP3_KBPS: [u32; 16] = [
-    8, 16, 24, 32, 40, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
+/// LAME's constant bit rates (kb/s) and the encoder's names for them.
+const RATES: [(u32, Bitrate); 16] = [
+    (8, Bitrate::Kbps8),
+    (16, Bitrate::Kbps16),
+    (24, Bitrate::Kbps24),
+    (32, Bitrate::Kbps32),
+    (40, Bitrate::Kbps40),
+    (48, Bitrate::Kbps48),
+    (64, Bitrate::Kbps64),
+    (80, Bitrate::Kbps80),
+    (96, Bitrate::Kbps96),
+    (112, Bitrate::Kbps112),
+    (128, Bitrate::Kbps128),
+    (160, Bitrate::Kbps160),
+    (192, Bitrate::Kbps192),
+    (224, Bitrate::Kbps224),
+    (256, Bitrate::Kbps256),
+    (320, Bitrate::Kbps320),
 ];
 
-/// `kbps` if it is one of [`MP3_KBPS`] (a command-line parser).
+/// `kbps` if it is one of LAME's constant bit rates (a command-line parser).
 pub fn parse_mp3_kbps(s: &str) -> std::result::Result<u32, String> {
     s.parse::<u32>()
         .ok()
-        .filter(|k| MP3_KBPS.contains(k))
+        .filter(|&k| bitrate(k).is_ok())
         .ok_or_else(|| {
-            let rates: Vec<String> = MP3_KBPS.iter().map(u32::to_string).collect();
+            let rates: Vec<String> = RATES.iter().map(|r| r.0.to_string()).collect();
             format!(
                 "`{s}` is not one of LAME's bit rates ({})",
                 rates.join(", ")
@@ -144,25 +159,11 @@ pub fn parse_mp3_kbps(s: &str) -> std::result::Result<u32, String> {
 }
 
 fn bitrate(kbps: u32) -> std::result::Result<Bitrate, String> {
-    Ok(match kbps {
-        8 => Bitrate::Kbps8,
-        16 => Bitrate::Kbps16,
-        24 => Bitrate::Kbps24,
-        32 => Bitrate::Kbps32,
-        40 => Bitrate::Kbps40,
-        48 => Bitrate::Kbps48,
-        64 => Bitrate::Kbps64,
-        80 => Bitrate::Kbps80,
-        96 => Bitrate::Kbps96,
-        112 => Bitrate::Kbps112,
-        128 => Bitrate::Kbps128,
-        160 => Bitrate::Kbps160,
-        192 => Bitrate::Kbps192,
-        224 => Bitrate::Kbps224,
-        256 => Bitrate::Kbps256,
-        320 => Bitrate::Kbps320,
-        other => return Err(format!("unsupported MP3 bit rate {other} kb/s")),
-    })
+    RATES
+        .iter()
+        .find(|r| r.0 == kbps)
+        .map(|r| r.1)
+        .ok_or_else(|| format!("unsupported MP3 bit rate {kbps} kb/s"))
 }
 
 /// The highest MP3 bit rate at `sample_rate`: 320 kb/s for MPEG-1 rates (32, 44.1, 48 kHz),
