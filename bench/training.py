@@ -8,7 +8,7 @@ speed and memory are compared. Each side runs in its own child process (PyTorch 
 through `bench-train`): samples per second is the median of 5 timing windows of 10 steps after
 3 warm-up steps, and peak memory is each process's maximum resident set size.
 
-    bench/.venv/bin/python bench/training.py --beatgen target/release/beatgen [--arch conv|mlp]
+    bench/.venv/bin/python bench/training.py --beatgen target/release/beatgen [--arch conv|mlp] [--step-latent C]
 """
 import argparse, json, os, resource, subprocess, sys, time
 
@@ -23,9 +23,11 @@ def torch_run(net, steps, windows):
     torch.set_num_threads(2)
     torch.manual_seed(0)
     T, F, L, B = net["frames"], net["bands"], net["latent"], net["batch"]
-    G = net["n_genres"]
+    G, S = net["n_genres"], net.get("latent_steps", 1)
     enc = build(net["encoder"], F + G, T)
-    dec = build(net["decoder"], L + G, 1)
+    # One latent vector (S = 1), or L / S values at each of S steps with the genre broadcast
+    # over the steps (--step-latent).
+    dec = build(net["decoder"], L // S + G, S) if S > 1 else build(net["decoder"], L + G, 1)
     params = list(enc.parameters()) + list(dec.parameters())
     opt = torch.optim.Adam(params, lr=1e-3)
     x = torch.randn(B, F, T)
@@ -36,7 +38,11 @@ def torch_run(net, steps, windows):
         h = enc(torch.cat([x, c[:, :, None].expand(B, G, T)], 1)).reshape(B, -1)
         mu, logvar = h.chunk(2, 1)
         z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        y = dec(torch.cat([z, c], 1)).reshape(B, F, T)
+        if S > 1:
+            d_in = torch.cat([z.reshape(B, L // S, S), c[:, :, None].expand(B, G, S)], 1)
+        else:
+            d_in = torch.cat([z, c], 1)
+        y = dec(d_in).reshape(B, F, T)
         rec = ((y - x) ** 2).sum() / B
         kl = (-0.5 * (1 + logvar - mu ** 2 - logvar.exp())).sum() / B
         (rec + kl).backward()
@@ -58,6 +64,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--beatgen", required=True)
     ap.add_argument("--arch", default="conv")
+    ap.add_argument("--step-latent", type=int, help="conv: a latent map of this many values per step")
     ap.add_argument("--json-out")
     ap.add_argument("--child")
     args = ap.parse_args()
@@ -66,8 +73,9 @@ def main():
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps({"samples_per_second": rate, "peak_mb": peak_mb, "parameters": n}))
         return
+    extra = ["--step-latent", str(args.step_latent)] if args.step_latent else []
     res = subprocess.run([args.beatgen, "--threads", "2", "bench-train", "--arch", args.arch,
-                          "--steps", "10", "--windows", "5", "--json"],
+                          "--steps", "10", "--windows", "5", "--json"] + extra,
                          check=True, capture_output=True, text=True)
     ours = json.loads(res.stdout)
     net = dict(ours["network"], batch=ours["batch"])
@@ -75,7 +83,8 @@ def main():
                                           check=True, capture_output=True, text=True).stdout)
     assert torch_res["parameters"] == ours["parameters"], (torch_res, ours["parameters"])
     import torch
-    print(f"Training unit ({args.arch}, {ours['parameters']} parameters): {net['frames']} frames x {net['bands']} bands "
+    arch = args.arch + (f", {args.step_latent} latent values per step" if args.step_latent else "")
+    print(f"Training unit ({arch}, {ours['parameters']} parameters): {net['frames']} frames x {net['bands']} bands "
           f"+ {net['n_genres']} genres, latent {net['latent']}, batch {net['batch']}, 2 threads (median of 5 windows of 10 steps)")
     print()
     print("| implementation | samples/s | peak memory | beatgen is faster by |")
