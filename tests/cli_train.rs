@@ -355,9 +355,10 @@ fn a_latent_per_step_trains_and_generates() {
     assert!(err.contains("--latent"), "{err}");
 }
 
-/// Networks too large for memory are refused with one line before anything is allocated or
-/// written: a layer with too many weights, and a network whose training buffers would pass
-/// the memory limit; the same model directory then takes a sensible run.
+/// Networks too large for memory are refused with one line before anything is written: a
+/// layer with too many weights, a stack of too many, a network whose training buffers would
+/// pass the memory limit (and so is a batch larger than the training clips, and an infinite
+/// setting); the same model directory then takes a sensible run.
 #[test]
 fn oversized_networks_are_refused_before_training() {
     let dir = tempfile::tempdir().unwrap();

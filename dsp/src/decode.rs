@@ -315,11 +315,13 @@ pub const MAX_SAMPLE_MAGNITUDE: f32 = 1000.0;
 /// Refuse decoded samples that are not audio: NaN or infinite, or beyond
 /// [`MAX_SAMPLE_MAGNITUDE`] (only float formats can hold them).
 fn check_levels(path: &Path, samples: &[f32]) -> Result<()> {
-    let not_finite = samples.iter().filter(|v| !v.is_finite()).count();
-    let peak = samples
-        .iter()
-        .filter(|v| v.is_finite())
-        .fold(0.0f32, |m, v| m.max(v.abs()));
+    let (not_finite, peak) = samples.iter().fold((0usize, 0.0f32), |(n, m), v| {
+        if v.is_finite() {
+            (n, m.max(v.abs()))
+        } else {
+            (n + 1, m)
+        }
+    });
     let detail = if not_finite > 0 {
         format!("{not_finite} samples are NaN or infinite (a corrupt float file)")
     } else if peak > MAX_SAMPLE_MAGNITUDE {

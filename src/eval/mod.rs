@@ -369,10 +369,10 @@ fn resynthesise(audio: &[(usize, Vec<f32>)], stft: dsp::StftConfig) -> anyhow::R
         .collect()
 }
 
-/// Held-out band features as the model sees them, with their genre and song tempo.
 /// A clip's genre, band features (dB) and its song's tempo (BPM).
 type BandClip = (usize, Spectrogram, Option<f32>);
 
+/// Held-out band features as the model sees them, with their genre and song tempo.
 struct HeldBands {
     clips: Vec<BandClip>,
     /// The mean training clip (band dB).

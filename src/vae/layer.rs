@@ -136,16 +136,6 @@ pub const MAX_LAYER_OUTPUTS: usize = 1 << 20;
 /// as much again for their gradients): the MLP preset's encoder has 17.6M, its decoder 16.9M.
 pub const MAX_STACK_WEIGHTS: usize = 1 << 27;
 
-/// `rows x cols` weights within [`MAX_LAYER_WEIGHTS`], checked before they are allocated.
-pub fn check_weights(rows: usize, cols: usize) -> Result<(), String> {
-    match rows.checked_mul(cols) {
-        Some(n) if n <= MAX_LAYER_WEIGHTS => Ok(()),
-        _ => Err(format!(
-            "{rows} x {cols} weights, more than the {MAX_LAYER_WEIGHTS} a layer may have"
-        )),
-    }
-}
-
 /// Why a declared stack of layers cannot be built.
 #[derive(Debug, thiserror::Error)]
 #[error("layer {index} ({spec:?}) cannot take input {input}: {reason}")]
@@ -182,7 +172,6 @@ impl LayerSpec {
                 if out == 0 {
                     return Err("no outputs".into());
                 }
-                check_weights(out, input.features())?;
                 Box::new(dense::Dense::new(input, out, init, gain))
             }
             LayerSpec::Conv1d {
@@ -193,7 +182,6 @@ impl LayerSpec {
                 if out == 0 || kernel == 0 || stride == 0 {
                     return Err("out, kernel and stride must be at least 1".into());
                 }
-                check_weights(out, input.channels.saturating_mul(kernel))?;
                 Box::new(conv::Conv1d::new(input, out, kernel, stride, init, gain))
             }
             LayerSpec::Upsample { factor } => {

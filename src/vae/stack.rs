@@ -3,8 +3,8 @@
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 use super::layer::{
-    check_weights, Init, Layer, LayerSpec, Param, ParamMut, Shape, ShapeError, MAX_LAYER_OUTPUTS,
-    MAX_STACK_WEIGHTS,
+    Init, Layer, LayerSpec, Param, ParamMut, Shape, ShapeError, MAX_LAYER_OUTPUTS,
+    MAX_LAYER_WEIGHTS, MAX_STACK_WEIGHTS,
 };
 use super::reshape::Reshape;
 use super::upconv::UpsampleConv1d;
@@ -61,9 +61,15 @@ impl Stack {
                 input: shape,
                 reason,
             };
-            // Before the layer is allocated (a fused upsampling's `shape` has the channels its
-            // convolution sees).
-            weights = weights.saturating_add(spec.weights(shape));
+            // Both weight limits before the layer is allocated (a fused upsampling's `shape`
+            // has the channels its convolution sees).
+            let layer_weights = spec.weights(shape);
+            if layer_weights > MAX_LAYER_WEIGHTS {
+                return Err(refuse(format!(
+                    "{layer_weights} weights, more than the {MAX_LAYER_WEIGHTS} a layer may have"
+                )));
+            }
+            weights = weights.saturating_add(layer_weights);
             if weights > MAX_STACK_WEIGHTS {
                 return Err(refuse(format!(
                     "the layers up to this one have {weights} weights, more than the {MAX_STACK_WEIGHTS} a network's encoder or decoder may have"
@@ -73,7 +79,6 @@ impl Stack {
                 i.checked_sub(1).and_then(|p| upsample_conv(specs, p))
             {
                 // Its upsampling passed the input through: `shape` is before upsampling.
-                check_weights(out, shape.channels.saturating_mul(kernel)).map_err(refuse)?;
                 Box::new(UpsampleConv1d::new(shape, factor, out, kernel, init, gain))
             } else if upsample_conv(specs, i).is_some() {
                 Box::new(Reshape::new(shape, shape))
