@@ -322,7 +322,9 @@ impl<'a> Trainer<'a> {
                 let at = format!("step {}", self.state.step + 1);
                 return Err(self.diverged(&l, &at));
             }
-            self.adam.apply(&mut self.vae, &self.adam_cfg);
+            let norm = self.shards.grad_norm();
+            self.adam
+                .apply_with_norm(&mut self.vae, &self.adam_cfg, norm);
             self.state.step += 1;
             recon += l.recon;
             kl += l.kl;

@@ -521,6 +521,9 @@ mod tests {
                 assert!(!levels_are_audio(&x), "{bad} at {at}");
             }
         }
-        assert!(levels_are_audio(&[MAX_SAMPLE_MAGNITUDE, -MAX_SAMPLE_MAGNITUDE]));
+        assert!(levels_are_audio(&[
+            MAX_SAMPLE_MAGNITUDE,
+            -MAX_SAMPLE_MAGNITUDE
+        ]));
     }
 }

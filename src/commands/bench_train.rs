@@ -46,7 +46,7 @@ pub fn run(a: BenchTrainArgs) -> anyhow::Result<()> {
     let mut step = |shards: &mut ShardedStep, rng: &mut SplitMix64| {
         shards.sample_eps(rng);
         shards.forward_backward(&mut vae, &Objective::default());
-        adam.apply(&mut vae, &acfg);
+        adam.apply_with_norm(&mut vae, &acfg, shards.grad_norm());
     };
     for _ in 0..3 {
         step(&mut shards, &mut rng);

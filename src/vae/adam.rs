@@ -51,7 +51,9 @@ impl Default for AdamConfig {
     }
 }
 
-const CHUNK: usize = 1 << 14;
+/// Values per parallel task in the passes over parameters and gradients. The gradient norm
+/// sums per chunk of this size, so its rounding does not depend on the number of threads.
+pub const CHUNK: usize = 1 << 14;
 
 /// One fused Adam update of `w` from `g` at step `t` (1-based), scaling the gradient by
 /// `g_scale` (for clipping).
@@ -107,6 +109,17 @@ impl AdamState {
     /// Returns the gradient norm before clipping.
     pub fn apply<P: Params + ?Sized>(&mut self, net: &mut P, cfg: &AdamConfig) -> f64 {
         let norm = net.grad_norm();
+        self.apply_with_norm(net, cfg, norm)
+    }
+
+    /// [`AdamState::apply`] when the gradients' norm, `net.grad_norm()`, is already known
+    /// (see [`super::shards::ShardedStep::grad_norm`]): one pass over the parameters fewer.
+    pub fn apply_with_norm<P: Params + ?Sized>(
+        &mut self,
+        net: &mut P,
+        cfg: &AdamConfig,
+        norm: f64,
+    ) -> f64 {
         let scale = match cfg.clip_norm {
             Some(c) if norm > c as f64 => (c as f64 / norm) as f32,
             _ => 1.0,
@@ -130,13 +143,16 @@ impl AdamState {
     }
 }
 
-/// Sum of squares of `g` in a fixed summation order (reproducible whatever the thread count).
+/// Sum of squares of `g` in a fixed summation order (reproducible whatever the thread count):
+/// [`chunk_squares`] of each chunk of [`CHUNK`] values, the chunks summed in order.
 pub fn sum_squares(g: &[f32]) -> f64 {
-    let parts: Vec<f64> = g
-        .par_chunks(CHUNK)
-        .map(|c| c.iter().map(|&x| (x as f64) * (x as f64)).sum())
-        .collect();
+    let parts: Vec<f64> = g.par_chunks(CHUNK).map(chunk_squares).collect();
     parts.iter().sum()
+}
+
+/// Sum of squares of one chunk, in `f64`, in order.
+pub fn chunk_squares(c: &[f32]) -> f64 {
+    c.iter().map(|&x| (x as f64) * (x as f64)).sum()
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 use rand::RngCore;
 use rayon::prelude::*;
 
+use super::adam::{chunk_squares, CHUNK};
 use super::matmul::with_threads;
 use super::model::{Losses, Objective, Vae, Workspace};
 
@@ -27,6 +28,8 @@ pub const SHARDS: usize = 2;
 pub struct ShardedStep {
     replicas: Vec<Vae>,
     workspaces: Vec<Workspace>,
+    /// The global L2 norm of the last step's averaged gradients (computed while averaging).
+    grad_norm: f64,
 }
 
 impl ShardedStep {
@@ -43,6 +46,7 @@ impl ShardedStep {
         ShardedStep {
             replicas,
             workspaces,
+            grad_norm: 0.0,
         }
     }
 
@@ -67,6 +71,13 @@ impl ShardedStep {
         for ws in &mut self.workspaces {
             ws.sample_eps(rng);
         }
+    }
+
+    /// The global L2 norm of the gradients the last [`ShardedStep::forward_backward`] left in
+    /// the network: exactly [`super::adam::Params::grad_norm`] of them (the same sums in the
+    /// same order), found in the pass that averaged them instead of one more pass over them.
+    pub fn grad_norm(&self) -> f64 {
+        self.grad_norm
     }
 
     /// Forward and backward over the whole batch: afterwards `vae` holds the batch's gradients
@@ -95,7 +106,7 @@ impl ShardedStep {
             .iter()
             .map(|w| w.batch as f32 / batch)
             .collect();
-        average_gradients(vae, &self.replicas, &weights);
+        self.grad_norm = average_gradients(vae, &self.replicas, &weights).sqrt();
         let mut total = Losses {
             recon: main_loss.recon * weights[0] as f64,
             kl: main_loss.kl * weights[0] as f64,
@@ -107,9 +118,6 @@ impl ShardedStep {
         total
     }
 }
-
-/// Values per parallel task when copying weights and combining gradients.
-const CHUNK: usize = 1 << 14;
 
 /// Set `to`'s weights to `from`'s (same configuration).
 fn copy_weights(from: &Vae, to: &mut Vae) {
@@ -125,25 +133,36 @@ fn copy_weights(from: &Vae, to: &mut Vae) {
     });
 }
 
-/// `main.grad = weights[0] * main.grad + sum_i weights[i + 1] * replicas[i].grad`.
-fn average_gradients(main: &mut Vae, replicas: &[Vae], weights: &[f32]) {
+/// `main.grad = weights[0] * main.grad + sum_i weights[i + 1] * replicas[i].grad`; returns
+/// the sum of squares of the result, summed as [`super::adam::sum_squares`] sums each tensor (per chunk of
+/// [`CHUNK`], the chunks in order) and the tensors in visiting order.
+fn average_gradients(main: &mut Vae, replicas: &[Vae], weights: &[f32]) -> f64 {
     let mut grads: Vec<Vec<&[f32]>> = vec![Vec::new(); replicas.len()];
     for (r, g) in replicas.iter().zip(&mut grads) {
         r.visit(&mut |_, p| g.push(p.grad));
     }
     let mut i = 0;
+    let mut squares = 0.0;
     main.visit_mut(&mut |p| {
-        p.grad.par_chunks_mut(CHUNK).enumerate().for_each(|(c, d)| {
-            let at = c * CHUNK;
-            d.iter_mut().for_each(|v| *v *= weights[0]);
-            for (g, &w) in grads.iter().zip(&weights[1..]) {
-                for (v, &x) in d.iter_mut().zip(&g[i][at..]) {
-                    *v += w * x;
+        let parts: Vec<f64> = p
+            .grad
+            .par_chunks_mut(CHUNK)
+            .enumerate()
+            .map(|(c, d)| {
+                let at = c * CHUNK;
+                d.iter_mut().for_each(|v| *v *= weights[0]);
+                for (g, &w) in grads.iter().zip(&weights[1..]) {
+                    for (v, &x) in d.iter_mut().zip(&g[i][at..]) {
+                        *v += w * x;
+                    }
                 }
-            }
-        });
+                chunk_squares(d)
+            })
+            .collect();
+        squares += parts.iter().sum::<f64>();
         i += 1;
     });
+    squares
 }
 
 #[cfg(test)]
@@ -229,6 +248,10 @@ mod tests {
                 "{la:?} {lb:?}"
             );
             assert_same_gradients(&a, &b, &format!("batch {batch}"));
+            // The norm found while averaging is the norm of what was left, to the last bit.
+            use crate::vae::adam::Params;
+            assert_eq!(sharded.grad_norm(), b.grad_norm(), "batch {batch}");
+            assert!(sharded.grad_norm() > 0.0);
         }
     }
 
