@@ -18,6 +18,7 @@ use crate::eval::EvalOptions;
 use crate::generate::GenerateRequest;
 use crate::model_dir::TrainOptions;
 use crate::postfilter::Postfilter;
+use crate::transient_shaper::Depth;
 use crate::vae;
 
 #[derive(Debug, Parser)]
@@ -307,6 +308,11 @@ pub struct SpecGenerateArgs {
     /// bands against their local mean (see README).
     #[arg(long, default_value_t = Postfilter::Fitted)]
     pub postfilter: Postfilter,
+    /// Transient shaper after the postfilter: how far the frames after each hit are pushed
+    /// below the hit's decaying level, as a fraction of their distance to it, from 0 (off)
+    /// to 2. It darkens the haze between hits and leaves sustained tones (see README).
+    #[arg(long, default_value_t = Depth::default())]
+    pub sustain_cut: Depth,
     #[command(flatten)]
     pub render: RenderArgs,
     #[command(flatten)]
@@ -356,6 +362,10 @@ pub struct SpecReconstructArgs {
     /// Output tempo (bar-grid models; default: the input's own tempo).
     #[arg(long)]
     pub bpm: Option<f32>,
+    /// Transient shaper on the reconstruction (as spec-generate's; 0 for the decoder's own
+    /// gaps, closer to the input).
+    #[arg(long, default_value_t = Depth::default())]
+    pub sustain_cut: Depth,
     /// Write input and reconstruction spectrograms as PNGs beside OUT.
     #[arg(long)]
     pub dump_png: bool,
@@ -388,6 +398,9 @@ pub struct SpecInterpolateArgs {
     /// Output tempo (bar-grid models; default: the mean of both ends' genre tempi).
     #[arg(long)]
     pub bpm: Option<f32>,
+    /// Transient shaper on every step (as spec-generate's).
+    #[arg(long, default_value_t = Depth::default())]
+    pub sustain_cut: Depth,
     #[command(flatten)]
     pub render: RenderArgs,
     /// Seed of Griffin-Lim's random phase (where PGHI leaves it random), the same for every
@@ -418,6 +431,9 @@ pub struct EvalArgs {
     /// Spectral postfilter on every decoded clip: `fitted` or a strength (as spec-generate's).
     #[arg(long, default_value_t = EvalOptions::default().postfilter)]
     pub postfilter: Postfilter,
+    /// Transient shaper on every decoded clip: its depth, 0 (off) to 2 (as spec-generate's).
+    #[arg(long, default_value_t = Depth(EvalOptions::default().shaper.depth))]
+    pub sustain_cut: Depth,
     /// Also write report.md and PNGs (gallery, feature projection) here.
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -8,6 +8,7 @@ use ndarray::Array2;
 use crate::dataset::features::FeatureExtractor;
 use crate::model_dir::Model;
 use crate::postfilter::Postfilter;
+use crate::transient_shaper::TransientShaper;
 use dsp::{GriffinLim, GriffinLimConfig, Spectrogram};
 
 /// Peak level of written audio, in dBFS (no clipping, a little headroom for MP3).
@@ -127,6 +128,9 @@ pub struct Synth<'a> {
     /// Strength of the spectral postfilter on every decoded clip ([`crate::postfilter`]);
     /// by default the model's fitted strengths.
     pub postfilter: Postfilter,
+    /// The transient shaper after the postfilter ([`crate::transient_shaper`]); by default
+    /// its default depth.
+    pub shaper: TransientShaper,
     plans: std::sync::Mutex<Vec<GriffinLim>>,
 }
 
@@ -136,6 +140,7 @@ impl<'a> Synth<'a> {
             model,
             fx: FeatureExtractor::new(&model.config.features)?,
             postfilter: Postfilter::Fitted,
+            shaper: TransientShaper::default(),
             plans: Default::default(),
         })
     }
@@ -150,7 +155,7 @@ impl<'a> Synth<'a> {
     }
 
     /// Decode latents `z: [latent, n]` with genre weights to band-dB spectrograms, through the
-    /// model's output calibration when it has one and the postfilter. Each column is decoded
+    /// model's output calibration when it has one, the postfilter and the transient shaper. Each column is decoded
     /// on its own: a product's rounding depends on the batch width, and a clip must not
     /// depend on which other clips were asked for.
     pub fn decode(&self, z: &Array2<f32>, genre: &Array2<f32>) -> Vec<Spectrogram> {
@@ -168,6 +173,7 @@ impl<'a> Synth<'a> {
                     .postfilter
                     .strength(self.model.calibration.as_ref(), &gc);
                 crate::postfilter::sharpen(&mut v, f.bands(), strength);
+                self.shaper.apply(&mut v, f.bands());
                 Spectrogram {
                     frames: f.frames(),
                     bins: f.bands(),

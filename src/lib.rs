@@ -26,4 +26,5 @@ pub mod plot;
 pub mod postfilter;
 pub mod progress;
 pub mod train;
+pub mod transient_shaper;
 pub mod vae;

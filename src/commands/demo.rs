@@ -210,6 +210,7 @@ fn generate_loops(model: &Model, out: &Path) -> anyhow::Result<Vec<(String, Vec<
             dump_png: true,
             midi_quantize: Some(1.0),
             postfilter: Postfilter::Fitted,
+            shaper: Default::default(),
         };
         let written = super::spec_generate::write_generated(model, &req, &output)?.0;
         files.push((genre.clone(), written));

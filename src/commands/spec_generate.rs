@@ -13,6 +13,7 @@ use crate::groove::transcribe::Transcriber;
 use crate::listen_page::{Entry, Page, Section};
 use crate::model_dir::Model;
 use crate::postfilter::Postfilter;
+use crate::transient_shaper::TransientShaper;
 use dsp::GriffinLimConfig;
 
 /// One written file.
@@ -72,6 +73,8 @@ pub struct Output {
     pub midi_quantize: Option<f64>,
     /// Spectral postfilter on the decoded spectrograms ([`Synth::postfilter`]).
     pub postfilter: Postfilter,
+    /// Transient shaper after it ([`Synth::shaper`]).
+    pub shaper: TransientShaper,
 }
 
 pub fn run(a: SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
@@ -82,6 +85,7 @@ pub fn run(a: SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
         dump_png: a.render.dump_png,
         midi_quantize: a.midi.midi.then_some(a.midi.midi_quantize),
         postfilter: a.postfilter,
+        shaper: TransientShaper::with_depth(a.sustain_cut.0),
     };
     let req = request(&model, &a)?;
     let (out, timing) = write_generated(&model, &req, &output)?;
@@ -93,11 +97,12 @@ pub fn run(a: SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
     let page = Page {
         title: format!("beatgen: {} loops of {}", out.len(), a.genre),
         summary: vec![format!(
-            "Model {}, seed {}, temperature {}, postfilter {} (strength {strength:.2}).",
+            "Model {}, seed {}, temperature {}, postfilter {} (strength {strength:.2}), sustain cut {}.",
             a.model.display(),
             a.seed,
             a.temperature,
-            a.postfilter
+            a.postfilter,
+            a.sustain_cut
         )],
         preformatted: None,
         sections: vec![Section {
@@ -107,10 +112,9 @@ pub fn run(a: SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
     }
     .write(&a.out)?;
     if a.json {
-        super::print_json(
-            &json!({"genre": a.genre, "postfilter_strength": strength, "files": out,
-                "timing_seconds": timing, "page": page}),
-        )?;
+        super::print_json(&json!({"genre": a.genre, "postfilter_strength": strength,
+                "sustain_cut": a.sustain_cut.0, "files": out,
+                "timing_seconds": timing, "page": page}))?;
     } else {
         println!(
             "{:<48} {:>8} {:>8} {:>10} {:>8}",
@@ -180,6 +184,7 @@ pub fn write_generated(
     );
     let mut synth = Synth::new(model)?;
     synth.postfilter = o.postfilter;
+    synth.shaper = o.shaper;
     // Generated before the folder is made: a refused request leaves nothing behind.
     let (clips, mut timing) = generate(&synth, req)?;
     std::fs::create_dir_all(&o.dir)

@@ -49,6 +49,7 @@ use crate::dataset::{ClipReader, Dataset, DatasetOptions};
 use crate::generate::{generate, GenerateRequest, Prior, RenderSpec, Synth, DEFAULT_BPM};
 use crate::model_dir::Model;
 use crate::postfilter::Postfilter;
+use crate::transient_shaper::TransientShaper;
 use classifier::{inception_score, Classifier};
 use clip_features::{analyse, standardise, standardiser, ClipAnalysis};
 use dsp::{GriffinLimConfig, PhaseInit, Spectrogram, StftPlan};
@@ -72,6 +73,8 @@ pub struct EvalOptions {
     pub temperature: f32,
     /// Spectral postfilter on every decoded clip (see [`Synth::postfilter`]).
     pub postfilter: Postfilter,
+    /// Transient shaper after it (see [`Synth::shaper`]).
+    pub shaper: TransientShaper,
     pub gl_clips: usize,
 }
 
@@ -82,6 +85,7 @@ impl Default for EvalOptions {
             seed: 0,
             temperature: GenerateRequest::default().temperature,
             postfilter: Postfilter::Fitted,
+            shaper: TransientShaper::default(),
             gl_clips: 3,
         }
     }
@@ -635,6 +639,7 @@ pub fn evaluate(model: &Model, songs: &Path, opts: &EvalOptions) -> anyhow::Resu
 
     let mut synth = Synth::new(model)?;
     synth.postfilter = opts.postfilter;
+    synth.shaper = opts.shaper;
     let bands = held_bands(&ds, &genre_of)?;
     let (reconstruction, decoded) = reconstruction(&bands, &synth, &genres);
     let bands_ceiling = analyse_all(render_bands(&bands.clips, &synth)?, model);
@@ -699,6 +704,7 @@ pub fn evaluate(model: &Model, songs: &Path, opts: &EvalOptions) -> anyhow::Resu
                 (name.clone(), strength)
             })
             .collect(),
+        sustain_cut: synth.shaper.depth,
         gl,
         reconstruction,
         classifier: PerGenre::build(&genres, |g| classifier_score(&clf, &f, g)),

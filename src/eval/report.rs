@@ -163,6 +163,8 @@ pub struct EvalReport {
     pub counts: Counts,
     /// The spectral postfilter strength each genre's decoded clips got.
     pub postfilter_strength: BTreeMap<String, f32>,
+    /// The transient shaper's depth on every decoded clip (0: off).
+    pub sustain_cut: f32,
     pub gl: GlReport,
     pub reconstruction: PerGenre<ReconstructionScore>,
     pub classifier: PerGenre<ClassifierScore>,
@@ -284,7 +286,7 @@ impl EvalReport {
     /// and the projection picture (`projection.png`).
     pub fn markdown(&self) -> String {
         let mut md = format!(
-            "# beatgen eval\n\nModel `{}` on `{}`: {} held-out real clips, {} generated; postfilter strength {}.\n\n{}\n\n{}\n\n{}\n\n",
+            "# beatgen eval\n\nModel `{}` on `{}`: {} held-out real clips, {} generated; postfilter strength {}; sustain cut {}.\n\n{}\n\n{}\n\n{}\n\n",
             self.model.display(),
             self.songs.display(),
             self.counts.heldout_clips,
@@ -294,6 +296,7 @@ impl EvalReport {
                 .map(|g| format!("{g} {:.2}", self.postfilter_strength[g]))
                 .collect::<Vec<_>>()
                 .join(", "),
+            self.sustain_cut,
             self.table(),
             self.gl_line(),
             self.gaps_line(GAPS_SHOWN)
