@@ -81,6 +81,13 @@ fn bench(c: &mut Criterion) {
             v
         })
     });
+    g.bench_function("transient shaper (part of the decoder stage)", |b| {
+        b.iter(|| {
+            let mut v = spec.data.clone();
+            synth.shaper.apply(&mut v, bands);
+            v
+        })
+    });
     g.bench_function("render: grid to 120 BPM + griffin-lim (pghi + 32)", |b| {
         b.iter(|| synth.render(&spec, &gl).unwrap())
     });

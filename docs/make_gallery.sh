@@ -3,7 +3,8 @@
 # generated loop's spectrogram per genre (the decoded bar grid: 2 bars, 256 frames), a held-out
 # real example of each genre on the same grid and that example through the VAE (from `beatgen
 # eval --out`), the same loops with
-# the spectral postfilter off (spec-generate with the demo's settings), and the loss curve.
+# the spectral postfilter off and with the transient shaper off (spec-generate with the demo's
+# settings), and the loss curve.
 # docs/gallery/v1/ holds the first version's pictures (3 s clips, MLP), kept for comparison.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,9 @@ for g in boom-bap drill house lo-fi trap; do
   cargo run --release -q -- -q spec-generate --model models/demo --genre "$g" --count 1 --seed 1 \
     --temperature 0.8 --bars 4 --dump-png --midi --postfilter 0 --out "$off" > /dev/null
   cp "$off/$g-seed1-01-4bars.png" "docs/gallery/postfilter-off-$g.png"
+  cargo run --release -q -- -q spec-generate --model models/demo --genre "$g" --count 1 --seed 1 \
+    --temperature 0.8 --bars 4 --dump-png --midi --sustain-cut 0 --out "$off" > /dev/null
+  cp "$off/$g-seed1-01-4bars.png" "docs/gallery/sustain-cut-off-$g.png"
 done
 rm -rf "$off"
 cp models/demo/loss.png docs/gallery/loss.png

@@ -65,20 +65,23 @@ impl TransientShaper {
         if self.depth == 0.0 || bands == 0 {
             return;
         }
-        let frames = clip.len() / bands;
-        for b in 0..bands {
-            let level = |t: usize| clip[t * bands + b];
-            // The envelope as it leaves the clip's last frame, entering the first: one pass
-            // over the clip starting from its quietest level settles it (a louder frame
-            // resets it, a hit further back has decayed by then).
-            let mut env = (0..frames).map(level).fold(f32::INFINITY, f32::min);
-            for t in 0..frames {
-                env = (env - self.decay_db).max(level(t));
-            }
-            for t in 0..frames {
-                let x = &mut clip[t * bands + b];
-                env = (env - self.decay_db).max(*x);
-                *x -= self.depth * (env - *x);
+        // One envelope per band, all bands of a frame at a time (contiguous in the clip).
+        // The envelope as it leaves the clip's last frame, entering the first: one pass over
+        // the clip starting from each band's quietest level settles it (a louder frame resets
+        // it, a hit further back has decayed by then).
+        let mut env = vec![f32::INFINITY; bands];
+        for frame in clip.chunks_exact(bands) {
+            env.iter_mut().zip(frame).for_each(|(e, &x)| *e = e.min(x));
+        }
+        for frame in clip.chunks_exact(bands) {
+            env.iter_mut()
+                .zip(frame)
+                .for_each(|(e, &x)| *e = (*e - self.decay_db).max(x));
+        }
+        for frame in clip.chunks_exact_mut(bands) {
+            for (e, x) in env.iter_mut().zip(frame) {
+                *e = (*e - self.decay_db).max(*x);
+                *x -= self.depth * (*e - *x);
             }
         }
     }
