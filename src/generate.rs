@@ -155,9 +155,9 @@ impl<'a> Synth<'a> {
     }
 
     /// Decode latents `z: [latent, n]` with genre weights to band-dB spectrograms, through the
-    /// model's output calibration when it has one, the postfilter and the transient shaper. Each column is decoded
-    /// on its own: a product's rounding depends on the batch width, and a clip must not
-    /// depend on which other clips were asked for.
+    /// model's output calibration when it has one, the postfilter and the transient shaper.
+    /// Each column is decoded on its own: a product's rounding depends on the batch width, and
+    /// a clip must not depend on which other clips were asked for.
     pub fn decode(&self, z: &Array2<f32>, genre: &Array2<f32>) -> Vec<Spectrogram> {
         let f = &self.model.config.features;
         (0..z.ncols())

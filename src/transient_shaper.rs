@@ -97,6 +97,13 @@ impl Default for Depth {
     }
 }
 
+/// The default shaper at the depth asked for.
+impl From<Depth> for TransientShaper {
+    fn from(d: Depth) -> Self {
+        TransientShaper::with_depth(d.0)
+    }
+}
+
 impl fmt::Display for Depth {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(f, "{}", self.0)

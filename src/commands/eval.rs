@@ -23,7 +23,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<()> {
             seed: a.seed,
             temperature: a.temperature,
             postfilter: a.postfilter,
-            shaper: crate::transient_shaper::TransientShaper::with_depth(a.sustain_cut.0),
+            shaper: a.sustain_cut.into(),
             ..Default::default()
         },
     )?;

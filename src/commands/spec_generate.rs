@@ -85,7 +85,7 @@ pub fn run(a: SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
         dump_png: a.render.dump_png,
         midi_quantize: a.midi.midi.then_some(a.midi.midi_quantize),
         postfilter: a.postfilter,
-        shaper: TransientShaper::with_depth(a.sustain_cut.0),
+        shaper: a.sustain_cut.into(),
     };
     let req = request(&model, &a)?;
     let (out, timing) = write_generated(&model, &req, &output)?;

@@ -58,7 +58,7 @@ pub fn run(a: SpecInterpolateArgs) -> anyhow::Result<()> {
         crate::generate::MIN_BPM,
     )?;
     let mut synth = Synth::new(&model)?;
-    synth.shaper = crate::transient_shaper::TransientShaper::with_depth(a.sustain_cut.0);
+    synth.shaper = a.sustain_cut.into();
     let (za, ga) = end_point(&a.a, &model, &mut synth, a.genre.as_deref(), a.prior)?;
     let (zb, gb) = end_point(&a.b, &model, &mut synth, a.genre.as_deref(), a.prior)?;
     std::fs::create_dir_all(&a.out)

@@ -7,7 +7,6 @@ use anyhow::Context;
 
 use crate::generate::{RenderSpec, Synth};
 use crate::model_dir::Model;
-use crate::transient_shaper::TransientShaper;
 use dsp::GriffinLimConfig;
 
 /// Log-spectral distance in dB between two band-dB spectrograms: the RMS of their difference.
@@ -29,7 +28,7 @@ pub fn run(a: SpecReconstructArgs) -> anyhow::Result<()> {
     let f = &model.config.features;
     let decoded = super::decode_part(&a.input, a.part.offset, Some(super::ANALYSIS_SECONDS))?;
     let mut synth = Synth::new(&model)?;
-    synth.shaper = TransientShaper::with_depth(a.sustain_cut.0);
+    synth.shaper = a.sustain_cut.into();
     let (input, bpm) = synth
         .features(
             &decoded.samples,
