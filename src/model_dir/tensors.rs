@@ -66,9 +66,43 @@ fn write_safetensors(
     });
     let meta = Some(meta.clone());
     dsp::atomic::write_atomically_at(path, |tmp| {
-        safetensors::serialize_to_file(views, &meta, tmp).map_err(std::io::Error::other)
+        safetensors::serialize_to_file(views, &meta, tmp).map_err(std::io::Error::other)?;
+        sort_header_in_place(tmp)
     })?;
     Ok(())
+}
+
+/// Rewrite a safetensors file's JSON header with its keys sorted, in place. The crate writes
+/// the metadata map in `HashMap` order, which differs from run to run, so two identical
+/// trainings wrote files differing in their header; `serde_json`'s own map is sorted. The
+/// sorted header has the same keys and values, hence the same length, and the tensor offsets
+/// in it are relative to the data that follows, so the data stays where it is.
+fn sort_header_in_place(file: &Path) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(file)?;
+    let mut n = [0u8; 8];
+    f.read_exact(&mut n)?;
+    let n = u64::from_le_bytes(n);
+    let len = f.metadata()?.len();
+    if n > len.saturating_sub(8) {
+        return Err(std::io::Error::other(
+            "safetensors header longer than the file",
+        ));
+    }
+    let mut header = vec![0u8; n as usize];
+    f.read_exact(&mut header)?;
+    let value: serde_json::Value =
+        serde_json::from_slice(&header).map_err(std::io::Error::other)?;
+    let mut sorted = serde_json::to_vec(&value).map_err(std::io::Error::other)?;
+    if sorted.len() > header.len() {
+        return Err(std::io::Error::other("sorted safetensors header grew"));
+    }
+    sorted.resize(header.len(), b' ');
+    f.seek(SeekFrom::Start(8))?;
+    f.write_all(&sorted)
 }
 
 fn read_f32(
@@ -391,6 +425,38 @@ mod tests {
             err.contains("calibration.safetensors") && err.contains("postfilter strength"),
             "{err}"
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Two files of the same tensors and metadata are the same bytes, whatever order the
+    /// metadata map iterates in (the crate writes it in `HashMap` order), and read back.
+    #[test]
+    fn identical_contents_give_identical_files() {
+        let dir = std::env::temp_dir().join(format!("beatgen-sorted-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let data: Vec<f32> = (0..12).map(|i| i as f32 * 0.5).collect();
+        let tensors = [
+            ("b".to_string(), vec![3, 2], &data[..6]),
+            ("a".to_string(), vec![6], &data[6..]),
+        ];
+        let keys: Vec<String> = (0..40).map(|i| format!("key{i:02}")).collect();
+        let forward: HashMap<String, String> =
+            keys.iter().map(|k| (k.clone(), format!("v{k}"))).collect();
+        let backward: HashMap<String, String> = keys
+            .iter()
+            .rev()
+            .map(|k| (k.clone(), format!("v{k}")))
+            .collect();
+        let (p1, p2) = (dir.join("one.safetensors"), dir.join("two.safetensors"));
+        write_safetensors(&p1, &tensors, &forward).unwrap();
+        write_safetensors(&p2, &tensors, &backward).unwrap();
+        let (b1, b2) = (std::fs::read(&p1).unwrap(), std::fs::read(&p2).unwrap());
+        assert!(b1 == b2, "the two files differ");
+        let st = SafeTensors::deserialize(&b1).unwrap();
+        assert_eq!(read_f32(&st, "b", &[3, 2], &p1).unwrap(), &data[..6]);
+        assert_eq!(read_f32(&st, "a", &[6], &p1).unwrap(), &data[6..]);
+        let (_, md) = SafeTensors::read_metadata(&b1).unwrap();
+        assert_eq!(md.metadata().clone().unwrap(), forward);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
