@@ -275,13 +275,16 @@ impl FeatureExtractor {
 
     /// The bin dB spectrogram of a whole signal a block of frames at a time: `f(first frame,
     /// the block's dB, the extractor's band projection)` for each block in order. Memory holds
-    /// one block, not the signal's STFT.
+    /// one block, not the signal's STFT, and a block is small enough (32 frames: 130 kB of
+    /// complex bins, 65 kB of dB) to stay in the processor's cache between the transform, the
+    /// dB and what `f` reads: blocks of 1024 frames gave the same output and made the tempo
+    /// analysis a quarter slower.
     fn each_block(
         &mut self,
         signal: &[f32],
         mut f: impl FnMut(usize, &Spectrogram, &BandProjection),
     ) -> dsp::Result<()> {
-        const BLOCK: usize = 1024;
+        const BLOCK: usize = 32;
         let frames = self.config.stft().frames(signal.len());
         for t0 in (0..frames).step_by(BLOCK) {
             let t1 = (t0 + BLOCK).min(frames);
