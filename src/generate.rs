@@ -207,7 +207,7 @@ impl<'a> Synth<'a> {
                 audio.len() as f64 / self.model.config.features.sample_rate as f64
             );
         };
-        let band = ex.features(&mut self.fx, audio, start)?;
+        let band = ex.features(&mut self.fx, audio, start, &mut Default::default())?;
         Ok((band, ex.tempo.map(|t| t.bpm)))
     }
 

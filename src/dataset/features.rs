@@ -239,6 +239,20 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
     h
 }
 
+/// The band frames of the last grid example of one signal, by the sample each is centred on.
+/// Examples that start every bar overlap by a bar (two-bar examples): the next example takes
+/// the frames it shares from here instead of analysing them again, which halves the work. A
+/// frame depends only on its centre sample, so the values are the same. Keep one per signal.
+#[derive(Debug, Default)]
+pub struct SharedFrames {
+    /// Centre sample of each frame, ascending.
+    centres: Vec<i64>,
+    /// The frames (frame-major bands).
+    bands: Vec<f32>,
+    /// Frames analysed so far (not taken from the previous example).
+    pub analysed: usize,
+}
+
 /// Turns audio into band dB features and back to magnitudes; owns its plans and its STFT
 /// buffers (large fresh allocations cost page faults on every call otherwise).
 pub struct FeatureExtractor {
@@ -316,19 +330,56 @@ impl FeatureExtractor {
     }
 
     /// Band dB features (frames x bands) of the example of `signal` that starts at sample
-    /// `start` (fractional) at `bpm`, on the bar grid.
+    /// `start` (fractional) at `bpm`, on the bar grid. Frames whose centre sample `shared`
+    /// holds (from the previous example of the same signal) are taken from it; the others are
+    /// analysed, and `shared` then holds this example's frames.
     pub fn grid_band_db(
         &mut self,
         grid: &BarGrid,
         signal: &[f32],
         start: f64,
         bpm: f32,
+        shared: &mut SharedFrames,
     ) -> dsp::Result<Spectrogram> {
         let frames = grid.frames();
         let hop = self.config.example_samples(bpm) / frames as f64;
         let centres: Vec<f64> = (0..frames).map(|t| start + t as f64 * hop).collect();
+        let samples: Vec<i64> = centres.iter().map(|c| c.round() as i64).collect();
+        let bands = self.projection.n_bands;
+        // Each frame's source: a frame of `shared`, or the next of the frames analysed now.
+        let found: Vec<Option<usize>> = samples
+            .iter()
+            .map(|c| shared.centres.binary_search(c).ok())
+            .collect();
+        let missing: Vec<f64> = centres
+            .iter()
+            .zip(&found)
+            .filter(|(_, f)| f.is_none())
+            .map(|(&c, _)| c)
+            .collect();
+        let analysed = self.band_frames_at(signal, &missing)?;
+        let mut out = Spectrogram::zeros(frames, bands);
+        let mut fresh = analysed.data.chunks_exact(bands);
+        for (t, f) in found.iter().enumerate() {
+            let row = match f {
+                Some(i) => &shared.bands[i * bands..(i + 1) * bands],
+                None => fresh.next().expect("one analysed frame per missing one"),
+            };
+            out.frame_mut(t).copy_from_slice(row);
+        }
+        shared.analysed += missing.len();
+        shared.centres = samples;
+        shared.bands.clone_from(&out.data);
+        Ok(out)
+    }
+
+    /// Band dB frames centred at `centres` (samples of `signal`, rounded to the nearest).
+    fn band_frames_at(&mut self, signal: &[f32], centres: &[f64]) -> dsp::Result<Spectrogram> {
+        if centres.is_empty() {
+            return Ok(Spectrogram::zeros(0, self.projection.n_bands));
+        }
         let mut mag = Spectrogram::zeros(0, 0);
-        self.plan.magnitudes_at(signal, &centres, &mut mag)?;
+        self.plan.magnitudes_at(signal, centres, &mut mag)?;
         let reference = db_reference(self.config.stft());
         Ok(match self.config.band_average {
             BandAverage::Power => {
@@ -534,7 +585,9 @@ mod tests {
             }
         }
         let mut fx = FeatureExtractor::new(&cfg).unwrap();
-        let db = fx.grid_band_db(&grid, &x, start, bpm).unwrap();
+        let db = fx
+            .grid_band_db(&grid, &x, start, bpm, &mut SharedFrames::default())
+            .unwrap();
         assert_eq!((db.frames, db.bins), (256, 128));
         let level: Vec<f32> = (0..db.frames)
             .map(|t| db.frame(t).iter().sum::<f32>() / 128.0)
@@ -550,6 +603,38 @@ mod tests {
             assert_eq!(loudest, 0, "16th {step}: levels {cell:?}");
             assert!(cell[0] > cell[4] + 20.0, "16th {step}: levels {cell:?}");
         }
+    }
+
+    /// Examples a bar apart share a bar of frames: with one `SharedFrames` for the signal,
+    /// the second and third examples analyse only their new bar, and every example comes out
+    /// exactly as when it is analysed alone.
+    #[test]
+    fn overlapping_examples_share_their_frames_exactly() {
+        let cfg = FeatureConfig::default();
+        let grid = cfg.grid.unwrap();
+        let bpm = 97.0;
+        let bar = bar_samples(bpm, 22050);
+        let mut rng = dsp::rng::SplitMix64::new(5);
+        let x: Vec<f32> = (0..(5.0 * bar) as usize)
+            .map(|i| rng.normal() * 0.1 + if i % 3000 < 40 { 0.8 } else { 0.0 })
+            .collect();
+        let mut fx = FeatureExtractor::new(&cfg).unwrap();
+        let mut shared = SharedFrames::default();
+        for j in 0..3 {
+            let start = 1234.6 + j as f64 * bar;
+            let together = fx.grid_band_db(&grid, &x, start, bpm, &mut shared).unwrap();
+            let alone = fx
+                .grid_band_db(&grid, &x, start, bpm, &mut SharedFrames::default())
+                .unwrap();
+            assert_eq!(together.data, alone.data, "example {j}");
+        }
+        // 256 frames, then 128 new ones twice (a frame whose centre rounds the other way
+        // across a bar line would be analysed again).
+        assert!(
+            (512..=516).contains(&shared.analysed),
+            "{} frames analysed",
+            shared.analysed
+        );
     }
 
     #[test]

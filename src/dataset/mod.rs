@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use cache::SongMeta;
-use features::{FeatureConfig, FeatureExtractor, Normalization};
+use features::{FeatureConfig, FeatureExtractor, Normalization, SharedFrames};
 use split::{SavedSplit, Split};
 use tempo_choice::{TempoPlan, TempoSource};
 
@@ -523,6 +523,7 @@ fn analyse_song(
     let clock = std::time::Instant::now();
     let silence = 10f32.powf(cfg.silence_dbfs / 20.0);
     let len = examples.samples.round() as usize;
+    let mut shared = SharedFrames::default();
     for &s in &examples.starts {
         let a = s.round() as usize;
         let clip = &x[a..(a + len).min(x.len())];
@@ -531,7 +532,7 @@ fn analyse_song(
             meta.silent_clips += 1;
             continue;
         }
-        match examples.features(fx, &x, s) {
+        match examples.features(fx, &x, s, &mut shared) {
             Ok(f) => {
                 sink.push(&f.data)?;
                 meta.clip_starts.push(a);
@@ -567,15 +568,17 @@ pub struct Examples {
 }
 
 impl Examples {
-    /// The band dB features of the example starting at `start`.
+    /// The band dB features of the example starting at `start`; on the bar grid, frames the
+    /// previous example of `x` analysed come from `shared` (see [`SharedFrames`]).
     pub fn features(
         &self,
         fx: &mut FeatureExtractor,
         x: &[f32],
         start: f64,
+        shared: &mut SharedFrames,
     ) -> dsp::Result<dsp::Spectrogram> {
         match (fx.config.grid, self.tempo) {
-            (Some(g), Some(t)) => fx.grid_band_db(&g, x, start, t.bpm),
+            (Some(g), Some(t)) => fx.grid_band_db(&g, x, start, t.bpm, shared),
             _ => {
                 let a = start.round() as usize;
                 fx.band_db(&x[a..a + self.samples.round() as usize])
