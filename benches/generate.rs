@@ -4,11 +4,14 @@
 //! spec-generate default, 2 bars = 4 s), and MP3 encoding + atomic write. The weights are
 //! random (the time does not depend on their values); the output goes through an output
 //! calibration (identity maps: its cost does not depend on the knots either), is
-//! denormalised to a realistic dB range and goes through the spectral postfilter (strength 1).
+//! denormalised to a realistic dB range and goes through the spectral postfilter (strength 1);
+//! rendering goes through a spectral detail of made-up weights (its cost does not depend on
+//! them either).
 //! Run: `cargo bench --bench generate`.
 
 use beatgen::calibration::Calibration;
 use beatgen::dataset::features::{FeatureConfig, Normalization};
+use beatgen::detail::SpectralDetail;
 use beatgen::generate::{RenderSpec, Synth};
 use beatgen::model_dir::{Model, ModelConfig, TrainOptions, FORMAT_VERSION};
 use beatgen::vae::{Architecture, Vae, VaeConfig};
@@ -52,6 +55,11 @@ fn bench(c: &mut Criterion) {
         config,
         vae: Vae::new(vae_cfg, &mut dsp::rng::SplitMix64::new(0)).unwrap(),
         calibration: Some(calibration),
+        detail: Some(SpectralDetail {
+            weights: Array2::from_shape_fn((bands + 1, features.n_fft / 2 + 1), |(b, k)| {
+                ((b * 31 + k * 17) % 11) as f32 * 0.01 - 0.05
+            }),
+        }),
         dir: ".".into(),
     };
     let synth = Synth::new(&model).unwrap();
@@ -88,6 +96,10 @@ fn bench(c: &mut Criterion) {
             v
         })
     });
+    g.bench_function(
+        "spectral detail of the 256 grid frames (part of rendering)",
+        |b| b.iter(|| synth.to_bin_db(&spec)),
+    );
     g.bench_function("render: grid to 120 BPM + griffin-lim (pghi + 32)", |b| {
         b.iter(|| synth.render(&spec, &gl).unwrap())
     });

@@ -260,7 +260,9 @@ impl<'a> Synth<'a> {
                 spec.bpm.is_none() && spec.bars.is_none(),
                 "this model was trained on fixed 3 s clips: --bpm and --bars need a bar-grid model"
             );
-            let mag = self.fx.band_db_to_magnitude(band_db);
+            let mag = self
+                .fx
+                .band_db_to_magnitude(band_db, self.model.detail.as_ref());
             let (mut audio, sc) = self.griffin_lim(&mag, &spec.gl, f.clip_samples())?;
             output_limiter().apply(&mut audio, f.sample_rate, false);
             return Ok(Rendered {
@@ -294,7 +296,9 @@ impl<'a> Synth<'a> {
             let i1 = (i0 + 1) % grid.frames();
             between_grid_frames(band_db.frame(i0), band_db.frame(i1), w, warped.frame_mut(j));
         }
-        let mag = self.fx.band_db_to_magnitude(&warped);
+        let mag = self
+            .fx
+            .band_db_to_magnitude(&warped, self.model.detail.as_ref());
         let (y, sc) = self.griffin_lim(&mag, &spec.gl, len)?;
         // One seamless cycle: the rendered continuation fades out over the cycle's start.
         let mut one = y[margin..margin + cycle].to_vec();
@@ -344,7 +348,8 @@ impl<'a> Synth<'a> {
 
     /// Full-resolution dB (for PNGs) of a band-dB spectrogram.
     pub fn to_bin_db(&self, band_db: &Spectrogram) -> Spectrogram {
-        self.fx.band_db_to_bin_db(band_db)
+        self.fx
+            .band_db_to_bin_db(band_db, self.model.detail.as_ref())
     }
 }
 
@@ -556,6 +561,7 @@ mod tests {
             },
             vae: Vae::zeros(vae).unwrap(),
             calibration: None,
+            detail: None,
             dir: ".".into(),
         }
     }

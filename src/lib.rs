@@ -15,6 +15,7 @@ pub mod cli;
 pub mod commands;
 pub mod corpus;
 pub mod dataset;
+pub mod detail;
 pub mod eval;
 pub mod generate;
 pub mod groove;

@@ -8,7 +8,8 @@
 //! kept in `weights.safetensors` and everything needed to resume in `checkpoint.safetensors`.
 //! Every random draw derives from `(seed, epoch)`, so a run interrupted after an epoch and
 //! resumed ends with the same weights as an uninterrupted one. When training ends, the genres'
-//! latent distributions and the output calibration are fitted under the best weights.
+//! latent distributions and the output calibration are fitted under the best weights, and the
+//! spectral detail on the training songs.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -17,9 +18,10 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::calibration::Calibration;
-use crate::dataset::features::Normalization;
+use crate::dataset::features::{FeatureExtractor, Normalization};
 use crate::dataset::split::Split;
 use crate::dataset::{ClipReader, ClipRef, Dataset};
+use crate::detail::{DetailFit, SpectralDetail};
 use crate::generate::{sample_latent, Prior};
 use crate::model_dir::{self as checkpoint, EpochRecord, ModelConfig, TrainOptions, TrainState};
 use crate::vae::shards::ShardedStep;
@@ -445,6 +447,7 @@ impl<'a> Trainer<'a> {
             },
             vae: best,
             calibration: None,
+            detail: None,
             dir: dir.to_path_buf(),
         };
         checkpoint::save_config(dir, &model.config)?;
@@ -455,6 +458,23 @@ impl<'a> Trainer<'a> {
             self.req.options.seed ^ CALIBRATION_SEED,
         )?;
         checkpoint::save_calibration(&dir.join(checkpoint::CALIBRATION_FILE), &cal)?;
+        let detail_path = dir.join(checkpoint::DETAIL_FILE);
+        match fit_detail(self.ds) {
+            Ok((detail, frames)) => {
+                checkpoint::save_detail(&detail_path, &detail)?;
+                log::info!("spectral detail fitted on {frames} frames of the training songs");
+            }
+            Err(e) => {
+                // Rendering falls back to the smooth inverse; a detail of an earlier run must
+                // not stay beside these weights.
+                log::warn!("spectral detail not fitted ({e:#}): rendering without it");
+                if detail_path.exists() {
+                    std::fs::remove_file(&detail_path).with_context(|| {
+                        format!("{}: cannot remove the old file", detail_path.display())
+                    })?;
+                }
+            }
+        }
         let strengths: Vec<String> = (model
             .config
             .genres
@@ -666,6 +686,43 @@ pub fn fit_calibration(
         }
     }
     Ok(cal)
+}
+
+/// The spectral detail (see [`crate::detail`]), fitted on every STFT frame of the training
+/// songs, decoded again (songs that no longer decode are left out with a warning); with the
+/// number of frames.
+pub fn fit_detail(ds: &Dataset) -> anyhow::Result<(SpectralDetail, usize)> {
+    use rayon::prelude::*;
+    let cfg = &ds.config;
+    let bins = cfg.n_fft / 2 + 1;
+    let songs: Vec<_> = ds
+        .songs
+        .iter()
+        .filter(|s| s.split == Split::Train)
+        .collect();
+    let opts = dsp::DecodeOptions {
+        sample_rate: cfg.sample_rate,
+        ..Default::default()
+    };
+    // Songs are analysed in parallel a few at a time and added in their order, so the sums
+    // (and the weights) do not depend on the number of threads, and memory holds a few fits.
+    let mut fit = DetailFit::new(cfg.bands(), bins);
+    for chunk in songs.chunks(8) {
+        let fits = chunk
+            .par_iter()
+            .map(|song| -> anyhow::Result<DetailFit> {
+                let mut fit = DetailFit::new(cfg.bands(), bins);
+                match dsp::decode_file(&song.path, &opts) {
+                    Ok(d) => FeatureExtractor::new(cfg)?.add_to_detail_fit(&d.samples, &mut fit)?,
+                    Err(e) => log::warn!("spectral detail: leaving out {e}"),
+                }
+                Ok(fit)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        fit = fits.into_iter().fold(fit, DetailFit::merge);
+    }
+    let frames = fit.frames();
+    Ok((fit.finish()?, frames))
 }
 
 fn median_tempo(ds: &Dataset, genre: &str) -> Option<f32> {

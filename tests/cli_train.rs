@@ -113,6 +113,7 @@ fn interrupted_and_resumed_run_ends_with_the_same_weights() {
         "weights.safetensors",
         "checkpoint.safetensors",
         "calibration.safetensors",
+        "detail.safetensors",
         "loss.csv",
     ] {
         let (a, b) = (
@@ -218,6 +219,19 @@ fn damaged_model_directories_are_clear_errors() {
     std::fs::remove_file(&cal).unwrap();
     ok(d, &generate);
     std::fs::write(&cal, &good_cal).unwrap();
+    // The same for the spectral detail: without it the bands render through their smooth
+    // inverse.
+    let detail = d.join("m/detail.safetensors");
+    let good_detail = std::fs::read(&detail).unwrap();
+    std::fs::write(&detail, &good_detail[..good_detail.len() / 2]).unwrap();
+    let err = fails(d, &generate);
+    assert!(
+        err.contains("detail.safetensors") && err.contains("not a valid safetensors file"),
+        "{err}"
+    );
+    std::fs::remove_file(&detail).unwrap();
+    ok(d, &generate);
+    std::fs::write(&detail, &good_detail).unwrap();
     // Another format version.
     let cfg = d.join("m/config.json");
     let text = std::fs::read_to_string(&cfg).unwrap();

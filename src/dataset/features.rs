@@ -21,6 +21,8 @@ use dsp::spectrogram::{db_reference, log_spectrogram_into, FLOOR_DB};
 use dsp::{ComplexSpec, Spectrogram, StftConfig, StftPlan};
 use serde::{Deserialize, Serialize};
 
+use crate::detail::{DetailFit, SpectralDetail};
+
 /// The bar-synchronous grid. Defaults: 2 bars, 8 frames per 16th note (256 frames).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BarGrid {
@@ -422,16 +424,35 @@ impl FeatureExtractor {
         Ok((env, mel_db))
     }
 
-    /// Band dB features back to STFT magnitudes (frames x bins) for Griffin-Lim.
-    pub fn band_db_to_magnitude(&self, bands: &Spectrogram) -> Spectrogram {
-        let mut db = self.projection.inverse(bands);
+    /// Band dB features back to STFT magnitudes (frames x bins) for Griffin-Lim: the bin dB of
+    /// [`FeatureExtractor::band_db_to_bin_db`], clamped to `FLOOR_DB..=6`.
+    pub fn band_db_to_magnitude(
+        &self,
+        bands: &Spectrogram,
+        detail: Option<&SpectralDetail>,
+    ) -> Spectrogram {
+        let mut db = self.band_db_to_bin_db(bands, detail);
         db.data.iter_mut().for_each(|v| *v = v.clamp(FLOOR_DB, 6.0));
         dsp::spectrogram::db_to_magnitude(&db, db_reference(self.config.stft()))
     }
 
-    /// Band dB back to full-resolution dB (for PNGs).
-    pub fn band_db_to_bin_db(&self, bands: &Spectrogram) -> Spectrogram {
-        self.projection.inverse(bands)
+    /// Band dB back to full-resolution dB (frames x bins): the smooth inverse of the bands,
+    /// with `detail` the fine structure inside them ([`crate::detail::bin_db`]).
+    pub fn band_db_to_bin_db(
+        &self,
+        bands: &Spectrogram,
+        detail: Option<&SpectralDetail>,
+    ) -> Spectrogram {
+        crate::detail::bin_db(&self.projection, detail, self.config.band_average, bands)
+    }
+
+    /// Add every STFT frame of `signal` to the spectral detail's fit: its band levels
+    /// (averaged as the features are) against its bins' levels.
+    pub fn add_to_detail_fit(&mut self, signal: &[f32], fit: &mut DetailFit) -> dsp::Result<()> {
+        let average = self.config.band_average;
+        self.each_block(signal, |_, db, projection| {
+            fit.add(projection, &projection.forward_with(db, average), db);
+        })
     }
 }
 

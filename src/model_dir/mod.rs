@@ -5,6 +5,7 @@
 //! | `config.json` | format version, representation, architecture, genres, normalisation, training options |
 //! | `weights.safetensors` | the best weights (lowest validation loss), named by the parameter visitor as `nn.Sequential` names them: `encoder.{i}.weight`, `encoder.{i}.bias`, `decoder.{i}...` (`Linear` `[out, in]`, `Conv1d` `[out, in, kernel]`) |
 //! | `calibration.safetensors` | the output calibration fitted after training (see [`crate::calibration`]): per genre and band, the decoder's levels and the training clips' levels at the same quantiles, and per genre the postfilter strength (`postfilter`; a file without it, from before the strengths were fitted, leaves the postfilter off); a model without the file decodes uncalibrated and unfiltered |
+//! | `detail.safetensors` | the spectral detail fitted after training (see [`crate::detail`]): `weights`, `[bands + 1, bins]`, the linear map from a frame's band levels to the fine structure of its bins; a model without the file renders the bands' smooth inverse |
 //! | `checkpoint.safetensors` | for `--resume`: the last weights, Adam's `exp_avg`/`exp_avg_sq` per tensor, and the training state (JSON in the metadata) |
 //! | `loss.csv`, `loss.png` | one row per epoch; the loss curves |
 //!
@@ -22,10 +23,11 @@ use anyhow::Context;
 
 pub use config::{load_config, save_config, LatentStats, ModelConfig, TrainOptions};
 pub use state::{EpochRecord, TrainState};
-pub use tensors::{load_checkpoint, save_calibration, save_checkpoint, save_weights};
+pub use tensors::{load_checkpoint, save_calibration, save_checkpoint, save_detail, save_weights};
 
 use crate::calibration::Calibration;
 use crate::dataset::split::SavedSplit;
+use crate::detail::SpectralDetail;
 use crate::vae::Vae;
 
 /// Bumped when the directory layout or a file's meaning changes; older versions are refused
@@ -39,6 +41,7 @@ pub const WEIGHTS_FILE: &str = "weights.safetensors";
 pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
 pub const SPLIT_FILE: &str = "split.json";
 pub const CALIBRATION_FILE: &str = "calibration.safetensors";
+pub const DETAIL_FILE: &str = "detail.safetensors";
 
 /// Why a model directory cannot be used, for callers that act on the reason (`demo` trains
 /// when there is no model, and asks for `--retrain` when there is one of another version).
@@ -96,12 +99,14 @@ pub fn load_split(dir: &Path) -> anyhow::Result<SavedSplit> {
         .with_context(|| format!("{}: unexpected content", path.display()))
 }
 
-/// A trained model ready to use: config, best weights and output calibration.
+/// A trained model ready to use: config, best weights, output calibration and spectral detail.
 pub struct Model {
     pub config: ModelConfig,
     pub vae: Vae,
     /// The output calibration, when the directory has one.
     pub calibration: Option<Calibration>,
+    /// The spectral detail, when the directory has one.
+    pub detail: Option<SpectralDetail>,
     pub dir: PathBuf,
 }
 
@@ -118,10 +123,17 @@ impl Model {
             .exists()
             .then(|| tensors::load_calibration(&cal_path, config.genres.len(), config.vae.bands))
             .transpose()?;
+        let detail_path = dir.join(DETAIL_FILE);
+        let bins = config.features.n_fft / 2 + 1;
+        let detail = detail_path
+            .exists()
+            .then(|| tensors::load_detail(&detail_path, config.vae.bands, bins))
+            .transpose()?;
         Ok(Model {
             config,
             vae,
             calibration,
+            detail,
             dir: dir.to_path_buf(),
         })
     }

@@ -13,6 +13,7 @@ use safetensors::tensor::{Dtype, SafeTensors, View};
 use super::state::TrainState;
 use super::{read_file, ModelDirError, CHECKPOINT_FILE, FORMAT_VERSION};
 use crate::calibration::{Calibration, KNOTS};
+use crate::detail::SpectralDetail;
 use crate::vae::layer::ParamMut;
 use crate::vae::stack::Stack;
 use crate::vae::{AdamState, Vae, VaeConfig};
@@ -268,6 +269,35 @@ pub fn load_calibration(path: &Path, genres: usize, bands: usize) -> anyhow::Res
     })
 }
 
+/// Write the spectral detail as `path` (atomically): tensor `weights`, `[bands + 1, bins]`
+/// (see [`crate::detail`]).
+pub fn save_detail(path: &Path, detail: &SpectralDetail) -> anyhow::Result<()> {
+    let meta = HashMap::from([
+        ("format".to_string(), "beatgen-detail".to_string()),
+        ("format_version".to_string(), FORMAT_VERSION.to_string()),
+    ]);
+    let shape = vec![detail.weights.nrows(), detail.weights.ncols()];
+    let data = detail.weights.as_standard_layout();
+    let data = data.as_slice().expect("standard layout");
+    write_safetensors(path, &[("weights".to_string(), shape, data)], &meta)
+}
+
+/// Read the spectral detail in `path` for a model of `bands` bands and `bins` STFT bins; a
+/// value that is not finite is refused with the file named.
+pub fn load_detail(path: &Path, bands: usize, bins: usize) -> anyhow::Result<SpectralDetail> {
+    let bytes = read_file(path)?;
+    let st = parse(&bytes, path)?;
+    let w = read_f32(&st, "weights", &[bands + 1, bins], path)?;
+    anyhow::ensure!(
+        w.iter().all(|v| v.is_finite()),
+        "{}: the spectral detail holds a value that is not finite",
+        path.display()
+    );
+    Ok(SpectralDetail {
+        weights: ndarray::Array2::from_shape_vec((bands + 1, bins), w)?,
+    })
+}
+
 /// Save the resumable checkpoint: last weights, Adam moments and the training state.
 pub fn save_checkpoint(
     dir: &Path,
@@ -423,6 +453,38 @@ mod tests {
         let err = load_calibration(&path, 2, 2).unwrap_err().to_string();
         assert!(
             err.contains("calibration.safetensors") && err.contains("postfilter strength"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The spectral detail comes back as written; a wrong shape or a value that is not finite
+    /// is refused with the file named.
+    #[test]
+    fn detail_round_trip_and_bad_files() {
+        let dir = std::env::temp_dir().join(format!("beatgen-detail-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("detail.safetensors");
+        let detail = SpectralDetail {
+            weights: ndarray::Array2::from_shape_fn((3, 5), |(i, j)| i as f32 - 0.5 * j as f32),
+        };
+        save_detail(&path, &detail).unwrap();
+        assert_eq!(load_detail(&path, 2, 5).unwrap(), detail);
+        let err = load_detail(&path, 3, 5).unwrap_err().to_string();
+        assert!(
+            err.contains("detail.safetensors") && err.contains("weights"),
+            "{err}"
+        );
+        let nan = [f32::NAN; 15];
+        write_safetensors(
+            &path,
+            &[("weights".to_string(), vec![3, 5], &nan[..])],
+            &HashMap::new(),
+        )
+        .unwrap();
+        let err = load_detail(&path, 2, 5).unwrap_err().to_string();
+        assert!(
+            err.contains("detail.safetensors") && err.contains("not finite"),
             "{err}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
