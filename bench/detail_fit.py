@@ -10,6 +10,8 @@ the model's training songs (from its split.json) and measured on its held-out so
 
 - the RMS error (dB) of the smooth inverse and of the smooth inverse plus the predicted
   residual against the true bins, averaged over frames and songs;
+- their error in linear magnitude, `20 log10(||estimate - true|| / ||true||)` over each song
+  (the spectral convergence Griffin-Lim reports, against the truth), averaged over songs;
 - the median over songs of the median spectral flatness over frames (geometric over
   arithmetic mean of the power spectrum, as `beatgen eval` measures it) of the true bins,
   the smooth inverse and the detailed inverse.
@@ -92,6 +94,7 @@ def main():
     ridge[BANDS, BANDS] = 0
     w = np.linalg.solve(xtx + ridge, xtr)
     err = {"smooth": [], "detailed": []}
+    linear = {"smooth": [], "detailed": []}
     flat = {"true": [], "smooth": [], "detailed": []}
     for rel in split["validation"]:
         truth = np.clip(bins_db(os.path.join(songs, rel)), -80, 6)
@@ -100,12 +103,18 @@ def main():
         detailed = np.clip(smooth + np.hstack([x, np.ones((len(x), 1))]) @ w, -80, 6)
         for name, est in [("smooth", smooth), ("detailed", detailed)]:
             err[name].append(np.sqrt(((est - truth) ** 2).mean(1)).mean())
+            e, t = 10 ** (est / 20), 10 ** (truth / 20)
+            linear[name].append(20 * np.log10(np.linalg.norm(e - t) / np.linalg.norm(t)))
         for name, est in [("true", truth), ("smooth", smooth), ("detailed", detailed)]:
             flat[name].append(flatness(est))
     print(f"fitted on {n} frames of {len(split['train'])} training songs")
     print(
         "held-out songs: RMS error smooth %.2f dB, detailed %.2f dB"
         % (np.mean(err["smooth"]), np.mean(err["detailed"]))
+    )
+    print(
+        "held-out songs: linear magnitude error smooth %.1f dB, detailed %.1f dB"
+        % (np.mean(linear["smooth"]), np.mean(linear["detailed"]))
     )
     print(
         "median flatness: true %.5f, smooth %.5f, detailed %.5f"
