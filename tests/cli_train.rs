@@ -424,3 +424,55 @@ fn oversized_networks_are_refused_before_training() {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
     }
 }
+
+/// `demo` reusing a model trained before the spectral detail existed fits the detail on the
+/// model's training songs (the same file a training writes) and says so; the weights stay.
+#[test]
+fn demo_fits_the_spectral_detail_of_an_older_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Enough clips for the demo's batch of 32.
+    ok(
+        d,
+        &[
+            "make-corpus",
+            "songs",
+            "--per-genre",
+            "5",
+            "--seconds",
+            "16",
+            "--genres",
+            "trap,lo-fi",
+            "--seed",
+            "3",
+        ],
+    );
+    let demo = [
+        "demo", "--songs", "songs", "--model", "m", "--out", "o", "--epochs", "1",
+    ];
+    ok(d, &demo);
+    let (detail, weights) = (
+        d.join("m/detail.safetensors"),
+        d.join("m/weights.safetensors"),
+    );
+    let (fitted, trained) = (
+        std::fs::read(&detail).unwrap(),
+        std::fs::read(&weights).unwrap(),
+    );
+    std::fs::remove_file(&detail).unwrap();
+    let progress = |d: &Path| {
+        let out = beatgen(d, &demo);
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let out = progress(d);
+    assert!(
+        out.contains("up to date") && out.contains("fitted its spectral detail"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read(&detail).unwrap(), fitted);
+    assert_eq!(std::fs::read(&weights).unwrap(), trained);
+    // With the file present, nothing is fitted again.
+    let out = progress(d);
+    assert!(!out.contains("fitted its spectral detail"), "{out}");
+}

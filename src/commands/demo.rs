@@ -146,6 +146,21 @@ fn ensure_model(a: &DemoArgs) -> anyhow::Result<()> {
             "[2/3] {} is up to date: reusing it (--retrain to train again)",
             a.model.display()
         ));
+        let detail_path = a.model.join(model_dir::DETAIL_FILE);
+        if !detail_path.exists() {
+            // Trained before beatgen had a spectral detail: fit it on the model's own training
+            // songs (the weights stay as they are).
+            let dopts = crate::dataset::DatasetOptions {
+                saved_split: Some(model_dir::load_split(&a.model)?),
+                ..dopts
+            };
+            let ds = Dataset::load(&a.songs, &features, &dopts)?;
+            let (detail, frames) = crate::train::fit_detail(&ds)?;
+            model_dir::save_detail(&detail_path, &detail)?;
+            crate::progress::say(format_args!(
+                "      fitted its spectral detail on {frames} frames of its training songs (it was trained without one)"
+            ));
+        }
     } else {
         let resume = finished.is_some();
         if a.retrain && a.model.exists() {
