@@ -34,6 +34,9 @@ fn eval_reports_every_metric_per_genre_with_floors_and_ceilings() {
         }
     }
     assert_eq!(v["counts"]["generated_clips"], 6);
+    // Training fitted a spectral detail, and rendering used it.
+    assert_eq!(v["spectral_detail"], true);
+    assert!(d.join("m/detail.safetensors").is_file());
     // The postfilter strength each genre got: the model's fitted one by default.
     let model = beatgen::model_dir::Model::load(&d.join("m")).unwrap();
     let fitted = model.calibration.unwrap().postfilter.unwrap();

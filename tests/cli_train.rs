@@ -230,8 +230,10 @@ fn damaged_model_directories_are_clear_errors() {
         "{err}"
     );
     std::fs::remove_file(&detail).unwrap();
-    ok(d, &generate);
+    let with_json = generate_args("trap", "g", &["--count", "1", "--json"]);
+    assert_eq!(json(&ok(d, &with_json))["spectral_detail"], false);
     std::fs::write(&detail, &good_detail).unwrap();
+    assert_eq!(json(&ok(d, &with_json))["spectral_detail"], true);
     // Another format version.
     let cfg = d.join("m/config.json");
     let text = std::fs::read_to_string(&cfg).unwrap();

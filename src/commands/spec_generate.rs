@@ -97,12 +97,13 @@ pub fn run(a: SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
     let page = Page {
         title: format!("beatgen: {} loops of {}", out.len(), a.genre),
         summary: vec![format!(
-            "Model {}, seed {}, temperature {}, postfilter {} (strength {strength:.2}), sustain cut {}.",
+            "Model {}, seed {}, temperature {}, postfilter {} (strength {strength:.2}), sustain cut {}, spectral detail {}.",
             a.model.display(),
             a.seed,
             a.temperature,
             a.postfilter,
-            a.sustain_cut
+            a.sustain_cut,
+            if model.detail.is_some() { "on" } else { "off (the model has none)" }
         )],
         preformatted: None,
         sections: vec![Section {
@@ -113,7 +114,8 @@ pub fn run(a: SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
     .write(&a.out)?;
     if a.json {
         super::print_json(&json!({"genre": a.genre, "postfilter_strength": strength,
-                "sustain_cut": a.sustain_cut.0, "files": out,
+                "sustain_cut": a.sustain_cut.0, "spectral_detail": model.detail.is_some(),
+                "files": out,
                 "timing_seconds": timing, "page": page}))?;
     } else {
         println!(

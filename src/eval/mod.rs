@@ -705,6 +705,7 @@ pub fn evaluate(model: &Model, songs: &Path, opts: &EvalOptions) -> anyhow::Resu
             })
             .collect(),
         sustain_cut: synth.shaper.depth,
+        spectral_detail: model.detail.is_some(),
         gl,
         reconstruction,
         classifier: PerGenre::build(&genres, |g| classifier_score(&clf, &f, g)),

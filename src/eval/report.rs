@@ -165,6 +165,8 @@ pub struct EvalReport {
     pub postfilter_strength: BTreeMap<String, f32>,
     /// The transient shaper's depth on every decoded clip (0: off).
     pub sustain_cut: f32,
+    /// Whether rendering added the model's spectral detail (see [`crate::detail`]).
+    pub spectral_detail: bool,
     pub gl: GlReport,
     pub reconstruction: PerGenre<ReconstructionScore>,
     pub classifier: PerGenre<ClassifierScore>,
@@ -286,7 +288,7 @@ impl EvalReport {
     /// and the projection picture (`projection.png`).
     pub fn markdown(&self) -> String {
         let mut md = format!(
-            "# beatgen eval\n\nModel `{}` on `{}`: {} held-out real clips, {} generated; postfilter strength {}; sustain cut {}.\n\n{}\n\n{}\n\n{}\n\n",
+            "# beatgen eval\n\nModel `{}` on `{}`: {} held-out real clips, {} generated; postfilter strength {}; sustain cut {}; spectral detail {}.\n\n{}\n\n{}\n\n{}\n\n",
             self.model.display(),
             self.songs.display(),
             self.counts.heldout_clips,
@@ -297,6 +299,7 @@ impl EvalReport {
                 .collect::<Vec<_>>()
                 .join(", "),
             self.sustain_cut,
+            if self.spectral_detail { "on" } else { "off (the model has none)" },
             self.table(),
             self.gl_line(),
             self.gaps_line(GAPS_SHOWN)
