@@ -56,7 +56,7 @@ fn bench(c: &mut Criterion) {
         vae: Vae::new(vae_cfg, &mut dsp::rng::SplitMix64::new(0)).unwrap(),
         calibration: Some(calibration),
         detail: Some(SpectralDetail {
-            weights: Array2::from_shape_fn((bands + 1, features.n_fft / 2 + 1), |(b, k)| {
+            weights: Array2::from_shape_fn((bands + 1, features.bins()), |(b, k)| {
                 ((b * 31 + k * 17) % 11) as f32 * 0.01 - 0.05
             }),
         }),

@@ -694,7 +694,7 @@ pub fn fit_calibration(
 pub fn fit_detail(ds: &Dataset) -> anyhow::Result<(SpectralDetail, usize)> {
     use rayon::prelude::*;
     let cfg = &ds.config;
-    let bins = cfg.n_fft / 2 + 1;
+    let bins = cfg.bins();
     let songs: Vec<_> = ds
         .songs
         .iter()

@@ -124,7 +124,7 @@ impl Model {
             .then(|| tensors::load_calibration(&cal_path, config.genres.len(), config.vae.bands))
             .transpose()?;
         let detail_path = dir.join(DETAIL_FILE);
-        let bins = config.features.n_fft / 2 + 1;
+        let bins = config.features.bins();
         let detail = detail_path
             .exists()
             .then(|| tensors::load_detail(&detail_path, config.vae.bands, bins))
