@@ -173,7 +173,7 @@ impl<'a> Synth<'a> {
                     .postfilter
                     .strength(self.model.calibration.as_ref(), &gc);
                 crate::postfilter::sharpen(&mut v, f.bands(), strength);
-                self.shaper.apply(&mut v, f.bands());
+                self.shaper.apply(&mut v, self.fx.band_centres_hz());
                 Spectrogram {
                     frames: f.frames(),
                     bins: f.bands(),

@@ -1,19 +1,25 @@
-//! A transient shaper for decoded spectrograms: in every band, the frames after a hit are
-//! pushed further below the hit's decaying level, so the gaps between hits get darker while
-//! the hits and anything sustained stay as they are.
+//! A transient shaper for decoded spectrograms: in every band above the bass, the frames after
+//! a hit are pushed further below the hit's decaying level, so the gaps between hits get darker
+//! while the hits and anything sustained stay as they are.
 //!
 //! Per band `b`, a peak-hold envelope falls by [`TransientShaper::decay_db`] per frame and
 //! jumps up to any louder frame: `env[t] = max(x[t], env[t - 1] - decay_db)`. A frame below
-//! it is moved down by `depth` times its distance: `y[t] = x[t] - depth (env[t] - x[t])`.
+//! it is moved down by the band's depth times its distance: `y[t] = x[t] - d_b (env[t] - x[t])`.
 //! A hit itself (`x = env`) is unchanged, and so is a tone that decays more slowly than the
 //! envelope (it holds the envelope up itself); what falls faster than `decay_db` per frame
-//! after a hit (a smeared tail, a haze between hits) falls `1 + depth` times as far.
+//! after a hit (a smeared tail, a haze between hits) falls `1 + d_b` times as far.
+//!
+//! The depth depends on the band's centre frequency: 0 up to [`NO_DEPTH_BELOW_HZ`], the full
+//! [`TransientShaper::depth`] from [`FULL_DEPTH_FROM_HZ`], linear in log frequency between.
 //!
 //! Why: a decoder that cannot place a hit to the frame, or decide between the patterns of
 //! the clips it learned from, spreads energy into the frames around its hits. Sampled loops
 //! then carry a noise-like haze in the gaps that real loops keep dark or tonal, and that
 //! haze is what spectral flatness measures. It is the "sustain" knob of a producer's
-//! transient designer, applied to the model's band levels (dB) before rendering.
+//! transient designer, applied to the model's band levels (dB) before rendering. The haze is
+//! in the bands of hats, snares and claps; the bass bands hold kick bodies and 808 notes whose
+//! decay the envelope cannot tell from a smeared tail, and there the decoder's gaps are
+//! already as dark as real ones (README, "A transient shaper"), so the bass is left alone.
 //!
 //! The clip is treated as a loop (generated clips are tiled end to start): the envelope
 //! enters the first frame from the clip's end.
@@ -25,10 +31,16 @@ use std::str::FromStr;
 /// frames per 16th note) that is 8 dB per 16th note, at any tempo.
 pub const DEFAULT_DECAY_DB: f32 = 1.0;
 
-/// Default depth: chosen by `beatgen eval` on the bundled and the SoundFont corpus with the
-/// spectral detail, and checked on five more corpora (README, "Spectral detail"; 0.35 before
-/// the detail, "A transient shaper").
-pub const DEFAULT_DEPTH: f32 = 0.25;
+/// Default depth (in the bands from [`FULL_DEPTH_FROM_HZ`] up): chosen by `beatgen eval` on
+/// the bundled and the SoundFont corpus and checked on five more corpora (README, "A transient
+/// shaper"; 0.25 in every band before the bass was left alone).
+pub const DEFAULT_DEPTH: f32 = 0.4;
+
+/// Bands centred below this frequency (Hz) are not shaped.
+pub const NO_DEPTH_BELOW_HZ: f32 = 900.0;
+
+/// Bands centred at or above this frequency (Hz) get the full depth.
+pub const FULL_DEPTH_FROM_HZ: f32 = 2400.0;
 
 /// Largest depth accepted (2 triples the depth of every gap).
 pub const MAX_DEPTH: f32 = 2.0;
@@ -39,7 +51,8 @@ pub struct TransientShaper {
     /// Envelope decay per frame (dB).
     pub decay_db: f32,
     /// How far frames under the envelope are moved down, as a fraction of their distance
-    /// to it; 0 is off.
+    /// to it, in the bands from [`FULL_DEPTH_FROM_HZ`] up (less below, see the module docs);
+    /// 0 is off.
     pub depth: f32,
 }
 
@@ -61,11 +74,20 @@ impl TransientShaper {
         }
     }
 
-    /// Shape a frame-major clip of `bands` dB levels per frame, in place.
-    pub fn apply(&self, clip: &mut [f32], bands: usize) {
+    /// The depth of a band centred at `hz` (see the module docs).
+    pub fn depth_at(&self, hz: f32) -> f32 {
+        let ramp = (hz / NO_DEPTH_BELOW_HZ).ln() / (FULL_DEPTH_FROM_HZ / NO_DEPTH_BELOW_HZ).ln();
+        self.depth * ramp.clamp(0.0, 1.0)
+    }
+
+    /// Shape a frame-major clip of dB levels in place, one value per band per frame, the bands
+    /// centred at `centres_hz`.
+    pub fn apply(&self, clip: &mut [f32], centres_hz: &[f32]) {
+        let bands = centres_hz.len();
         if self.depth == 0.0 || bands == 0 {
             return;
         }
+        let depths: Vec<f32> = centres_hz.iter().map(|&hz| self.depth_at(hz)).collect();
         // One envelope per band, all bands of a frame at a time (contiguous in the clip).
         // The envelope as it leaves the clip's last frame, entering the first: one pass over
         // the clip starting from each band's quietest level settles it (a louder frame resets
@@ -80,9 +102,9 @@ impl TransientShaper {
                 .for_each(|(e, &x)| *e = (*e - self.decay_db).max(x));
         }
         for frame in clip.chunks_exact_mut(bands) {
-            for (e, x) in env.iter_mut().zip(frame) {
+            for ((e, x), d) in env.iter_mut().zip(frame).zip(&depths) {
                 *e = (*e - self.decay_db).max(*x);
-                *x -= self.depth * (*e - *x);
+                *x -= d * (*e - *x);
             }
         }
     }
@@ -126,6 +148,9 @@ impl FromStr for Depth {
 mod tests {
     use super::*;
 
+    /// A band centre where the shaper has its full depth.
+    const HIGH: f32 = 5000.0;
+
     /// One band: a hit at 0 dB on frame 2 over a floor of -30 dB, 40 frames, decay 2 dB per
     /// frame, depth 0.5, worked by hand.
     #[test]
@@ -136,7 +161,7 @@ mod tests {
             decay_db: 2.0,
             depth: 0.5,
         };
-        shaper.apply(&mut x, 1);
+        shaper.apply(&mut x, &[HIGH]);
         // Before the hit: the envelope entering from the clip's end is the floor (the hit,
         // 37 frames back, has decayed below it), so nothing moves.
         assert_eq!(&x[..2], &[-30.0, -30.0]);
@@ -169,7 +194,7 @@ mod tests {
             })
             .collect();
         let before = clip.clone();
-        shaper.apply(&mut clip, 3);
+        shaper.apply(&mut clip, &[HIGH; 3]);
         for (t, (a, b)) in clip.chunks(3).zip(before.chunks(3)).enumerate() {
             assert_eq!(a[0], b[0], "steady, frame {t}");
             assert_eq!(a[1], b[1], "slow decay, frame {t}");
@@ -187,10 +212,10 @@ mod tests {
         };
         let mut end = vec![-30.0f32; 10];
         end[9] = 0.0;
-        shaper.apply(&mut end, 1);
+        shaper.apply(&mut end, &[HIGH]);
         let mut inside = vec![-30.0f32; 10];
         inside[0] = 0.0;
-        shaper.apply(&mut inside, 1);
+        shaper.apply(&mut inside, &[HIGH]);
         assert_eq!(&end[..9], &inside[1..]);
     }
 
@@ -198,11 +223,45 @@ mod tests {
     fn depth_zero_is_the_identity_and_the_option_is_checked() {
         let mut clip: Vec<f32> = (0..40).map(|i| ((i * 37) % 11) as f32 * -3.0).collect();
         let before = clip.clone();
-        TransientShaper::with_depth(0.0).apply(&mut clip, 4);
+        TransientShaper::with_depth(0.0).apply(&mut clip, &[HIGH; 4]);
         assert_eq!(clip, before);
         assert_eq!("0.35".parse::<Depth>(), Ok(Depth(0.35)));
         for bad in ["-0.1", "2.5", "inf", "NaN", "x"] {
             assert!(bad.parse::<Depth>().is_err(), "{bad}");
         }
+    }
+
+    /// The same hit in three bands: the bass band is left alone, a band halfway (in log
+    /// frequency) between the ends of the ramp gets half the depth, a high band all of it.
+    #[test]
+    fn the_depth_ramps_from_none_in_the_bass_to_full_above_the_ramp() {
+        let shaper = TransientShaper {
+            decay_db: 2.0,
+            depth: 0.5,
+        };
+        let middle = (NO_DEPTH_BELOW_HZ * FULL_DEPTH_FROM_HZ).sqrt();
+        let centres = [100.0, middle, HIGH];
+        let one_band = |t: usize| if t == 2 { 0.0f32 } else { -30.0 };
+        let mut clip: Vec<f32> = (0..40).flat_map(|t| [one_band(t); 3]).collect();
+        shaper.apply(&mut clip, &centres);
+        for (t, frame) in clip.chunks(3).enumerate() {
+            let env = if t < 2 {
+                -30.0
+            } else {
+                (-2.0 * (t - 2) as f32).max(-30.0)
+            };
+            let x = one_band(t);
+            assert_eq!(frame[0], x, "bass band, frame {t}");
+            for (b, depth) in [(1, 0.25), (2, 0.5)] {
+                let expected = x - depth * (env - x);
+                assert!(
+                    (frame[b] - expected).abs() < 1e-4,
+                    "band {b}, frame {t}: {} vs {expected}",
+                    frame[b]
+                );
+            }
+        }
+        assert_eq!(shaper.depth_at(NO_DEPTH_BELOW_HZ), 0.0);
+        assert_eq!(shaper.depth_at(FULL_DEPTH_FROM_HZ), 0.5);
     }
 }
