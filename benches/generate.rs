@@ -92,7 +92,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("transient shaper (part of the decoder stage)", |b| {
         b.iter(|| {
             let mut v = spec.data.clone();
-            synth.shaper.apply(&mut v, bands);
+            synth.shaper.apply(&mut v, synth.fx.band_centres_hz());
             v
         })
     });
