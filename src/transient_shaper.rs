@@ -19,7 +19,8 @@
 //! transient designer, applied to the model's band levels (dB) before rendering. The haze is
 //! in the bands of hats, snares and claps; the bass bands hold kick bodies and 808 notes whose
 //! decay the envelope cannot tell from a smeared tail, and there the decoder's gaps are
-//! already as dark as real ones (README, "A transient shaper"), so the bass is left alone.
+//! already darker than real ones (README, "The bass left out of the transient shaper"), so
+//! the bass is left alone.
 //!
 //! The clip is treated as a loop (generated clips are tiled end to start): the envelope
 //! enters the first frame from the clip's end.
@@ -32,8 +33,8 @@ use std::str::FromStr;
 pub const DEFAULT_DECAY_DB: f32 = 1.0;
 
 /// Default depth (in the bands from [`FULL_DEPTH_FROM_HZ`] up): chosen by `beatgen eval` on
-/// the bundled and the SoundFont corpus and checked on five more corpora (README, "A transient
-/// shaper"; 0.25 in every band before the bass was left alone).
+/// the bundled and the SoundFont corpus and checked on five more corpora (README, "The bass
+/// left out of the transient shaper"; 0.25 in every band before).
 pub const DEFAULT_DEPTH: f32 = 0.4;
 
 /// Bands centred below this frequency (Hz) are not shaped.
