@@ -120,9 +120,10 @@ fn complex_to_db(cfg: crate::StftConfig, scratch: &ComplexSpec, out: &mut Spectr
     let floor_power = (reference * 10f32.powf(FLOOR_DB / 20.0)).powi(2);
     let offset = 20.0 * reference.log10();
     out.reshape(scratch.frames, scratch.bins);
+    let chunk = crate::stft::MIN_FRAMES_PER_TASK * scratch.bins.max(1);
     out.data
-        .par_chunks_mut(4096)
-        .zip(scratch.data.par_chunks(4096))
+        .par_chunks_mut(chunk)
+        .zip(scratch.data.par_chunks(chunk))
         .for_each(|(o, c)| {
             for (o, c) in o.iter_mut().zip(c) {
                 *o = DB_PER_LOG2_POWER * fast_log2((c.re * c.re + c.im * c.im).max(floor_power))

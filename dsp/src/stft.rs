@@ -186,6 +186,16 @@ pub struct StftPlan {
     inv_wsum_len: usize,
 }
 
+/// Fewest frames one parallel task transforms: smaller batches (a 32-frame block of a song
+/// analysed on a thread of its own) run as one task, where splitting them would cost more in
+/// scheduling than the transforms save.
+pub const MIN_FRAMES_PER_TASK: usize = 32;
+
+/// Frames per parallel task: `frames` spread over `workers`, at least [`MIN_FRAMES_PER_TASK`].
+pub(crate) fn frames_per_task(frames: usize, workers: usize) -> usize {
+    frames.div_ceil(workers.max(1)).max(MIN_FRAMES_PER_TASK)
+}
+
 impl StftPlan {
     pub fn new(cfg: StftConfig) -> Result<Self> {
         cfg.validate()?;
@@ -299,7 +309,7 @@ impl StftPlan {
         if centres.is_empty() {
             return Ok(());
         }
-        let block = centres.len().div_ceil(self.workers.len()).max(1);
+        let block = frames_per_task(centres.len(), self.workers.len());
         let (window, fwd) = (&self.window, &self.fwd);
         out.data
             .par_chunks_mut(block * bins)
@@ -330,7 +340,7 @@ impl StftPlan {
     /// Forward transform of an already padded signal into `out` (already shaped).
     fn forward_padded(&mut self, padded: &[f32], out: &mut ComplexSpec) {
         let bins = self.cfg.bins();
-        let block = out.frames.div_ceil(self.workers.len()).max(1);
+        let block = frames_per_task(out.frames, self.workers.len());
         let kernels = Kernels {
             cfg: self.cfg,
             window: &self.window,
@@ -410,7 +420,7 @@ impl StftPlan {
         let n_fft = self.cfg.n_fft;
         let frames = spec.frames;
         self.frames_buf.resize(frames * n_fft, 0.0);
-        let block = frames.div_ceil(self.workers.len()).max(1);
+        let block = frames_per_task(frames, self.workers.len());
         let kernels = Kernels {
             cfg: self.cfg,
             window: &self.window,
