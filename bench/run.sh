@@ -2,7 +2,8 @@
 # Peer comparisons (not part of CI): builds beatgen, makes its own Python virtual environment
 # with librosa and PyTorch (CPU) in bench/.venv on first use, and prints markdown tables.
 #   bench/run.sh            all comparisons
-#   bench/run.sh griffin_lim  one of: griffin_lim preprocess training
+#   bench/run.sh griffin_lim  one of: griffin_lim preprocess training (the three run by
+#                             default), detection_share
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 NUMBA_NUM_THREADS=2
