@@ -17,6 +17,7 @@ pub mod reshape;
 pub mod shards;
 pub mod stack;
 pub mod upconv;
+pub mod winograd;
 
 pub use adam::{AdamConfig, AdamState};
 pub use loss::ReconLoss;
