@@ -783,8 +783,8 @@ mod tests {
     /// frames near its step, while the genre reaches all. The decoder's kernel-3
     /// convolutions at 1, 2 and 4 frames per step spread a step by 4 + 2 + 1 frames on
     /// either side: step 5 (frames 20-23) reaches frames 13-30 and no others (by more than
-    /// rounding: the Winograd products of the upsampling convolutions add terms that cancel
-    /// exactly only in exact arithmetic, and reach one input step further at 1e-7).
+    /// rounding: in batches of 8 or more the Winograd products of the upsampling convolutions
+    /// add terms that cancel only in exact arithmetic, and reach a step further at 1e-7).
     #[test]
     fn a_latent_per_step_acts_locally_and_the_genre_everywhere() {
         let arch = Architecture::Conv {

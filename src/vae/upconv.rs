@@ -14,7 +14,7 @@
 //! When the window spans `D = 3` steps (kernel 5 or 3 with factor 2: the decoder's), the
 //! im2col and its product are replaced by Winograd's F(2, 3) ([`super::winograd`]): four
 //! products with `cin` columns per two input steps instead of one with `3 cin` per step, 1/3
-//! fewer multiply-adds again, the same function up to rounding (`beatgen bench-train` 1.12x
+//! fewer multiply-adds again, the same function up to rounding (`beatgen bench-train` 1.13x
 //! as fast; README, "Training speed and memory vs PyTorch").
 //!
 //! The weights stay in [`Conv1d`](super::conv::Conv1d)'s layout `[cout, cin * k]`, so a model
@@ -28,6 +28,11 @@ use super::conv::{col2im, im2col, view_as, ConvParams};
 use super::layer::{Init, Layer, Param, ParamMut, Shape};
 use super::matmul::matmul;
 use super::winograd::{self, plane, plane_mut, Geometry, PRODUCTS};
+
+/// Smallest batch the Winograd products are used for. A clip decoded alone (generation) runs
+/// faster as im2col and one product: with one sample per column the transforms' loops are too
+/// short to pay for themselves (the generation bench's decoder took 6.8 ms instead of 3.5).
+pub const WINOGRAD_MIN_BATCH: usize = 8;
 
 pub struct UpsampleConv1d {
     /// Before upsampling.
@@ -138,13 +143,14 @@ impl UpsampleConv1d {
 
     /// The Winograd F(2, 3) products ([`winograd`]) replace the im2col and its one product
     /// when every phase's window spans 3 input steps (kernel 5 or 3 with factor 2, the
-    /// decoder's): 4 products per two input steps instead of 6.
-    fn winograd(&self) -> Option<Geometry> {
+    /// decoder's) and the batch has at least [`WINOGRAD_MIN_BATCH`] samples: 4 products per
+    /// two input steps instead of 6.
+    fn winograd(&self, batch: usize) -> Option<Geometry> {
         let (lo, taps) = self.window();
-        (taps == 3).then_some(Geometry {
+        (taps == 3 && batch >= WINOGRAD_MIN_BATCH).then_some(Geometry {
             channels: self.input.channels,
             time: self.input.time,
-            batch: 0,
+            batch,
             lo,
         })
     }
@@ -280,9 +286,8 @@ impl Layer for UpsampleConv1d {
         Shape::new(self.out, self.input.time * self.factor)
     }
     fn scratch_len(&self, batch: usize) -> usize {
-        match self.winograd() {
+        match self.winograd(batch) {
             Some(g) => {
-                let g = Geometry { batch, ..g };
                 g.transformed_len()
                     + self.products_len(g)
                     + 2 * self.kernels_len()
@@ -297,8 +302,8 @@ impl Layer for UpsampleConv1d {
         let (tin, f, cout) = (self.input.time, self.factor, self.out);
         let xs = x.as_slice().expect("activations are contiguous");
         let ys = y.as_slice_mut().expect("activations are contiguous");
-        if let Some(g) = self.winograd() {
-            return self.winograd_forward(xs, ys, Geometry { batch: bsz, ..g }, scratch);
+        if let Some(g) = self.winograd(bsz) {
+            return self.winograd_forward(xs, ys, g, scratch);
         }
         let (lo, taps) = self.window();
         let cin = self.input.channels;
@@ -340,8 +345,8 @@ impl Layer for UpsampleConv1d {
         let dys = dy.as_slice().expect("activations are contiguous");
         let dxs = dx.map(|d| d.as_slice_mut().expect("activations are contiguous"));
         // The phase kernels' gradient `[f * cout, cin * D]`, and dx.
-        let ga: &[f32] = match self.winograd() {
-            Some(g) => self.winograd_backward(dys, Geometry { batch: bsz, ..g }, scratch, dxs),
+        let ga: &[f32] = match self.winograd(bsz) {
+            Some(g) => self.winograd_backward(dys, g, scratch, dxs),
             None => {
                 let (cols, dcols, dphases, a, ga) = self.scratch_parts(bsz, scratch);
                 // Gather dy into the phase layout [f * cout, tin * B].
@@ -438,7 +443,8 @@ mod tests {
     }
 
     /// Output, input gradient and parameter gradients equal those of upsampling then
-    /// convolving, for several factors, kernels and lengths.
+    /// convolving, for several factors, kernels and lengths, on both paths (a batch of 3:
+    /// im2col; of 8: Winograd where the window spans 3 steps).
     #[test]
     fn equals_upsampling_then_convolving() {
         for (cin, tin, f, out, k) in [
@@ -448,68 +454,71 @@ mod tests {
             (1, 6, 2, 1, 1),
             (4, 8, 2, 5, 7),
         ] {
-            let (mut fused, mut up, mut conv) = pair(cin, tin, f, out, k);
-            let bsz = 3;
-            let x = rand_array(cin * tin, bsz, 11);
-            let dy = rand_array(out * tin * f, bsz, 12);
-            let mut s1 = vec![0.0; fused.scratch_len(bsz)];
-            let mut y1 = Array2::zeros((out * tin * f, bsz));
-            fused.forward(&x.view(), &mut y1.view_mut(), &mut s1);
-            let mut dx1 = Array2::zeros((cin * tin, bsz));
-            fused.backward(
-                &x.view(),
-                &y1.view(),
-                &dy.view(),
-                Some(&mut dx1.view_mut()),
-                &mut s1,
-            );
+            for bsz in [3, WINOGRAD_MIN_BATCH] {
+                let (mut fused, mut up, mut conv) = pair(cin, tin, f, out, k);
+                let x = rand_array(cin * tin, bsz, 11);
+                let dy = rand_array(out * tin * f, bsz, 12);
+                let mut s1 = vec![0.0; fused.scratch_len(bsz)];
+                let mut y1 = Array2::zeros((out * tin * f, bsz));
+                fused.forward(&x.view(), &mut y1.view_mut(), &mut s1);
+                let mut dx1 = Array2::zeros((cin * tin, bsz));
+                fused.backward(
+                    &x.view(),
+                    &y1.view(),
+                    &dy.view(),
+                    Some(&mut dx1.view_mut()),
+                    &mut s1,
+                );
 
-            let mut u = Array2::zeros((cin * tin * f, bsz));
-            up.forward(&x.view(), &mut u.view_mut(), &mut []);
-            let mut s2 = vec![0.0; conv.scratch_len(bsz)];
-            let mut y2 = Array2::zeros((out * tin * f, bsz));
-            conv.forward(&u.view(), &mut y2.view_mut(), &mut s2);
-            let mut du = Array2::zeros((cin * tin * f, bsz));
-            conv.backward(
-                &u.view(),
-                &y2.view(),
-                &dy.view(),
-                Some(&mut du.view_mut()),
-                &mut s2,
-            );
-            let mut dx2 = Array2::zeros((cin * tin, bsz));
-            up.backward(
-                &x.view(),
-                &u.view(),
-                &du.view(),
-                Some(&mut dx2.view_mut()),
-                &mut [],
-            );
+                let mut u = Array2::zeros((cin * tin * f, bsz));
+                up.forward(&x.view(), &mut u.view_mut(), &mut []);
+                let mut s2 = vec![0.0; conv.scratch_len(bsz)];
+                let mut y2 = Array2::zeros((out * tin * f, bsz));
+                conv.forward(&u.view(), &mut y2.view_mut(), &mut s2);
+                let mut du = Array2::zeros((cin * tin * f, bsz));
+                conv.backward(
+                    &u.view(),
+                    &y2.view(),
+                    &dy.view(),
+                    Some(&mut du.view_mut()),
+                    &mut s2,
+                );
+                let mut dx2 = Array2::zeros((cin * tin, bsz));
+                up.backward(
+                    &x.view(),
+                    &u.view(),
+                    &du.view(),
+                    Some(&mut dx2.view_mut()),
+                    &mut [],
+                );
 
-            let close = |a: &Array2<f32>, b: &Array2<f32>, what: &str| {
-                for (p, q) in a.iter().zip(b.iter()) {
-                    assert!(
-                        (p - q).abs() < 1e-4,
-                        "{cin} {tin} {f} {out} {k} {what}: {p} vs {q}"
-                    );
-                }
-            };
-            close(&y1, &y2, "output");
-            close(&dx1, &dx2, "dx");
-            close(&fused.p.gw, &conv.p.gw, "dw");
-            close(
-                &fused.p.gb.clone().insert_axis(Axis(1)),
-                &conv.p.gb.clone().insert_axis(Axis(1)),
-                "db",
-            );
+                let close = |a: &Array2<f32>, b: &Array2<f32>, what: &str| {
+                    for (p, q) in a.iter().zip(b.iter()) {
+                        assert!(
+                            (p - q).abs() < 1e-4,
+                            "{cin} {tin} {f} {out} {k} {what}: {p} vs {q}"
+                        );
+                    }
+                };
+                close(&y1, &y2, "output");
+                close(&dx1, &dx2, "dx");
+                close(&fused.p.gw, &conv.p.gw, "dw");
+                close(
+                    &fused.p.gb.clone().insert_axis(Axis(1)),
+                    &conv.p.gb.clone().insert_axis(Axis(1)),
+                    "db",
+                );
+            }
         }
     }
 
     #[test]
     fn gradients_match_finite_differences() {
-        // Winograd products (every phase's window spans 3 steps), then im2col and one product.
+        // Winograd products (every phase's window spans 3 steps, a batch of 8 or more), then
+        // im2col and one product (a small batch, or a window of 5 steps).
+        gradient_check(&mut pair(3, 4, 2, 2, 5).0, WINOGRAD_MIN_BATCH, 3);
+        gradient_check(&mut pair(2, 3, 3, 2, 3).0, WINOGRAD_MIN_BATCH, 4);
         gradient_check(&mut pair(3, 4, 2, 2, 5).0, 2, 3);
-        gradient_check(&mut pair(2, 3, 3, 2, 3).0, 2, 4);
         gradient_check(&mut pair(2, 5, 2, 2, 7).0, 2, 5);
     }
 }
