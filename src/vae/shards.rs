@@ -257,7 +257,7 @@ mod tests {
 
     #[test]
     fn the_step_does_not_depend_on_the_number_of_threads() {
-        let run = |threads: usize| {
+        let run = |threads: usize, batch: usize| {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
@@ -266,14 +266,17 @@ mod tests {
                 // Large enough that the first layer's products run in parallel on 4 threads (two
                 // per shard).
                 let mut vae = vae_of(128, 32, 64);
-                let (_, mut sharded) = fill(&vae, 6);
+                let (_, mut sharded) = fill(&vae, batch);
                 let l = sharded.forward_backward(&mut vae, &Objective::default());
                 (l, grads(&vae))
             })
         };
-        let (one, two, four) = (run(1), run(2), run(4));
-        assert_eq!(one, two);
-        assert_eq!(one, four);
+        // Shards of 3 (the decoder's direct products) and of 8 (its Winograd products).
+        for batch in [6, 2 * crate::vae::upconv::WINOGRAD_MIN_BATCH] {
+            let (one, two, four) = (run(1, batch), run(2, batch), run(4, batch));
+            assert_eq!(one, two, "batch {batch}");
+            assert_eq!(one, four, "batch {batch}");
+        }
     }
 
     #[test]
