@@ -34,6 +34,15 @@ use super::winograd::{self, plane, plane_mut, Geometry, PRODUCTS};
 /// short to pay for themselves (the generation bench's decoder took 6.8 ms instead of 3.5).
 pub const WINOGRAD_MIN_BATCH: usize = 8;
 
+/// `scratch` cut into consecutive parts of the given lengths.
+fn split<const N: usize>(mut scratch: &mut [f32], lens: [usize; N]) -> [&mut [f32]; N] {
+    lens.map(|len| {
+        let (part, rest) = std::mem::take(&mut scratch).split_at_mut(len);
+        scratch = rest;
+        part
+    })
+}
+
 pub struct UpsampleConv1d {
     /// Before upsampling.
     input: Shape,
@@ -104,28 +113,13 @@ impl UpsampleConv1d {
         }
     }
 
-    /// The caller's scratch for a batch of `batch`, split into its parts: the input window
-    /// (im2col), its gradient, the phase outputs (or their gradients), the phase kernels the
-    /// forward pass wrote (the backward pass reads them: the weights do not change between
+    /// The lengths of the parts of the caller's scratch for a batch of `batch`: the input
+    /// window (im2col), its gradient, the phase outputs (or their gradients), the phase kernels
+    /// the forward pass wrote (the backward pass reads them: the weights do not change between
     /// the two) and the phase kernels' gradient.
-    #[allow(clippy::type_complexity)]
-    fn scratch_parts<'s>(
-        &self,
-        batch: usize,
-        scratch: &'s mut [f32],
-    ) -> (
-        &'s mut [f32],
-        &'s mut [f32],
-        &'s mut [f32],
-        &'s mut [f32],
-        &'s mut [f32],
-    ) {
+    fn direct_parts(&self, batch: usize) -> [usize; 5] {
         let (n, kernels) = (self.cols_len(batch), self.kernels_len());
-        let (cols, rest) = scratch.split_at_mut(n);
-        let (dcols, rest) = rest.split_at_mut(n);
-        let (phases, rest) = rest.split_at_mut(self.phases_len(batch));
-        let (a, rest) = rest.split_at_mut(kernels);
-        (cols, dcols, phases, a, &mut rest[..kernels])
+        [n, n, self.phases_len(batch), kernels, kernels]
     }
 
     fn kernels_len(&self) -> usize {
@@ -155,29 +149,21 @@ impl UpsampleConv1d {
         })
     }
 
-    /// The Winograd path's scratch: the transformed input (its gradient later in the same
-    /// place), the products `[f * cout][4][tiles][B]` (or their gradients), the phase kernels,
-    /// their transform, the transform's gradient and the phase kernels' gradient.
-    #[allow(clippy::type_complexity)]
-    fn winograd_parts<'s>(
-        &self,
-        g: Geometry,
-        scratch: &'s mut [f32],
-    ) -> (
-        &'s mut [f32],
-        &'s mut [f32],
-        &'s mut [f32],
-        &'s mut [f32],
-        &'s mut [f32],
-        &'s mut [f32],
-    ) {
+    /// The lengths of the parts of the Winograd path's scratch: the transformed input (its
+    /// gradient later in the same place), the products `[f * cout][4][tiles][B]` (or their
+    /// gradients), the phase kernels, their transform, the transform's gradient and the phase
+    /// kernels' gradient.
+    fn winograd_parts(&self, g: Geometry) -> [usize; 6] {
         let (kernels, transformed) = (self.kernels_len(), self.transformed_kernels_len());
-        let (v, rest) = scratch.split_at_mut(g.transformed_len());
-        let (m, rest) = rest.split_at_mut(self.products_len(g));
-        let (a, rest) = rest.split_at_mut(kernels);
-        let (u, rest) = rest.split_at_mut(transformed);
-        let (du, rest) = rest.split_at_mut(transformed);
-        (v, m, a, u, du, &mut rest[..kernels])
+        let products = self.products_len(g);
+        [
+            g.transformed_len(),
+            products,
+            kernels,
+            transformed,
+            transformed,
+            kernels,
+        ]
     }
 
     fn transformed_kernels_len(&self) -> usize {
@@ -195,7 +181,7 @@ impl UpsampleConv1d {
         let (f, cout, cin) = (self.factor, self.out, g.channels);
         let (rows, n, tin) = (f * cout, g.batch, g.time);
         let cols = winograd::tiles(tin) * n;
-        let (v, m, a, u, _, _) = self.winograd_parts(g, scratch);
+        let [v, m, a, u, _, _] = split(scratch, self.winograd_parts(g));
         winograd::input_transform(xs, v, g);
         self.phase_kernels(a);
         winograd::kernel_transform(a, u);
@@ -240,7 +226,7 @@ impl UpsampleConv1d {
         let (f, cout, cin) = (self.factor, self.out, g.channels);
         let (rows, n, tin) = (f * cout, g.batch, g.time);
         let cols = winograd::tiles(tin) * n;
-        let (v, dm, _, u, du, ga) = self.winograd_parts(g, scratch);
+        let [v, dm, _, u, du, ga] = split(scratch, self.winograd_parts(g));
         dm.par_chunks_mut(PRODUCTS * cols)
             .enumerate()
             .for_each(|(row, dmc)| {
@@ -287,13 +273,8 @@ impl Layer for UpsampleConv1d {
     }
     fn scratch_len(&self, batch: usize) -> usize {
         match self.winograd(batch) {
-            Some(g) => {
-                g.transformed_len()
-                    + self.products_len(g)
-                    + 2 * self.kernels_len()
-                    + 2 * self.transformed_kernels_len()
-            }
-            None => 2 * self.cols_len(batch) + self.phases_len(batch) + 2 * self.kernels_len(),
+            Some(g) => self.winograd_parts(g).iter().sum(),
+            None => self.direct_parts(batch).iter().sum(),
         }
     }
 
@@ -307,7 +288,7 @@ impl Layer for UpsampleConv1d {
         }
         let (lo, taps) = self.window();
         let cin = self.input.channels;
-        let (cols, _, phases, a, _) = self.scratch_parts(bsz, scratch);
+        let [cols, _, phases, a, _] = split(scratch, self.direct_parts(bsz));
         im2col(xs, cols, (tin, taps, tin, bsz), |m, t| {
             self.source(m, t, lo)
         });
@@ -348,7 +329,7 @@ impl Layer for UpsampleConv1d {
         let ga: &[f32] = match self.winograd(bsz) {
             Some(g) => self.winograd_backward(dys, g, scratch, dxs),
             None => {
-                let (cols, dcols, dphases, a, ga) = self.scratch_parts(bsz, scratch);
+                let [cols, dcols, dphases, a, ga] = split(scratch, self.direct_parts(bsz));
                 // Gather dy into the phase layout [f * cout, tin * B].
                 dphases
                     .par_chunks_mut(tin * bsz)
