@@ -43,7 +43,7 @@ pub struct Geometry {
 }
 
 impl Geometry {
-    /// Values of the transformed input (or of one row's products, per row).
+    /// Values of the transformed input, `[channels][4][tiles][batch]`.
     pub fn transformed_len(&self) -> usize {
         self.channels * PRODUCTS * tiles(self.time) * self.batch
     }
