@@ -185,24 +185,35 @@ pub fn output_transform_backward_row(
     n: usize,
 ) {
     let nt = tiles(time);
-    let zero = vec![0.0f32; n];
     let [p0, p1, p2, p3] = planes(dm);
     for j in 0..nt {
         let ga = &dy[2 * j * stride..][..n];
-        let gb = if 2 * j + 1 < time {
-            &dy[(2 * j + 1) * stride..][..n]
-        } else {
-            &zero[..]
-        };
         let at = j * n..(j + 1) * n;
-        let (o0, o1) = (&mut p0[at.clone()], &mut p1[at.clone()]);
-        let (o2, o3) = (&mut p2[at.clone()], &mut p3[at]);
-        for b in 0..n {
-            o0[b] = ga[b];
-            o1[b] = ga[b] + gb[b];
-            o2[b] = ga[b] - gb[b];
-            o3[b] = -gb[b];
+        let out = [
+            &mut p0[at.clone()],
+            &mut p1[at.clone()],
+            &mut p2[at.clone()],
+            &mut p3[at],
+        ];
+        if 2 * j + 1 < time {
+            let gb = &dy[(2 * j + 1) * stride..][..n];
+            tile_backward(out, ga, |b| gb[b]);
+        } else {
+            // The last tile of an odd length: its second step is past the end, gradient 0.
+            tile_backward(out, ga, |_| 0.0);
         }
+    }
+}
+
+/// One tile's `dM` from the gradients `ga`, `gb(b)` of its two output steps.
+#[inline]
+fn tile_backward(out: [&mut [f32]; PRODUCTS], ga: &[f32], gb: impl Fn(usize) -> f32) {
+    let [o0, o1, o2, o3] = out;
+    for b in 0..ga.len() {
+        o0[b] = ga[b];
+        o1[b] = ga[b] + gb(b);
+        o2[b] = ga[b] - gb(b);
+        o3[b] = -gb(b);
     }
 }
 
