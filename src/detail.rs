@@ -69,6 +69,15 @@ impl SpectralDetail {
     }
 }
 
+/// How reports name whether rendering adds a model's spectral detail.
+pub fn describe(present: bool) -> &'static str {
+    if present {
+        "on"
+    } else {
+        "off (the model has none)"
+    }
+}
+
 /// Bin dB levels (frames x bins) of band dB levels: the smooth inverse of `projection`, and
 /// with `detail` its residual, renormalised so that the bins' bands (averaged as `average`,
 /// bins clamped to the rendering's range `FLOOR_DB..=6`) match `bands` (see the module docs).

@@ -103,7 +103,7 @@ pub fn run(a: SpecGenerateArgs) -> anyhow::Result<Vec<Generated>> {
             a.temperature,
             a.postfilter,
             a.sustain_cut,
-            if model.detail.is_some() { "on" } else { "off (the model has none)" }
+            crate::detail::describe(model.detail.is_some())
         )],
         preformatted: None,
         sections: vec![Section {

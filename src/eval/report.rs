@@ -299,7 +299,7 @@ impl EvalReport {
                 .collect::<Vec<_>>()
                 .join(", "),
             self.sustain_cut,
-            if self.spectral_detail { "on" } else { "off (the model has none)" },
+            crate::detail::describe(self.spectral_detail),
             self.table(),
             self.gl_line(),
             self.gaps_line(GAPS_SHOWN)
