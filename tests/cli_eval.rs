@@ -60,6 +60,17 @@ fn eval_reports_every_metric_per_genre_with_floors_and_ceilings() {
         fd["reconstructed"].as_f64().unwrap() < fd["ceiling_white_noise"].as_f64().unwrap(),
         "{fd}"
     );
+    // The overall row weighs each genre the same, whatever its number of held-out clips: its
+    // accuracy and reconstruction distance are the means of the genres'.
+    for (key, field) in [
+        ("classifier", "real_heldout_accuracy"),
+        ("reconstruction", "model_lsd_db"),
+    ] {
+        let of = |g: &str| v[key]["per_genre"][g][field].as_f64().unwrap();
+        let overall = v[key]["overall"][field].as_f64().unwrap();
+        let mean = (of("house") + of("lo-fi")) / 2.0;
+        assert!((overall - mean).abs() < 1e-9, "{key}: {overall} vs {mean}");
+    }
     let flat = &v["transients"]["overall"]["flatness"];
     assert!(flat["reconstructed"].as_f64().unwrap() > 0.0, "{flat}");
     // The distance's make-up: every feature's gap, generated minus held-out, finite.

@@ -2,6 +2,8 @@
 //! features, trained by full-batch gradient descent with a small L2 penalty. Trained on real
 //! training clips only.
 
+use super::stats::Weighted;
+
 /// Weights `[classes][features + 1]` (last column is the bias).
 pub struct Classifier {
     w: Vec<Vec<f64>>,
@@ -46,16 +48,20 @@ impl Classifier {
             .unwrap_or(0)
     }
 
-    /// Fraction of rows classified as their label.
-    pub fn accuracy(&self, x: &[Vec<f64>], y: &[usize]) -> f64 {
-        if x.is_empty() {
+    /// Weighted fraction of rows classified as their label: `sum(w [right]) / sum(w)`.
+    pub fn accuracy(&self, x: &Weighted, y: &[usize]) -> f64 {
+        let total: f64 = x.w.iter().sum();
+        if total <= 0.0 {
             return f64::NAN;
         }
-        x.iter()
+        x.rows
+            .iter()
             .zip(y)
-            .filter(|(xi, &yi)| self.predict(xi) == yi)
-            .count() as f64
-            / x.len() as f64
+            .zip(&x.w)
+            .filter(|((xi, &yi), _)| self.predict(xi) == yi)
+            .map(|(_, w)| w)
+            .sum::<f64>()
+            / total
     }
 }
 
@@ -117,7 +123,16 @@ mod tests {
             y.push(c);
         }
         let clf = Classifier::train(&x, &y, 3);
-        assert_eq!(clf.accuracy(&x, &y), 1.0);
+        assert_eq!(clf.accuracy(&Weighted::uniform(x.clone()), &y), 1.0);
+        // Weights: the wrongly labelled row counts as much as the other 90 together.
+        let mut rows = x.clone();
+        rows.push(vec![3.0, 0.0]);
+        let mut labels = y.clone();
+        labels.push(1);
+        let mut w = vec![1.0 / 90.0; 90];
+        w.push(1.0);
+        let a = clf.accuracy(&Weighted { rows, w }, &labels);
+        assert!((a - 0.5).abs() < 1e-12, "{a}");
         let probs: Vec<Vec<f64>> = x.iter().map(|r| clf.predict_proba(r)).collect();
         let is = inception_score(&probs);
         assert!(is > 2.5 && is <= 3.0 + 1e-9, "{is}");

@@ -1,6 +1,8 @@
 //! `beatgen eval`: how good the beats are, against real floors and ceilings, with no
 //! downloaded model. The model's own train/validation split by song is respected: only its
-//! validation songs count as held-out real. Metrics (per genre and overall):
+//! validation songs count as held-out real. Metrics per genre and overall; the overall row
+//! weighs each genre equally ([`genre_weights`]), so that held-out clips, as many per genre as
+//! its songs have bars, and generated clips, as many per genre as asked, are the same mixture:
 //!
 //! 1. **gl**: Griffin-Lim spectral convergence (dB) on held-out real magnitudes, 32 and 100
 //!    iterations, random and PGHI initialisation: the phase-reconstruction ceiling.
@@ -152,24 +154,46 @@ fn real_audio(
         .collect())
 }
 
-fn mean_pairwise(r: &[Vec<f64>]) -> f64 {
-    let mut s = 0.0;
-    let mut n = 0usize;
-    for i in 0..r.len() {
-        for j in i + 1..r.len() {
-            s += stats::euclid(&r[i], &r[j]);
-            n += 1;
+/// Each clip's weight in the statistics of genre `g` (1 for its clips, 0 for the others), or
+/// with `None` in the overall row: `1 / (clips of its genre)`, so that every genre counts
+/// equally. Held-out clips are as many per genre as its held-out songs have bars (a fast genre
+/// has twice a slow one's), generated clips as many as asked for each: pooled with equal
+/// weights, the two would be different mixtures of the genres, and the overall row would
+/// compare the mixtures more than the clips.
+fn genre_weights(labels: &[usize], g: Option<usize>) -> Vec<f64> {
+    let genres = labels.iter().max().map_or(0, |m| m + 1);
+    let mut count = vec![0usize; genres];
+    labels.iter().for_each(|&y| count[y] += 1);
+    labels
+        .iter()
+        .map(|&y| match g {
+            Some(g) => f64::from(u8::from(y == g)),
+            None => 1.0 / count[y] as f64,
+        })
+        .collect()
+}
+
+/// Mean distance over pairs of rows, each pair weighted by the product of its rows' weights.
+fn mean_pairwise(r: &stats::Weighted) -> f64 {
+    let (mut s, mut total) = (0.0, 0.0);
+    for i in 0..r.rows.len() {
+        for j in i + 1..r.rows.len() {
+            let w = r.w[i] * r.w[j];
+            s += w * stats::euclid(&r.rows[i], &r.rows[j]);
+            total += w;
         }
     }
-    if n == 0 {
-        f64::NAN
+    if total > 0.0 {
+        s / total
     } else {
-        s / n as f64
+        f64::NAN
     }
 }
 
-fn nn_median(from: &[Vec<f64>], to: &[Vec<f64>]) -> f64 {
+/// Weighted median distance from each row of `from` to its nearest row of `to`.
+fn nn_median(from: &stats::Weighted, to: &[Vec<f64>]) -> f64 {
     let d: Vec<f64> = from
+        .rows
         .iter()
         .map(|a| {
             to.iter()
@@ -177,7 +201,7 @@ fn nn_median(from: &[Vec<f64>], to: &[Vec<f64>]) -> f64 {
                 .fold(f64::INFINITY, f64::min)
         })
         .collect();
-    stats::median_iqr(&d).0
+    stats::weighted_median_iqr(&d, &from.w).0
 }
 
 fn lsd(a: &[f32], b: &[f32]) -> f64 {
@@ -221,17 +245,22 @@ impl Labelled {
         }
     }
 
-    /// The rows and labels of genre `g` (all for `None`).
-    fn pick(&self, g: Option<usize>) -> (Vec<Vec<f64>>, Vec<usize>) {
-        self.x
-            .iter()
-            .zip(&self.y)
-            .filter(|(_, &y)| g.is_none_or(|g| y == g))
-            .map(|(x, &y)| (x.clone(), y))
-            .unzip()
+    /// The rows of genre `g` (all for `None`) with their weights ([`genre_weights`]), and
+    /// their labels.
+    fn pick(&self, g: Option<usize>) -> (stats::Weighted, Vec<usize>) {
+        let mut set = stats::Weighted::default();
+        let mut labels = Vec::new();
+        for ((x, &y), w) in self.x.iter().zip(&self.y).zip(genre_weights(&self.y, g)) {
+            if w > 0.0 {
+                set.rows.push(x.clone());
+                set.w.push(w);
+                labels.push(y);
+            }
+        }
+        (set, labels)
     }
 
-    fn rows(&self, g: Option<usize>) -> Vec<Vec<f64>> {
+    fn rows(&self, g: Option<usize>) -> stats::Weighted {
         self.pick(g).0
     }
 }
@@ -260,8 +289,8 @@ struct FeatureSets {
     generated: Labelled,
     bands: Labelled,
     reconstructed: Labelled,
-    white_noise: Vec<Vec<f64>>,
-    mean_clip: Vec<Vec<f64>>,
+    white_noise: stats::Weighted,
+    mean_clip: stats::Weighted,
 }
 
 impl FeatureSets {
@@ -276,8 +305,8 @@ impl FeatureSets {
             generated: Labelled::new(&c.generated, &stdz),
             bands: Labelled::new(&c.bands, &stdz),
             reconstructed: Labelled::new(&c.reconstructed, &stdz),
-            white_noise: standardise(&rows(&c.white_noise), &stdz),
-            mean_clip: standardise(&rows(&c.mean_clip), &stdz),
+            white_noise: stats::Weighted::uniform(standardise(&rows(&c.white_noise), &stdz)),
+            mean_clip: stats::Weighted::uniform(standardise(&rows(&c.mean_clip), &stdz)),
         }
     }
 }
@@ -430,16 +459,19 @@ fn reconstruction(
             scores
         })
         .collect();
+    let labels: Vec<usize> = pairs.iter().map(|p| p.0).collect();
     let scores = PerGenre::build(genres, |g| {
-        let sel: Vec<_> = pairs
-            .iter()
-            .filter(|p| g.is_none_or(|g| p.0 == g))
-            .collect();
-        let n = sel.len();
+        let w = genre_weights(&labels, g);
+        let mean = |f: fn(&(usize, f64, f64)) -> f64| {
+            stats::weighted_mean(&pairs.iter().map(|p| vec![f(p)]).collect::<Vec<_>>(), &w)
+                .first()
+                .copied()
+                .unwrap_or(0.0)
+        };
         ReconstructionScore {
-            model_lsd_db: sel.iter().map(|p| p.1).sum::<f64>() / n.max(1) as f64,
-            mean_clip_lsd_db: sel.iter().map(|p| p.2).sum::<f64>() / n.max(1) as f64,
-            clips: n,
+            model_lsd_db: mean(|p| p.1),
+            mean_clip_lsd_db: mean(|p| p.2),
+            clips: w.iter().filter(|&&w| w > 0.0).count(),
         }
     });
     (scores, decoded)
@@ -498,7 +530,7 @@ fn white_noise(n: usize, samples: usize, seed: u64) -> GenreAudio {
 fn classifier_score(clf: &Classifier, f: &FeatureSets, g: Option<usize>) -> ClassifierScore {
     let (hx, hy) = f.held.pick(g);
     let (gx, gy) = f.generated.pick(g);
-    let probs: Vec<Vec<f64>> = gx.iter().map(|x| clf.predict_proba(x)).collect();
+    let probs: Vec<Vec<f64>> = gx.rows.iter().map(|x| clf.predict_proba(x)).collect();
     ClassifierScore {
         real_heldout_accuracy: clf.accuracy(&hx, &hy),
         generated_accuracy: clf.accuracy(&gx, &gy),
@@ -520,10 +552,8 @@ fn frechet_score(f: &FeatureSets, g: Option<usize>) -> FrechetScore {
 
 /// Generated minus held-out mean of each feature, in training standard deviations.
 fn feature_gaps(f: &FeatureSets, g: Option<usize>) -> BTreeMap<String, f64> {
-    let (gen, held) = (
-        stats::mean(&f.generated.rows(g)),
-        stats::mean(&f.held.rows(g)),
-    );
+    let mean = |s: stats::Weighted| stats::weighted_mean(&s.rows, &s.w);
+    let (gen, held) = (mean(f.generated.rows(g)), mean(f.held.rows(g)));
     clip_features::NAMES
         .iter()
         .zip(gen.iter().zip(&held))
@@ -531,36 +561,34 @@ fn feature_gaps(f: &FeatureSets, g: Option<usize>) -> BTreeMap<String, f64> {
         .collect()
 }
 
-fn of_genre(clips: &[Clip], g: Option<usize>) -> impl Iterator<Item = &ClipAnalysis> {
-    clips
+/// Weighted median and interquartile range of `f` over the clips of genre `g` (all for `None`,
+/// weighted by [`genre_weights`]); clips where `f` has no value are left out.
+fn median_of(
+    clips: &[Clip],
+    g: Option<usize>,
+    f: impl Fn(&ClipAnalysis) -> Option<f64>,
+) -> MedianIqr {
+    let labels: Vec<usize> = clips.iter().map(|c| c.genre).collect();
+    let (v, w): (Vec<f64>, Vec<f64>) = clips
         .iter()
-        .filter(move |c| g.is_none_or(|g| c.genre == g))
-        .map(|c| &c.analysis)
+        .zip(genre_weights(&labels, g))
+        .filter_map(|(c, w)| f(&c.analysis).map(|v| (v, w)))
+        .unzip();
+    let (median, iqr) = stats::weighted_median_iqr(&v, &w);
+    MedianIqr { median, iqr }
 }
 
 fn rhythm_side(clips: &[Clip], g: Option<usize>) -> RhythmSide {
-    let mi = |v: Vec<f64>| {
-        let (median, iqr) = stats::median_iqr(&v);
-        MedianIqr { median, iqr }
-    };
     RhythmSide {
-        tempo_bpm: mi(of_genre(clips, g)
-            .filter_map(|a| a.tempo_bpm.map(f64::from))
-            .collect()),
-        onset_rate: mi(of_genre(clips, g).map(|a| a.onset_rate).collect()),
-        regularity: stats::median_iqr(
-            &of_genre(clips, g)
-                .map(|a| a.tempo_strength)
-                .collect::<Vec<_>>(),
-        )
-        .0,
+        tempo_bpm: median_of(clips, g, |a| a.tempo_bpm.map(f64::from)),
+        onset_rate: median_of(clips, g, |a| Some(a.onset_rate)),
+        regularity: median_of(clips, g, |a| Some(a.tempo_strength)).median,
     }
 }
 
 fn transient_score(c: &ClipSets, g: Option<usize>) -> TransientScore {
     let versus = |f: fn(&ClipAnalysis) -> f64| {
-        let med =
-            |clips: &[Clip]| stats::median_iqr(&of_genre(clips, g).map(f).collect::<Vec<_>>()).0;
+        let med = |clips: &[Clip]| median_of(clips, g, |a| Some(f(a))).median;
         Versus {
             generated: med(&c.generated),
             real: med(&c.held),

@@ -15,7 +15,8 @@ pub struct PerGenre<T> {
 }
 
 impl<T> PerGenre<T> {
-    /// Evaluate `f` for all clips (`None`) and for each genre index.
+    /// Evaluate `f` for the overall row (`None`: all clips, each genre weighing the same) and
+    /// for each genre index.
     pub fn build(genres: &[String], mut f: impl FnMut(Option<usize>) -> T) -> Self {
         PerGenre {
             overall: f(None),
@@ -231,9 +232,14 @@ impl EvalReport {
             ) else {
                 continue;
             };
+            let label = if key == "overall" {
+                "overall (each genre weighs the same)"
+            } else {
+                key
+            };
             let _ = writeln!(
                 s,
-                "| {key} | {} ({}) | {} / {} | {} ({} / {} / {} / {} / {}) | {} | {} | {} / {} | {} | {} |",
+                "| {label} | {} ({}) | {} / {} | {} ({} / {} / {} / {} / {}) | {} | {} | {} / {} | {} | {} |",
                 num(rc.model_lsd_db),
                 num(rc.mean_clip_lsd_db),
                 num(cl.real_heldout_accuracy),

@@ -1,28 +1,63 @@
-//! Statistics for evaluation: mean and covariance, the Frechet distance between Gaussians, a
-//! symmetric eigensolver (cyclic Jacobi), a 2-D PCA projection, and distances.
+//! Statistics for evaluation: weighted means, covariances and quantiles, the Frechet distance
+//! between Gaussians, a symmetric eigensolver (cyclic Jacobi), a 2-D PCA projection, and
+//! distances.
+//!
+//! Weights say how much each row counts; they need not sum to 1. Evaluation's overall row
+//! weighs each genre equally (see `genre_weights` in the parent module); every unweighted
+//! statistic here is the weighted one with equal weights.
+
+/// Rows (clips' feature vectors) with a weight each.
+#[derive(Debug, Clone, Default)]
+pub struct Weighted {
+    pub rows: Vec<Vec<f64>>,
+    pub w: Vec<f64>,
+}
+
+impl Weighted {
+    /// Every row with weight 1.
+    pub fn uniform(rows: Vec<Vec<f64>>) -> Self {
+        let w = vec![1.0; rows.len()];
+        Weighted { rows, w }
+    }
+}
 
 /// Mean vector of row vectors (zeros of no length for no rows).
 pub fn mean(rows: &[Vec<f64>]) -> Vec<f64> {
+    weighted_mean(rows, &vec![1.0; rows.len()])
+}
+
+/// Weighted mean vector: `sum(w x) / sum(w)`.
+pub fn weighted_mean(rows: &[Vec<f64>], w: &[f64]) -> Vec<f64> {
     let d = rows.first().map_or(0, |r| r.len());
-    let n = rows.len().max(1) as f64;
+    let total: f64 = w.iter().sum();
+    let total = if total > 0.0 { total } else { 1.0 };
     (0..d)
-        .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n)
+        .map(|j| rows.iter().zip(w).map(|(r, w)| w * r[j]).sum::<f64>() / total)
         .collect()
 }
 
-/// Mean vector and covariance matrix (divided by n - 1) of row vectors.
-pub fn mean_cov(rows: &[Vec<f64>]) -> (Vec<f64>, Vec<Vec<f64>>) {
-    let mean = mean(rows);
+/// Weighted mean vector and covariance matrix, the covariance divided by
+/// `sum(w) - sum(w^2) / sum(w)` (unbiased for weights that say how much each row counts;
+/// `n - 1` for equal weights).
+pub fn mean_cov(set: &Weighted) -> (Vec<f64>, Vec<Vec<f64>>) {
+    let mean = weighted_mean(&set.rows, &set.w);
     let d = mean.len();
     let mut cov = vec![vec![0.0; d]; d];
-    for r in rows {
+    for (r, &w) in set.rows.iter().zip(&set.w) {
         for i in 0..d {
             for j in 0..d {
-                cov[i][j] += (r[i] - mean[i]) * (r[j] - mean[j]);
+                cov[i][j] += w * (r[i] - mean[i]) * (r[j] - mean[j]);
             }
         }
     }
-    let denom = (rows.len() as f64 - 1.0).max(1.0);
+    let total: f64 = set.w.iter().sum();
+    let squares: f64 = set.w.iter().map(|w| w * w).sum();
+    let denom = if total > 0.0 {
+        total - squares / total
+    } else {
+        0.0
+    };
+    let denom = if denom > 0.0 { denom } else { 1.0 };
     cov.iter_mut().flatten().for_each(|c| *c /= denom);
     (mean, cov)
 }
@@ -112,8 +147,8 @@ pub fn frechet_distance(m1: &[f64], c1: &[Vec<f64>], m2: &[f64], c2: &[Vec<f64>]
     (d2 + tr(c1) + tr(c2) - 2.0 * tr_sqrt).max(0.0)
 }
 
-/// Frechet distance between two sets of row vectors.
-pub fn frechet_between(a: &[Vec<f64>], b: &[Vec<f64>]) -> f64 {
+/// Frechet distance between Gaussians fitted to two weighted sets of row vectors.
+pub fn frechet_between(a: &Weighted, b: &Weighted) -> f64 {
     let (m1, c1) = mean_cov(a);
     let (m2, c2) = mean_cov(b);
     frechet_distance(&m1, &c1, &m2, &c2)
@@ -129,7 +164,7 @@ pub fn euclid(a: &[f64], b: &[f64]) -> f64 {
 
 /// Projection of rows onto their first two principal components (of `fit_rows`).
 pub fn pca2(fit_rows: &[Vec<f64>], rows: &[Vec<f64>]) -> Vec<(f64, f64)> {
-    let (mean, cov) = mean_cov(fit_rows);
+    let (mean, cov) = mean_cov(&Weighted::uniform(fit_rows.to_vec()));
     let (vals, vecs) = symmetric_eigen(&cov);
     let mut order: Vec<usize> = (0..vals.len()).collect();
     order.sort_by(|&a, &b| vals[b].total_cmp(&vals[a]));
@@ -153,12 +188,45 @@ pub fn pca2(fit_rows: &[Vec<f64>], rows: &[Vec<f64>]) -> Vec<(f64, f64)> {
 
 /// Median and interquartile range.
 pub fn median_iqr(v: &[f64]) -> (f64, f64) {
-    if v.is_empty() {
+    weighted_median_iqr(v, &vec![1.0; v.len()])
+}
+
+/// Weighted median and interquartile range. Sorted by value, value `i` sits at
+/// `c_i - w_i / 2 - w_0 / 2` (`c_i`: the weights up to and including it), so that the values
+/// span `[0, sum(w) - (w_0 + w_last) / 2]`; quantile `p` is the value nearest to `p` of the
+/// span (the later one on a tie). With equal weights this is the value at index
+/// `round((n - 1) p)`. Values of zero weight are left out.
+pub fn weighted_median_iqr(v: &[f64], w: &[f64]) -> (f64, f64) {
+    let mut s: Vec<(f64, f64)> = v
+        .iter()
+        .zip(w)
+        .filter(|(_, &w)| w > 0.0)
+        .map(|(&v, &w)| (v, w))
+        .collect();
+    if s.is_empty() {
         return (f64::NAN, f64::NAN);
     }
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let q = |p: f64| s[((s.len() - 1) as f64 * p).round() as usize];
+    s.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let first = s[0].1 / 2.0;
+    let mut at = Vec::with_capacity(s.len());
+    let mut before = 0.0;
+    for &(_, w) in &s {
+        at.push(before + w / 2.0 - first);
+        before += w;
+    }
+    let span = at[at.len() - 1];
+    // Distances within rounding of each other are a tie.
+    let tie = 1e-9 * span;
+    let q = |p: f64| {
+        let x = p * span;
+        let mut best = 0;
+        for (i, &a) in at.iter().enumerate() {
+            if (a - x).abs() <= (at[best] - x).abs() + tie {
+                best = i;
+            }
+        }
+        s[best].0
+    };
     (q(0.5), q(0.75) - q(0.25))
 }
 
@@ -180,7 +248,7 @@ mod tests {
 
     #[test]
     fn identical_sets_have_distance_zero_and_a_shift_gives_its_square() {
-        let a = cloud(200, 4, 1, &[0.0; 4]);
+        let a = Weighted::uniform(cloud(200, 4, 1, &[0.0; 4]));
         assert!(
             frechet_between(&a, &a) < 1e-8,
             "{}",
@@ -188,10 +256,12 @@ mod tests {
         );
         // Shifting every point by d changes only the mean: FD = |d|^2 exactly.
         let d = [1.0, -2.0, 0.5, 3.0];
-        let b: Vec<Vec<f64>> = a
-            .iter()
-            .map(|r| r.iter().zip(&d).map(|(x, s)| x + s).collect())
-            .collect();
+        let b = Weighted::uniform(
+            a.rows
+                .iter()
+                .map(|r| r.iter().zip(&d).map(|(x, s)| x + s).collect())
+                .collect(),
+        );
         let fd = frechet_between(&a, &b);
         assert!((fd - 14.25).abs() < 1e-6, "{fd}");
     }
@@ -203,6 +273,83 @@ mod tests {
         let c2 = vec![vec![1.0, 0.0], vec![0.0, 9.0]];
         let fd = frechet_distance(&[0.0, 0.0], &c1, &[1.0, 1.0], &c2);
         assert!((fd - (2.0 + 1.0 + 4.0)).abs() < 1e-9, "{fd}");
+    }
+
+    /// `n` values evenly spaced over `[lo, hi]`.
+    fn even(n: usize, lo: f64, hi: f64) -> Vec<f64> {
+        (0..n)
+            .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
+            .collect()
+    }
+
+    #[test]
+    fn equal_weights_give_the_index_rule_quantiles() {
+        let mut rng = SplitMix64::new(3);
+        for n in 1..30 {
+            let v: Vec<f64> = (0..n).map(|_| rng.normal() as f64).collect();
+            let mut s = v.clone();
+            s.sort_by(f64::total_cmp);
+            let q = |p: f64| s[((n - 1) as f64 * p).round() as usize];
+            assert_eq!(median_iqr(&v), (q(0.5), q(0.75) - q(0.25)), "n = {n}");
+            // Scaling every weight changes nothing.
+            assert_eq!(weighted_median_iqr(&v, &vec![0.2; n]), median_iqr(&v));
+        }
+    }
+
+    #[test]
+    fn weights_make_two_unequal_groups_count_equally() {
+        // 2000 values over [0, 2] and 200 over [1, 3]: the equal mixture of the two uniform
+        // densities has its median at 1.5 and its quartiles at 1 and 2. Pooled unweighted,
+        // the larger group pulls the median to 1.08.
+        let (a, b) = (even(2000, 0.0, 2.0), even(200, 1.0, 3.0));
+        let v: Vec<f64> = a.iter().chain(&b).copied().collect();
+        let w: Vec<f64> = a
+            .iter()
+            .map(|_| 1.0 / 2000.0)
+            .chain(b.iter().map(|_| 1.0 / 200.0))
+            .collect();
+        let (median, iqr) = weighted_median_iqr(&v, &w);
+        assert!((median - 1.5).abs() < 0.01, "{median}");
+        assert!((iqr - 1.0).abs() < 0.02, "{iqr}");
+        assert!((median_iqr(&v).0 - 1.083).abs() < 0.01);
+        // Zero weights leave values out.
+        assert_eq!(
+            weighted_median_iqr(&[5.0, 1.0, 7.0], &[0.0, 1.0, 0.0]),
+            (1.0, 0.0)
+        );
+    }
+
+    #[test]
+    fn weighted_sets_of_the_same_mixture_are_at_distance_zero() {
+        // Two groups at different places, 1000 + 100 rows in one set and 50 + 50 in the
+        // other: weighted to count each group equally both fit the same Gaussian (the
+        // mixture's); unweighted they do not.
+        let group = |n: usize, at: f64| -> Vec<Vec<f64>> {
+            even(n, -1.0, 1.0)
+                .iter()
+                .zip(even(n, -1.0, 1.0).iter().rev())
+                .map(|(x, y)| vec![x + at, 0.5 * y - at])
+                .collect()
+        };
+        let set = |n1: usize, n2: usize| {
+            let rows: Vec<Vec<f64>> = group(n1, 0.0).into_iter().chain(group(n2, 3.0)).collect();
+            let w = (0..n1)
+                .map(|_| 1.0 / n1 as f64)
+                .chain((0..n2).map(|_| 1.0 / n2 as f64))
+                .collect();
+            Weighted { rows, w }
+        };
+        let (big, small) = (set(1000, 100), set(50, 50));
+        let fd = frechet_between(&big, &small);
+        assert!(fd < 0.01, "{fd}");
+        let unweighted = frechet_between(
+            &Weighted::uniform(big.rows.clone()),
+            &Weighted::uniform(small.rows.clone()),
+        );
+        assert!(unweighted > 2.0, "{unweighted}");
+        // Equal weights: the usual covariance, divided by n - 1.
+        let (m, c) = mean_cov(&Weighted::uniform(vec![vec![0.0], vec![2.0], vec![4.0]]));
+        assert_eq!((m[0], c[0][0]), (2.0, 4.0));
     }
 
     #[test]
