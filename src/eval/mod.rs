@@ -1,8 +1,9 @@
 //! `beatgen eval`: how good the beats are, against real floors and ceilings, with no
 //! downloaded model. The model's own train/validation split by song is respected: only its
 //! validation songs count as held-out real. Metrics per genre and overall; the overall row
-//! weighs each genre equally ([`genre_weights`]), so that held-out clips, as many per genre as
-//! its songs have bars, and generated clips, as many per genre as asked, are the same mixture:
+//! weighs each genre equally (each clip `1 / the clips of its genre`), so that held-out clips,
+//! as many per genre as its songs have bars, and generated clips, as many per genre as asked,
+//! are the same mixture:
 //!
 //! 1. **gl**: Griffin-Lim spectral convergence (dB) on held-out real magnitudes, 32 and 100
 //!    iterations, random and PGHI initialisation: the phase-reconstruction ceiling.
