@@ -168,7 +168,8 @@ fn genre_weights(labels: &[usize], g: Option<usize>) -> Vec<f64> {
     labels
         .iter()
         .map(|&y| match g {
-            Some(g) => f64::from(u8::from(y == g)),
+            Some(g) if y == g => 1.0,
+            Some(_) => 0.0,
             None => 1.0 / count[y] as f64,
         })
         .collect()
@@ -463,11 +464,9 @@ fn reconstruction(
     let labels: Vec<usize> = pairs.iter().map(|p| p.0).collect();
     let scores = PerGenre::build(genres, |g| {
         let w = genre_weights(&labels, g);
+        let total = w.iter().sum::<f64>().max(f64::MIN_POSITIVE);
         let mean = |f: fn(&(usize, f64, f64)) -> f64| {
-            stats::weighted_mean(&pairs.iter().map(|p| vec![f(p)]).collect::<Vec<_>>(), &w)
-                .first()
-                .copied()
-                .unwrap_or(0.0)
+            pairs.iter().zip(&w).map(|(p, w)| w * f(p)).sum::<f64>() / total
         };
         ReconstructionScore {
             model_lsd_db: mean(|p| p.1),
