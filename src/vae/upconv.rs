@@ -27,7 +27,7 @@ use rayon::prelude::*;
 use super::conv::{col2im, im2col, view_as, ConvParams};
 use super::layer::{Init, Layer, Param, ParamMut, Shape};
 use super::matmul::matmul;
-use super::winograd::{self, plane, plane_mut, Geometry, PRODUCTS};
+use super::winograd::{self, kernel_plane, kernel_plane_mut, plane, plane_mut, Geometry, PRODUCTS};
 
 /// Smallest batch the Winograd products are used for. A clip decoded alone (generation) runs
 /// faster as im2col and one product: with one sample per column the transforms' loops are too
@@ -186,11 +186,9 @@ impl UpsampleConv1d {
         self.phase_kernels(a);
         winograd::kernel_transform(a, u);
         for i in 0..PRODUCTS {
-            let ui = ArrayView2::from_shape((rows, cin), &u[i * rows * cin..][..rows * cin])
-                .expect("sized");
             matmul(
                 &mut plane_mut(m, rows, i, cols),
-                &ui,
+                &kernel_plane(u, rows, cin, i),
                 &plane(v, cin, i, cols),
                 false,
             );
@@ -235,11 +233,8 @@ impl UpsampleConv1d {
                 winograd::output_transform_backward_row(dy, f * n, dmc, tin, n);
             });
         for i in 0..PRODUCTS {
-            let mut dui =
-                ArrayViewMut2::from_shape((rows, cin), &mut du[i * rows * cin..][..rows * cin])
-                    .expect("sized");
             matmul(
-                &mut dui,
+                &mut kernel_plane_mut(du, rows, cin, i),
                 &plane(dm, rows, i, cols),
                 &plane(v, cin, i, cols).t(),
                 false,
@@ -249,11 +244,9 @@ impl UpsampleConv1d {
         if let Some(dx) = dx {
             // The transformed input is not needed again: its gradient takes its place.
             for i in 0..PRODUCTS {
-                let ui = ArrayView2::from_shape((rows, cin), &u[i * rows * cin..][..rows * cin])
-                    .expect("sized");
                 matmul(
                     &mut plane_mut(v, cin, i, cols),
-                    &ui.t(),
+                    &kernel_plane(u, rows, cin, i).t(),
                     &plane(dm, rows, i, cols),
                     false,
                 );

@@ -70,6 +70,24 @@ pub fn plane_mut(buf: &mut [f32], rows: usize, i: usize, cols: usize) -> ArrayVi
     .expect("a [rows][4][cols] buffer")
 }
 
+/// Transformed kernel `i` of a `[i][row][c]` buffer as a `rows x channels` matrix.
+pub fn kernel_plane(u: &[f32], rows: usize, channels: usize, i: usize) -> ArrayView2<'_, f32> {
+    let n = rows * channels;
+    ArrayView2::from_shape((rows, channels), &u[i * n..][..n]).expect("a [4][rows][c] buffer")
+}
+
+/// [`kernel_plane`], mutable.
+pub fn kernel_plane_mut(
+    u: &mut [f32],
+    rows: usize,
+    channels: usize,
+    i: usize,
+) -> ArrayViewMut2<'_, f32> {
+    let n = rows * channels;
+    ArrayViewMut2::from_shape((rows, channels), &mut u[i * n..][..n])
+        .expect("a [4][rows][c] buffer")
+}
+
 /// The four planes `[i][j][B]` of one channel's or row's transformed data.
 fn planes(buf: &mut [f32]) -> [&mut [f32]; PRODUCTS] {
     let n = buf.len() / PRODUCTS;
@@ -278,11 +296,9 @@ mod tests {
             input_transform(&x, &mut v, g);
             kernel_transform(&k, &mut u);
             for i in 0..PRODUCTS {
-                let ui = ArrayView2::from_shape((rows, cin), &u[i * rows * cin..][..rows * cin])
-                    .unwrap();
                 matmul(
                     &mut plane_mut(&mut m, rows, i, cols),
-                    &ui,
+                    &kernel_plane(&u, rows, cin, i),
                     &plane(&v, cin, i, cols),
                     false,
                 );
@@ -303,20 +319,15 @@ mod tests {
             let mut du = vec![0.0; u.len()];
             let mut dv = vec![0.0; v.len()];
             for i in 0..PRODUCTS {
-                let mut dui =
-                    ArrayViewMut2::from_shape((rows, cin), &mut du[i * rows * cin..][..rows * cin])
-                        .unwrap();
                 matmul(
-                    &mut dui,
+                    &mut kernel_plane_mut(&mut du, rows, cin, i),
                     &plane(&dm, rows, i, cols),
                     &plane(&v, cin, i, cols).t(),
                     false,
                 );
-                let ui = ArrayView2::from_shape((rows, cin), &u[i * rows * cin..][..rows * cin])
-                    .unwrap();
                 matmul(
                     &mut plane_mut(&mut dv, cin, i, cols),
-                    &ui.t(),
+                    &kernel_plane(&u, rows, cin, i).t(),
                     &plane(&dm, rows, i, cols),
                     false,
                 );
