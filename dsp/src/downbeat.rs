@@ -215,6 +215,20 @@ mod tests {
 
     /// A bar of kick on 1, snare on 2 and 4, hats on 8ths, and a bass note changing every
     /// bar, starting `offset` seconds in (so the first downbeat is there).
+    /// A kick drum `t` seconds after its hit: a sine falling from 150 to 50 Hz, decaying.
+    fn kick(t: f32) -> f32 {
+        (2.0 * std::f32::consts::PI * (50.0 + 100.0 * (-t * 30.0).exp()) * t).sin()
+            * (-t * 8.0).exp()
+    }
+
+    /// White noise in [-0.5, 0.5) from a xorshift32 state.
+    fn xorshift(state: &mut u32) -> f32 {
+        *state ^= *state << 13;
+        *state ^= *state >> 17;
+        *state ^= *state << 5;
+        *state as f32 / u32::MAX as f32 - 0.5
+    }
+
     fn song(bpm: f32, offset: f32, seconds: f32, half_time: bool) -> Vec<f32> {
         let sr = 22050.0;
         let beat = 60.0 / bpm;
@@ -228,17 +242,7 @@ mod tests {
             }
         };
         let mut noise = 12345u32;
-        let mut rnd = move || {
-            noise ^= noise << 13;
-            noise ^= noise >> 17;
-            noise ^= noise << 5;
-            noise as f32 / u32::MAX as f32 - 0.5
-        };
-        let hiss: Vec<f32> = (0..22050).map(|_| rnd()).collect();
-        let kick = |t: f32| {
-            (2.0 * std::f32::consts::PI * (50.0 + 100.0 * (-t * 30.0).exp()) * t).sin()
-                * (-t * 8.0).exp()
-        };
+        let hiss: Vec<f32> = (0..22050).map(|_| xorshift(&mut noise)).collect();
         let snare = |t: f32| hiss[(t * 22050.0) as usize % 22050] * 1.5 * (-t * 25.0).exp();
         let hat = |t: f32| hiss[(t * 44100.0) as usize % 22050] * 0.3 * (-t * 80.0).exp();
         let mut bar = 0;
@@ -282,18 +286,13 @@ mod tests {
             for i in 0..(0.4 * sr) as usize {
                 let u = i as f32 / sr;
                 if let Some(v) = x.get_mut(s + i) {
-                    *v += (2.0 * std::f32::consts::PI * (50.0 + 100.0 * (-u * 30.0).exp()) * u)
-                        .sin()
-                        * (-u * 8.0).exp();
+                    *v += kick(u);
                 }
             }
             let h = ((t + beat / 2.0) * sr) as usize;
             let (mut n1, mut n2) = (0.0f32, 0.0f32);
             for i in 0..(0.25 * sr) as usize {
-                state ^= state << 13;
-                state ^= state >> 17;
-                state ^= state << 5;
-                let noise = state as f32 / u32::MAX as f32 - 0.5;
+                let noise = xorshift(&mut state);
                 let high = noise - 2.0 * n1 + n2;
                 (n2, n1) = (n1, noise);
                 if let Some(v) = x.get_mut(h + i) {
@@ -310,8 +309,8 @@ mod tests {
         let mut plan = crate::StftPlan::new(crate::StftConfig::default()).unwrap();
         let mel = BandProjection::mel(128, 1024, 22050);
         let fr = 22050.0 / 256.0;
-        let mdb = mel
-            .forward(&crate::spectrogram::log_spectrogram(&mut plan, &house(0.2, 16.0)).unwrap());
+        let db = crate::spectrogram::log_spectrogram(&mut plan, &house(0.2, 16.0)).unwrap();
+        let mdb = mel.forward(&db);
         let period = 60.0 / 124.0 * fr;
         let on_beat = 0.2 * fr;
         let tempo = |phase: f32| Tempo {
@@ -328,7 +327,6 @@ mod tests {
         assert_eq!(kept.phase_frames, on_beat);
         // Through the detector: its phase falls on the hats (the most onset strength); the
         // bar lines found from it fall on a kick.
-        let db = crate::spectrogram::log_spectrogram(&mut plan, &house(0.2, 16.0)).unwrap();
         let detected = crate::tempo::tempo_of_spectrogram(&db, &mel, fr).unwrap();
         let beats_off = |frame: f32| {
             let b = (frame - on_beat) / period;
