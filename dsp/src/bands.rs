@@ -208,11 +208,30 @@ impl BandProjection {
             "band projection expects {} bins",
             self.n_bins
         );
+        // Eight frames at a time, bin-major (`columns[k][l]`: bin `k` of frame `l`), so that
+        // one band's sums for the eight frames are one vector operation per weight. Each frame's
+        // sum still adds its products in bin order from -0.0 (as `Iterator::sum` does), so the
+        // values are those of one frame at a time, bit for bit.
+        const LANES: usize = 8;
         let mut out = Spectrogram::zeros(bins.frames, self.n_bands);
-        for t in 0..bins.frames {
-            let row = bins.frame(t);
-            for (o, (first, w)) in out.frame_mut(t).iter_mut().zip(&self.forward) {
-                *o = then(w.iter().zip(&row[*first..]).map(|(a, b)| a * b).sum());
+        let mut columns = vec![[0.0f32; LANES]; self.n_bins];
+        for t0 in (0..bins.frames).step_by(LANES) {
+            let lanes = LANES.min(bins.frames - t0);
+            for l in 0..lanes {
+                for (c, &v) in columns.iter_mut().zip(bins.frame(t0 + l)) {
+                    c[l] = v;
+                }
+            }
+            for (b, (first, w)) in self.forward.iter().enumerate() {
+                let mut acc = [-0.0f32; LANES];
+                for (&wk, c) in w.iter().zip(&columns[*first..]) {
+                    for (a, &v) in acc.iter_mut().zip(c) {
+                        *a += wk * v;
+                    }
+                }
+                for (l, &a) in acc[..lanes].iter().enumerate() {
+                    out.data[(t0 + l) * self.n_bands + b] = then(a);
+                }
             }
         }
         out
@@ -278,6 +297,41 @@ mod tests {
             }
         }
         assert!(seen >= 1);
+    }
+
+    /// Eight frames at a time give each frame's band means bit for bit as one frame at a time
+    /// (the triangle-weighted sum in bin order), for 1 to 19 frames (whole and partial groups
+    /// of eight) and for the identity.
+    #[test]
+    fn bands_of_eight_frames_are_those_of_one_frame_at_a_time() {
+        let mut rng = crate::rng::SplitMix64::new(11);
+        for p in [
+            BandProjection::mel(128, 1024, 22050),
+            BandProjection::mel(40, 512, 16000),
+            BandProjection::identity(65, 100.0),
+        ] {
+            for frames in [1, 7, 8, 9, 19] {
+                let mut db = Spectrogram::zeros(frames, p.n_bins);
+                db.data
+                    .iter_mut()
+                    .for_each(|v| *v = -80.0 + 86.0 * rng.next_f64() as f32);
+                let got = p.forward(&db);
+                for t in 0..frames {
+                    for (b, (first, w)) in p.forward.iter().enumerate() {
+                        let want: f32 = w
+                            .iter()
+                            .zip(&db.frame(t)[*first..])
+                            .map(|(a, x)| a * x)
+                            .sum();
+                        assert_eq!(
+                            got.frame(t)[b].to_bits(),
+                            want.to_bits(),
+                            "frame {t} band {b}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     /// Bands straight from bin powers are the bands of the same bins' dB levels, and a
