@@ -147,9 +147,8 @@ impl Band {
                 rises.extend(bands.clone().map(|b| now[b] - before[b]));
                 let k = ((1.0 - quantile) * (rises.len() - 1) as f32).round() as usize;
                 // The k-th largest rise: `quantile` of the bands rose at least this much.
-                *rises.select_nth_unstable_by(k, |a, b| b.total_cmp(a)).1
+                positive_kth_largest(&mut rises, k)
             })
-            .map(|r: f32| r.max(0.0))
             .collect();
         Band {
             rise,
@@ -206,6 +205,24 @@ impl Band {
             .unwrap_or(f32::NEG_INFINITY);
         later >= self.peak(t, lag) - drop
     }
+}
+
+/// `max(v, 0)` of the `k`-th largest `v` of `values` (0: the largest; no NaN) in
+/// [`f32::total_cmp`] order, the same bit for bit as selecting among all of them; `values` is
+/// reordered. Only the positive values are searched: the k-th largest is above 0 only when more
+/// than `k` values are, and is then the k-th largest of those. In a frame of a steady sound
+/// about half the bands rise, so the selection is over half as many values, or none.
+fn positive_kth_largest(values: &mut Vec<f32>, k: usize) -> f32 {
+    let descending = |a: &f32, b: &f32| b.total_cmp(a);
+    if values.iter().any(|v| v.to_bits() == (-0.0f32).to_bits()) {
+        // `max(-0.0, 0.0)` may give either zero: the selection among all values decides.
+        return values.select_nth_unstable_by(k, descending).1.max(0.0);
+    }
+    values.retain(|&v| v > 0.0);
+    if values.len() <= k {
+        return 0.0;
+    }
+    *values.select_nth_unstable_by(k, descending).1
 }
 
 /// The bands (indices) centred in `[lo, hi)` Hz.
@@ -381,14 +398,42 @@ fn period(env: &[f32], frame_seconds: f32) -> Option<(f32, f32)> {
         return None;
     }
     // Unbiased: each lag's sum is scaled to the whole length.
-    let r = |l: usize| {
-        e.iter().zip(&e[l..]).map(|(a, b)| a * b).sum::<f32>() / energy * e.len() as f32
-            / (e.len() - l) as f32
-    };
+    let n = e.len() as f32;
+    let sums = lagged_products(&e, lo..hi + 1);
     (lo..=hi)
-        .map(|l| (l, r(l)))
+        .zip(sums)
+        .map(|(l, sum)| (l, sum / energy * n / (e.len() - l) as f32))
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(l, c)| (l as f32 * frame_seconds, c))
+}
+
+/// `sum_i e[i] e[i + l]` for each lag `l` in `lags` (all below `e.len()`), each sum added in
+/// the order of `i` from -0.0, as `Iterator::sum` does, so the same values bit for bit. Eight
+/// lags at a time, one in each lane of a vector: a single sum is a chain of dependent
+/// additions, eight side by side take the time of one.
+fn lagged_products(e: &[f32], lags: std::ops::Range<usize>) -> Vec<f32> {
+    const LANES: usize = 8;
+    let mut out = Vec::with_capacity(lags.len());
+    for l0 in lags.clone().step_by(LANES) {
+        let lanes = LANES.min(lags.end - l0);
+        let mut acc = [-0.0f32; LANES];
+        // Every lane's lag has these products; the longest lanes' last few are added after.
+        let common = e.len().saturating_sub(l0 + LANES - 1);
+        for (i, &a) in e[..common].iter().enumerate() {
+            let b = &e[i + l0..i + l0 + LANES];
+            for (s, &b) in acc.iter_mut().zip(b) {
+                *s += a * b;
+            }
+        }
+        for (j, s) in acc[..lanes].iter_mut().enumerate() {
+            let l = l0 + j;
+            for i in common..e.len() - l {
+                *s += e[i] * e[i + l];
+            }
+        }
+        out.extend_from_slice(&acc[..lanes]);
+    }
+    out
 }
 
 /// MIDI note of the loudest band of `frame` (dB) centred in `[lo, hi)` Hz: the power-weighted
@@ -413,6 +458,54 @@ fn low_pitch(frame: &[f32], band_hz: &[f32], (lo, hi): (f32, f32)) -> Option<f32
 mod tests {
     use super::*;
     use crate::bands::BandProjection;
+
+    /// The clamped k-th largest of the positive values is that of all values, bit for bit, for
+    /// every `k` of vectors of 1 to 70 values with zeros of both signs and negatives.
+    #[test]
+    fn positive_kth_largest_is_the_clamped_selection() {
+        let mut state = 0x2545_f491_u32;
+        for n in 1..=70usize {
+            let values: Vec<f32> = (0..n)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 17;
+                    state ^= state << 5;
+                    match state % 11 {
+                        0 => 0.0,
+                        1 if n % 3 == 0 => -0.0,
+                        2 => 1.5,
+                        _ => (state % 2000) as f32 / 100.0 - 10.0,
+                    }
+                })
+                .collect();
+            for k in 0..n {
+                let mut all = values.clone();
+                let want = all
+                    .select_nth_unstable_by(k, |a, b| b.total_cmp(a))
+                    .1
+                    .max(0.0);
+                let got = positive_kth_largest(&mut values.clone(), k);
+                assert_eq!(got.to_bits(), want.to_bits(), "n {n} k {k}: {values:?}");
+            }
+        }
+    }
+
+    /// The lagged products eight lags at a time are each lag's own sum bit for bit, for ranges
+    /// that end in a partial group of eight and lags up to the signal's last sample.
+    #[test]
+    fn lagged_products_are_the_sums_one_lag_at_a_time() {
+        let e: Vec<f32> = (0..300)
+            .map(|i| ((i * 7919) % 613) as f32 / 300.0 - 1.0)
+            .collect();
+        for lags in [1..2, 3..40, 26..216, 290..300] {
+            let got = lagged_products(&e, lags.clone());
+            assert_eq!(got.len(), lags.len());
+            for (l, g) in lags.zip(got) {
+                let want: f32 = e.iter().zip(&e[l..]).map(|(a, b)| a * b).sum();
+                assert_eq!(g.to_bits(), want.to_bits(), "lag {l}");
+            }
+        }
+    }
 
     /// A spectrogram built by hand (128 mel bands of a 512-point STFT at 22,050 Hz, frames
     /// 128 samples apart) with a quiet floor, and on it: a kick (30-200 Hz up 40 dB, then
