@@ -214,11 +214,22 @@ impl Band {
 /// about half the bands rise, so the selection is over half as many values, or none.
 fn positive_kth_largest(values: &mut Vec<f32>, k: usize) -> f32 {
     let descending = |a: &f32, b: &f32| b.total_cmp(a);
-    if values.iter().any(|v| v.to_bits() == (-0.0f32).to_bits()) {
+    let negative_zero = (-0.0f32).to_bits();
+    if values
+        .iter()
+        .fold(false, |z, v| z | (v.to_bits() == negative_zero))
+    {
         // `max(-0.0, 0.0)` may give either zero: the selection among all values decides.
         return values.select_nth_unstable_by(k, descending).1.max(0.0);
     }
-    values.retain(|&v| v > 0.0);
+    // Keep the positive values, in place and without a branch per value.
+    let mut kept = 0;
+    for i in 0..values.len() {
+        let v = values[i];
+        values[kept] = v;
+        kept += (v > 0.0) as usize;
+    }
+    values.truncate(kept);
     if values.len() <= k {
         return 0.0;
     }

@@ -56,30 +56,37 @@ pub struct Tempo {
 /// Onset strength envelope of a dB spectrogram (one value per frame; frame 0 is 0).
 pub fn onset_envelope(db: &Spectrogram) -> Vec<f32> {
     let mut flux = OnsetFlux::default();
-    for t in 0..db.frames {
-        flux.push(db.frame(t));
-    }
+    flux.push_frames(db);
     flux.finish()
 }
 
-/// [`onset_envelope`] one frame at a time, for spectrograms computed block by block: the mean
-/// positive dB difference from the previous frame, minus the envelope's mean at the end.
+/// [`onset_envelope`] a block of frames at a time, for spectrograms computed block by block:
+/// the mean positive dB difference from the previous frame, minus the envelope's mean at the
+/// end.
 #[derive(Debug, Default, Clone)]
 pub struct OnsetFlux {
+    /// The last frame of the previous block.
     prev: Vec<f32>,
     env: Vec<f32>,
 }
 
 impl OnsetFlux {
-    pub fn push(&mut self, frame: &[f32]) {
-        let v = if self.env.is_empty() {
-            0.0
-        } else {
-            rise_sum(frame, &self.prev) / frame.len() as f32
-        };
-        self.env.push(v);
-        self.prev.clear();
-        self.prev.extend_from_slice(frame);
+    /// Add the frames of `db`, the signal's next frames in order.
+    pub fn push_frames(&mut self, db: &Spectrogram) {
+        for t in 0..db.frames {
+            let frame = db.frame(t);
+            let before = match t {
+                0 if self.env.is_empty() => None,
+                0 => Some(&self.prev[..]),
+                _ => Some(db.frame(t - 1)),
+            };
+            self.env
+                .push(before.map_or(0.0, |p| rise_sum(frame, p) / frame.len() as f32));
+        }
+        if db.frames > 0 {
+            self.prev.clear();
+            self.prev.extend_from_slice(db.frame(db.frames - 1));
+        }
     }
 
     pub fn finish(mut self) -> Vec<f32> {
@@ -409,6 +416,57 @@ mod tests {
             assert!(
                 (rise_sum(&now, &before) as f64 - direct).abs() < 1e-4,
                 "n {n}"
+            );
+        }
+    }
+
+    /// The onset envelope fed in blocks of 1, 3 or 32 frames is the whole spectrogram's, bit
+    /// for bit, and that is the mean positive rise from the previous frame (0 for the first),
+    /// minus its mean, summed directly in f64.
+    #[test]
+    fn onset_envelope_in_blocks_is_the_mean_rise() {
+        let mut rng = crate::rng::SplitMix64::new(9);
+        let mut db = Spectrogram::zeros(70, 21);
+        db.data
+            .iter_mut()
+            .for_each(|v| *v = -80.0 + 80.0 * rng.next_f64() as f32);
+        let whole = onset_envelope(&db);
+        let mut direct: Vec<f64> = (0..db.frames)
+            .map(|t| match t {
+                0 => 0.0,
+                _ => {
+                    let (now, before) = (db.frame(t), db.frame(t - 1));
+                    let rise: f64 = now
+                        .iter()
+                        .zip(before)
+                        .map(|(&c, &p)| ((c - p) as f64).max(0.0))
+                        .sum();
+                    rise / db.bins as f64
+                }
+            })
+            .collect();
+        let mean = direct.iter().sum::<f64>() / direct.len() as f64;
+        direct.iter_mut().for_each(|v| *v -= mean);
+        assert!(whole
+            .iter()
+            .zip(&direct)
+            .all(|(&a, &b)| (a as f64 - b).abs() < 1e-4));
+        for block in [1, 3, 32] {
+            let mut flux = OnsetFlux::default();
+            for t0 in (0..db.frames).step_by(block) {
+                let t1 = (t0 + block).min(db.frames);
+                let mut part = Spectrogram::zeros(t1 - t0, db.bins);
+                part.data
+                    .copy_from_slice(&db.data[t0 * db.bins..t1 * db.bins]);
+                flux.push_frames(&part);
+            }
+            let blocks = flux.finish();
+            assert!(
+                blocks
+                    .iter()
+                    .zip(&whole)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "{block}"
             );
         }
     }
