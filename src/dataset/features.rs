@@ -413,9 +413,7 @@ impl FeatureExtractor {
         let mut linear = dsp::tempo::OnsetFlux::default();
         let mut mel_db = Spectrogram::zeros(frames, mel.n_bands);
         self.each_block(signal, |t0, db, _| {
-            for t in 0..db.frames {
-                linear.push(db.frame(t));
-            }
+            linear.push_frames(db);
             mel_db.data[t0 * mel.n_bands..(t0 + db.frames) * mel.n_bands]
                 .copy_from_slice(&mel.forward(db).data);
         })?;
