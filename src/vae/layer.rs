@@ -250,6 +250,29 @@ pub(crate) mod check {
         Array2::from_shape_simple_fn((rows, cols), || rng.next_signed())
     }
 
+    /// One forward and one backward pass of `layer` in fresh scratch: its output for `x` and
+    /// its input gradient for the output gradient `dy` (the parameter gradients stay in the
+    /// layer).
+    pub fn forward_backward(
+        layer: &mut dyn Layer,
+        x: &Array2<f32>,
+        dy: &Array2<f32>,
+    ) -> (Array2<f32>, Array2<f32>) {
+        let batch = x.ncols();
+        let mut scratch = vec![0.0f32; layer.scratch_len(batch)];
+        let mut y = Array2::zeros((layer.output_shape().features(), batch));
+        layer.forward(&x.view(), &mut y.view_mut(), &mut scratch);
+        let mut dx = Array2::zeros((layer.input_shape().features(), batch));
+        layer.backward(
+            &x.view(),
+            &y.view(),
+            &dy.view(),
+            Some(&mut dx.view_mut()),
+            &mut scratch,
+        );
+        (y, dx)
+    }
+
     /// Check `backward` of `layer` against central finite differences of the scalar loss
     /// `L = sum(y * r)` (a fixed random `r`, so every output matters), for every input value
     /// and every parameter, in f64 arithmetic of f32 results. `h` is the step; tolerance is
@@ -262,6 +285,7 @@ pub(crate) mod check {
         // Inputs kept 0.05 away from 0, so a step of h never crosses an activation's kink.
         let x = rand_array(fi, batch, seed).mapv(|v| v.signum() * (0.05 + 0.95 * v.abs()));
         let r = rand_array(fo, batch, seed + 1);
+        let (_, dx) = forward_backward(layer, &x, &r);
         let mut scratch = vec![0.0f32; layer.scratch_len(batch)];
         let loss = |layer: &dyn Layer, x: &Array2<f32>, scratch: &mut [f32]| -> f64 {
             let mut y = Array2::zeros((fo, batch));
@@ -271,16 +295,6 @@ pub(crate) mod check {
                 .map(|(&a, &b)| a as f64 * b as f64)
                 .sum()
         };
-        let mut y = Array2::zeros((fo, batch));
-        layer.forward(&x.view(), &mut y.view_mut(), &mut scratch);
-        let mut dx = Array2::zeros((fi, batch));
-        layer.backward(
-            &x.view(),
-            &y.view(),
-            &r.view(),
-            Some(&mut dx.view_mut()),
-            &mut scratch,
-        );
         let h = 1e-2f32;
         let close = |a: f64, n: f64| (a - n).abs() <= 1e-2 * n.abs().max(1e-1) + 2e-3;
         // Inputs.

@@ -381,7 +381,7 @@ impl Layer for UpsampleConv1d {
 mod tests {
     use super::*;
     use crate::vae::conv::Conv1d;
-    use crate::vae::layer::check::{gradient_check, rand_array};
+    use crate::vae::layer::check::{forward_backward, gradient_check, rand_array};
     use crate::vae::reshape::Upsample;
     use dsp::rng::SplitMix64;
     use ndarray::Array2;
@@ -432,31 +432,11 @@ mod tests {
                 let (mut fused, mut up, mut conv) = pair(cin, tin, f, out, k);
                 let x = rand_array(cin * tin, bsz, 11);
                 let dy = rand_array(out * tin * f, bsz, 12);
-                let mut s1 = vec![0.0; fused.scratch_len(bsz)];
-                let mut y1 = Array2::zeros((out * tin * f, bsz));
-                fused.forward(&x.view(), &mut y1.view_mut(), &mut s1);
-                let mut dx1 = Array2::zeros((cin * tin, bsz));
-                fused.backward(
-                    &x.view(),
-                    &y1.view(),
-                    &dy.view(),
-                    Some(&mut dx1.view_mut()),
-                    &mut s1,
-                );
+                let (y1, dx1) = forward_backward(&mut fused, &x, &dy);
 
                 let mut u = Array2::zeros((cin * tin * f, bsz));
                 up.forward(&x.view(), &mut u.view_mut(), &mut []);
-                let mut s2 = vec![0.0; conv.scratch_len(bsz)];
-                let mut y2 = Array2::zeros((out * tin * f, bsz));
-                conv.forward(&u.view(), &mut y2.view_mut(), &mut s2);
-                let mut du = Array2::zeros((cin * tin * f, bsz));
-                conv.backward(
-                    &u.view(),
-                    &y2.view(),
-                    &dy.view(),
-                    Some(&mut du.view_mut()),
-                    &mut s2,
-                );
+                let (y2, du) = forward_backward(&mut conv, &u, &dy);
                 let mut dx2 = Array2::zeros((cin * tin, bsz));
                 up.backward(
                     &x.view(),
