@@ -263,6 +263,22 @@ pub struct FeatureExtractor {
     projection: BandProjection,
     complex: ComplexSpec,
     db: Spectrogram,
+    /// The tempo detector's mel bands ([`FeatureConfig::projection_for_tempo`]), built on the
+    /// first [`FeatureExtractor::tempo_analysis`].
+    tempo_mel: Option<BandProjection>,
+    /// The detector's band dB of the last song analysed (the next song reuses its memory).
+    tempo_db: Spectrogram,
+}
+
+/// What [`FeatureExtractor::tempo_analysis`] finds in a whole song; borrows the extractor's
+/// buffers until the next analysis.
+pub struct TempoBands<'a> {
+    /// The tempo envelope ([`dsp::tempo::tempo_envelope`]), one value per STFT frame.
+    pub envelope: Vec<f32>,
+    /// The detector's mel band dB (frames x bands).
+    pub db: &'a Spectrogram,
+    /// The detector's mel bands.
+    pub mel: &'a BandProjection,
 }
 
 impl FeatureExtractor {
@@ -273,6 +289,8 @@ impl FeatureExtractor {
             projection: config.projection(),
             complex: ComplexSpec::zeros(0, 0),
             db: Spectrogram::zeros(0, 0),
+            tempo_mel: None,
+            tempo_db: Spectrogram::zeros(0, 0),
         })
     }
 
@@ -401,25 +419,36 @@ impl FeatureExtractor {
         Ok(&self.db)
     }
 
-    /// The tempo envelope ([`dsp::tempo::tempo_envelope`]) and the `mel` band dB spectrogram
-    /// of a whole song, computed in blocks of frames: memory holds the bands, not the song's
-    /// STFT (for 20 minutes, 53 MB of bands instead of 640 MB of complex and dB bins).
-    pub fn tempo_analysis(
-        &mut self,
-        signal: &[f32],
-        mel: &BandProjection,
-    ) -> dsp::Result<(Vec<f32>, Spectrogram)> {
+    /// The tempo envelope ([`dsp::tempo::tempo_envelope`]) and the detector's mel band dB
+    /// spectrogram of a whole song, computed in blocks of frames: memory holds the bands, not
+    /// the song's STFT (for 20 minutes, 53 MB of bands instead of 640 MB of complex and dB
+    /// bins). The bands and their projection stay with the extractor for the next song.
+    pub fn tempo_analysis(&mut self, signal: &[f32]) -> dsp::Result<TempoBands<'_>> {
         let frames = self.config.stft().frames(signal.len());
+        let mel = self
+            .tempo_mel
+            .take()
+            .unwrap_or_else(|| self.config.projection_for_tempo());
+        let mut mel_db = std::mem::replace(&mut self.tempo_db, Spectrogram::zeros(0, 0));
+        // Every frame is written below.
+        mel_db.reshape(frames, mel.n_bands);
         let mut linear = dsp::tempo::OnsetFlux::default();
-        let mut mel_db = Spectrogram::zeros(frames, mel.n_bands);
-        self.each_block(signal, |t0, db, _| {
+        let done = self.each_block(signal, |t0, db, _| {
             linear.push_frames(db);
             mel_db.data[t0 * mel.n_bands..(t0 + db.frames) * mel.n_bands]
                 .copy_from_slice(&mel.forward(db).data);
-        })?;
-        let env =
-            dsp::tempo::combine_envelopes(&linear.finish(), &dsp::tempo::onset_envelope(&mel_db));
-        Ok((env, mel_db))
+        });
+        self.tempo_db = mel_db;
+        let (mel, mel_db) = (&*self.tempo_mel.insert(mel), &self.tempo_db);
+        done?;
+        Ok(TempoBands {
+            envelope: dsp::tempo::combine_envelopes(
+                &linear.finish(),
+                &dsp::tempo::onset_envelope(mel_db),
+            ),
+            db: mel_db,
+            mel,
+        })
     }
 
     /// Band dB features back to STFT magnitudes (frames x bins) for Griffin-Lim: the bin dB of

@@ -619,12 +619,12 @@ pub fn find_examples(
     tempo_hint: Option<f32>,
 ) -> Result<Examples, NoExamples> {
     let cfg = fx.config.clone();
-    let mel = cfg.projection_for_tempo();
-    let (tempo, readings, mel_db) = match fx.tempo_analysis(x, &mel) {
-        Ok((env, mel_db)) => {
+    let (tempo, readings, bands) = match fx.tempo_analysis(x) {
+        Ok(bands) => {
+            let env = &bands.envelope;
             let (lo, hi) = dsp::tempo::DEFAULT_BPM_RANGE;
             let fr = cfg.frame_rate();
-            let analysis = dsp::tempo::TempoAnalysis::new(&env, fr, lo, hi);
+            let analysis = dsp::tempo::TempoAnalysis::new(env, fr, lo, hi);
             let best = analysis.as_ref().and_then(|a| a.best());
             let readings = match (&analysis, &best) {
                 (Some(a), Some(b)) => a.readings(b),
@@ -635,19 +635,20 @@ pub fn find_examples(
                     analysis
                         .as_ref()
                         .and_then(|a| a.near(h))
-                        .unwrap_or_else(|| dsp::tempo::fixed_tempo(&env, fr, h)),
+                        .unwrap_or_else(|| dsp::tempo::fixed_tempo(env, fr, h)),
                 ),
                 None => best,
             };
             let readings = readings.iter().map(|t| (t.bpm, t.strength)).collect();
-            (tempo, readings, Some(mel_db))
+            (tempo, readings, Some(bands))
         }
         Err(_) => (None, Vec::new(), None),
     };
     // Rhythm evidence for the tempo's octave (see dsp::tempo_octave).
-    let (hat_rate, snare_period) = mel_db.as_ref().map_or((0.0, None), |db| {
+    let (hat_rate, snare_period) = bands.as_ref().map_or((0.0, None), |b| {
         let fs = 1.0 / cfg.frame_rate();
-        let r = dsp::drums::rhythm(db, mel.centres_hz(), fs, &dsp::drums::DrumConfig::default());
+        let hz = b.mel.centres_hz();
+        let r = dsp::drums::rhythm(b.db, hz, fs, &dsp::drums::DrumConfig::default());
         (r.hat_rate, r.snare_period)
     });
     let evidence = TempoEvidence {
@@ -671,13 +672,13 @@ pub fn find_examples(
             evidence,
         });
     };
-    let (Some(t), Some(mel_db)) = (tempo, mel_db) else {
+    let (Some(t), Some(bands)) = (tempo, bands) else {
         return Err(fail(format!(
             "no steady tempo found (the bar grid needs one; {:.1} s of audio)",
             x.len() as f64 / cfg.sample_rate as f64
         )));
     };
-    let mut downbeat = dsp::downbeat::find_downbeat(&mel_db, cfg.sample_rate, &t)
+    let mut downbeat = dsp::downbeat::find_downbeat(bands.db, cfg.sample_rate, &t)
         .ok_or_else(|| fail(format!("too short to find bar lines at {:.1} BPM", t.bpm)))?;
     // A bar line found just before the signal's start is the start (see START_SLACK_SECONDS).
     let before = downbeat.frame - dsp::downbeat::BEATS_PER_BAR as f32 * t.period_frames;
