@@ -454,3 +454,64 @@ fn id3_with_tbpm(bpm: &str) -> Vec<u8> {
     tag.extend_from_slice(&frame);
     tag
 }
+
+/// A kick on every beat and a bass note changing on every beat through three notes: the tempo
+/// is plain, but no beat of a 4/4 bar differs from the others, so `dataset-info` lists the
+/// song's bar lines as unsure. A bundled house song (confidence 0.37) is not listed.
+#[test]
+fn bar_lines_without_evidence_are_listed_as_unsure() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let house = d.join("songs/house");
+    std::fs::create_dir_all(&house).unwrap();
+    let sr = 22050u32;
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: sr,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(house.join("kicks.wav"), spec).unwrap();
+    let beat = sr as usize / 2; // 120 BPM
+    for i in 0..16 * sr as usize {
+        let t = (i % beat) as f32 / sr as f32;
+        let tau = 2.0 * std::f32::consts::PI;
+        let kick = (tau * (50.0 + 100.0 * (-t * 30.0).exp()) * t).sin() * (-t * 8.0).exp();
+        let note = [110.0, 131.0, 147.0][i / beat % 3];
+        let v = 0.8 * kick + 0.25 * (tau * note * t).sin();
+        w.write_sample((v * 32767.0) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("songs/house/house-07-125bpm.mp3");
+    std::fs::copy(&bundled, house.join("house-07-125bpm.mp3")).unwrap();
+
+    let v = json(&ok(d, &["dataset-info", "songs", "--json"]));
+    let unsure: Vec<&str> = v["bar_lines_unsure"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(unsure.len(), 1, "{unsure:?}");
+    assert!(unsure[0].ends_with("kicks.wav"), "{unsure:?}");
+    let kicks = v["songs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["path"].as_str().unwrap().ends_with("kicks.wav"))
+        .unwrap();
+    assert!(
+        (kicks["tempo_bpm"].as_f64().unwrap() - 120.0).abs() < 2.4,
+        "{kicks}"
+    );
+    assert!(
+        kicks["downbeat_confidence"].as_f64().unwrap() < 0.05,
+        "{kicks}"
+    );
+    let text = ok(d, &["dataset-info", "songs"]);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("bar lines unsure: "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("kicks.wav"), "{line}");
+}

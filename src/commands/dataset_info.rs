@@ -12,6 +12,7 @@ use crate::cli::DatasetInfoArgs;
 use crate::dataset::cache::AnalysisTiming;
 use crate::dataset::tempo_choice::UNSURE_MARGIN;
 use crate::dataset::{Dataset, Skipped, Song};
+use dsp::downbeat::UNSURE_CONFIDENCE;
 
 /// One genre's row.
 #[derive(Serialize)]
@@ -47,6 +48,8 @@ struct Summary {
     tempo_sources: BTreeMap<&'static str, usize>,
     /// Songs whose tempo choice had a margin below [`UNSURE_MARGIN`].
     tempo_unsure: Vec<PathBuf>,
+    /// Songs whose first bar line had a confidence below [`UNSURE_CONFIDENCE`].
+    bar_lines_unsure: Vec<PathBuf>,
     /// Thread-seconds of analysis, summed over the songs (timed when each was analysed).
     analysis_seconds: AnalysisTiming,
     /// Frames x bands of one example.
@@ -123,10 +126,21 @@ fn summarise(ds: &Dataset, clip_shape: [usize; 2], seconds: f64) -> Summary {
             .filter(|s| s.tempo_margin < UNSURE_MARGIN)
             .map(|s| s.path.clone())
             .collect(),
+        bar_lines_unsure: ds
+            .songs
+            .iter()
+            .filter(|s| bar_lines_unsure(s))
+            .map(|s| s.path.clone())
+            .collect(),
         analysis_seconds,
         clip_shape,
         seconds,
     }
+}
+
+/// Whether a song's bar lines were found with a confidence below [`UNSURE_CONFIDENCE`].
+fn bar_lines_unsure(s: &Song) -> bool {
+    s.meta.downbeat_seconds.is_some() && s.meta.downbeat_confidence < UNSURE_CONFIDENCE
 }
 
 fn song_json(s: &Song) -> serde_json::Value {
@@ -206,6 +220,14 @@ fn print_text(m: &Summary, ds: &Dataset) {
             s.meta.tempo_bpm.unwrap_or(f32::NAN),
             readings.join(", "),
             s.tempo_margin
+        );
+    }
+    for s in ds.songs.iter().filter(|s| bar_lines_unsure(s)) {
+        println!(
+            "bar lines unsure: {} (first at {:.3} s, confidence {:.2}: check that a bar starts there)",
+            s.path.display(),
+            s.meta.downbeat_seconds.unwrap_or(f64::NAN),
+            s.meta.downbeat_confidence
         );
     }
     for s in &m.skipped {
