@@ -16,7 +16,9 @@ brackets, how many more are off by a simple ratio: 1/2, 2, 2/3, 3/2):
 - with metadata: the default, the tempo the file name declares, refined by the audio;
 
 and how many first bar lines (with the genre's tempo) are within a 16th note of a true bar
-line. A song that cannot be used (no steady tempo) counts as a miss. Needs only the Python
+line; after the table, for the songs whose first bar line is right, how many of their last bar
+lines (on the grid of the detected tempo) still are, and how far at most the tempo's error
+carried a last bar line from where its first one is (the drift over the song). A song that cannot be used (no steady tempo) counts as a miss. Needs only the Python
 standard library; when librosa imports (run it with bench/.venv/bin/python, see bench/run.sh)
 a column gives librosa's `feature.tempo` on the same files, for comparison, and when madmom
 imports (bench/run.sh installs it) another gives madmom 0.16's RNN beat activations with its
@@ -95,6 +97,7 @@ def grade(tempo, bpm):
 # per genre: songs, then (ok, simple ratio) for alone, genre, metadata, then bar lines ok, found
 rows = defaultdict(lambda: [0] * 13)
 misses = []
+drift = []  # (error of the last bar line, a 16th, bars after the first, drift), in seconds
 for rel, t in sorted(truth.items()):
     g, bpm = t["genre"], float(t["bpm"])
     r = rows[g]
@@ -118,9 +121,16 @@ for rel, t in sorted(truth.items()):
     if db is not None:
         r[8] += 1
         bar = 240.0 / bpm
-        err = (db - (0.012 if g == "lo-fi" else 0.0)) % bar
+        lag = 0.012 if g == "lo-fi" else 0.0
+        err = (db - lag) % bar
         if min(err, bar - err) < bar / 16:
             r[7] += 1
+            # The song's last bar line on the detected grid, against the true grid, and how far
+            # the detected tempo moved it from where the first one is (signed errors).
+            n = int((s["seconds"] - db) / (240.0 / s["tempo_bpm"]))
+            signed = lambda t: (t - lag + bar / 2) % bar - bar / 2
+            last = signed(db + n * 240.0 / s["tempo_bpm"])
+            drift.append((abs(last), bar / 16, n, abs(last - signed(db))))
         else:
             misses.append(f"{rel}: first bar line at {db:.3f} s ({bar:.3f} s bars)")
 extra = f" librosa {librosa.__version__} |" if librosa else ""
@@ -141,5 +151,10 @@ for g in sorted(rows):
     total = [a + b for a, b in zip(total, rows[g])]
     row(g, rows[g])
 row("all", total)
+if drift:
+    held = sum(d[0] < d[1] for d in drift)
+    print(f"\nlast bar line of each song whose first is right ({min(d[2] for d in drift)}-{max(d[2] for d in drift)} "
+          f"bars later): {held} of {len(drift)} within a 16th; the detected tempo moves it at most "
+          f"{1000 * max(d[3] for d in drift):.1f} ms from the first one's error")
 for m in misses:
     print("miss:", m, file=sys.stderr)
