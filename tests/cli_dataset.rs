@@ -515,3 +515,103 @@ fn bar_lines_without_evidence_are_listed_as_unsure() {
         .unwrap_or_else(|| panic!("{text}"));
     assert!(line.contains("kicks.wav"), "{line}");
 }
+
+/// Two beats in one file: 40 s at 90 BPM, then 40 s at 128 BPM (a kick on 1 and 3, a snare
+/// on 2 and 4, 8th-note hats). The bar grid takes one tempo; the stretches that move at the
+/// other are found, reported, and no example reaching into them is kept. The same 90 BPM beat
+/// alone keeps all of its examples.
+#[test]
+fn examples_are_not_cut_where_the_tempo_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let folder = d.join("songs/mix");
+    std::fs::create_dir_all(&folder).unwrap();
+    let sr = 22050usize;
+    let beat = |bpm: f64, seconds: f64| -> Vec<f32> {
+        let mut x = vec![0.0f32; (seconds * sr as f64) as usize];
+        let mut noise = 0x9e37_79b9u32;
+        let mut white = move || {
+            noise ^= noise << 13;
+            noise ^= noise >> 17;
+            noise ^= noise << 5;
+            noise as f32 / u32::MAX as f32 - 0.5
+        };
+        let step = 60.0 / bpm / 2.0; // 8th notes
+        let mut k = 0usize;
+        while (k as f64 * step) < seconds {
+            let at = (k as f64 * step * sr as f64) as usize;
+            for i in 0..sr / 4 {
+                let Some(v) = x.get_mut(at + i) else { break };
+                let t = i as f32 / sr as f32;
+                let tau = 2.0 * std::f32::consts::PI;
+                *v += 0.15 * white() * (-t * 60.0).exp(); // hat
+                match k % 8 {
+                    0 | 4 => {
+                        *v += 0.7
+                            * (tau * (50.0 + 90.0 * (-t * 30.0).exp()) * t).sin()
+                            * (-t * 9.0).exp()
+                    }
+                    2 | 6 => *v += 0.6 * white() * (-t * 20.0).exp(),
+                    _ => {}
+                }
+            }
+            k += 1;
+        }
+        x
+    };
+    let write = |name: &str, x: &[f32]| {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: sr as u32,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(folder.join(name), spec).unwrap();
+        for &v in x {
+            w.write_sample((v.clamp(-1.0, 1.0) * 32767.0) as i16)
+                .unwrap();
+        }
+        w.finalize().unwrap();
+    };
+    let slow = beat(90.0, 40.0);
+    let mut both = slow.clone();
+    both.extend(beat(128.0, 40.0));
+    write("steady.wav", &slow);
+    write("change.wav", &both);
+
+    let out = common::beatgen(d, &["dataset-info", "songs", "--json"]);
+    assert!(out.status.success());
+    let v = json(&String::from_utf8_lossy(&out.stdout));
+    let song = |name: &str| {
+        v["songs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["path"].as_str().unwrap().ends_with(name))
+            .unwrap()
+            .clone()
+    };
+    let (steady, change) = (song("steady.wav"), song("change.wav"));
+    assert_eq!(steady["warnings"].as_array().unwrap().len(), 0, "{steady}");
+    let warnings = change["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{change}");
+    let w = warnings[0].as_str().unwrap();
+    assert!(w.starts_with("the tempo changes ("), "{w}");
+    // Whichever tempo the grid took, the examples kept lie in the stretch at that tempo: about
+    // as many as the steady song's 40 s give (2-bar examples every bar), not those of 80 s.
+    let (n_steady, n_change) = (
+        steady["clips"].as_u64().unwrap(),
+        change["clips"].as_u64().unwrap(),
+    );
+    let bpm = change["tempo_bpm"].as_f64().unwrap();
+    let bars_at = |bpm: f64| (40.0 * bpm / 240.0) as u64;
+    assert!(
+        n_change + 4 <= bars_at(90.0) + bars_at(128.0) && n_change <= bars_at(bpm) + 1,
+        "{n_change} examples at {bpm} BPM (steady: {n_steady}): {change}"
+    );
+    assert!(
+        n_change >= bars_at(bpm) / 2,
+        "{n_change} examples at {bpm} BPM"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the tempo changes"));
+}

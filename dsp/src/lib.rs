@@ -23,6 +23,7 @@ pub mod spectrogram;
 pub mod stft;
 pub mod tempo;
 pub mod tempo_octave;
+pub mod tempo_steady;
 pub mod wide;
 pub mod window;
 

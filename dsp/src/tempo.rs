@@ -238,6 +238,16 @@ impl<'a> TempoAnalysis<'a> {
         (0.5 * (r[l] + r.get(2 * l).copied().unwrap_or(0.0))).max(0.0)
     }
 
+    /// How strongly the signal repeats at `bpm` (within a frame of its beat period): the
+    /// score a reading there gets before the prior, 0 outside the autocorrelation's lags.
+    pub fn repeats_at(&self, bpm: f32) -> f32 {
+        let lag = (self.frame_rate * 60.0 / bpm).round() as usize;
+        (lag.saturating_sub(1).max(1)..=lag + 1)
+            .filter(|&l| l < self.r.len())
+            .map(|l| self.score(l))
+            .fold(0.0, f32::max)
+    }
+
     /// Local maxima of `r` inside the range (not the shoulder of a peak outside it).
     fn is_peak(&self, l: usize) -> bool {
         l >= self.lo.max(1)

@@ -159,6 +159,7 @@ fn song_json(s: &Song) -> serde_json::Value {
         "first_downbeat_seconds": s.meta.downbeat_seconds,
         "downbeat_confidence": s.meta.downbeat_confidence,
         "clips": s.meta.clip_starts.len(), "silent_clips": s.meta.silent_clips,
+        "warnings": s.meta.warnings,
     })
 }
 

@@ -520,6 +520,20 @@ fn analyse_song(
         meta.downbeat_seconds = Some(d.frame as f64 * cfg.hop as f64 / cfg.sample_rate as f64);
         meta.downbeat_confidence = d.confidence;
     }
+    if !examples.off_tempo.is_empty() {
+        let sr = cfg.sample_rate as f64;
+        let spans: Vec<String> = examples
+            .off_tempo
+            .iter()
+            .map(|&(a, b, bpm)| format!("{:.1}-{:.1} s at {bpm:.1}", a / sr, b / sr))
+            .collect();
+        meta.warnings.push(format!(
+            "the tempo changes ({} BPM, not the bar grid's {:.1}): {} examples there left out",
+            spans.join(", "),
+            meta.tempo_bpm.unwrap_or(f32::NAN),
+            examples.dropped
+        ));
+    }
     let clock = std::time::Instant::now();
     let silence = 10f32.powf(cfg.silence_dbfs / 20.0);
     let len = examples.samples.round() as usize;
@@ -565,6 +579,11 @@ pub struct Examples {
     /// Samples per example.
     pub samples: f64,
     pub evidence: TempoEvidence,
+    /// Stretches of the signal that move at another tempo than the grid's
+    /// ([`dsp::tempo_steady`]): (start, end) samples and their own BPM.
+    pub off_tempo: Vec<(f64, f64, f32)>,
+    /// Examples left out because they reach into one of those stretches.
+    pub dropped: usize,
 }
 
 impl Examples {
@@ -670,6 +689,8 @@ pub fn find_examples(
                 .collect(),
             samples: cfg.clip_samples() as f64,
             evidence,
+            off_tempo: Vec::new(),
+            dropped: 0,
         });
     };
     let (Some(t), Some(bands)) = (tempo, bands) else {
@@ -699,12 +720,39 @@ pub fn find_examples(
             grid.bars, t.bpm
         )));
     }
+    // Stretches that move at another tempo: the grid does not fit there, so no example that
+    // reaches into one is kept.
+    let off_tempo: Vec<(f64, f64, f32)> =
+        dsp::tempo_steady::off_tempo_spans(&bands.envelope, cfg.frame_rate(), &t)
+            .iter()
+            .map(|o| {
+                let at = |f: usize| f as f64 * cfg.hop as f64;
+                (at(o.frames.0), at(o.frames.1), o.bpm)
+            })
+            .collect();
+    let kept: Vec<f64> = starts
+        .iter()
+        .copied()
+        .filter(|&s| {
+            off_tempo
+                .iter()
+                .all(|&(a, b, _)| s + samples <= a || s >= b)
+        })
+        .collect();
+    if kept.is_empty() {
+        return Err(fail(format!(
+            "its tempo changes: no {} bars keep the {:.1} BPM of the bar grid",
+            grid.bars, t.bpm
+        )));
+    }
     Ok(Examples {
         tempo: Some(t),
         downbeat: Some(downbeat),
-        starts,
+        dropped: starts.len() - kept.len(),
+        starts: kept,
         samples,
         evidence,
+        off_tempo,
     })
 }
 
