@@ -464,24 +464,18 @@ fn bar_lines_without_evidence_are_listed_as_unsure() {
     let d = dir.path();
     let house = d.join("songs/house");
     std::fs::create_dir_all(&house).unwrap();
-    let sr = 22050u32;
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: sr,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(house.join("kicks.wav"), spec).unwrap();
-    let beat = sr as usize / 2; // 120 BPM
-    for i in 0..16 * sr as usize {
-        let t = (i % beat) as f32 / sr as f32;
-        let tau = 2.0 * std::f32::consts::PI;
-        let kick = (tau * (50.0 + 100.0 * (-t * 30.0).exp()) * t).sin() * (-t * 8.0).exp();
-        let note = [110.0, 131.0, 147.0][i / beat % 3];
-        let v = 0.8 * kick + 0.25 * (tau * note * t).sin();
-        w.write_sample((v * 32767.0) as i16).unwrap();
-    }
-    w.finalize().unwrap();
+    let sr = 22050usize;
+    let beat = sr / 2; // 120 BPM
+    let x: Vec<f32> = (0..16 * sr)
+        .map(|i| {
+            let t = (i % beat) as f32 / sr as f32;
+            let tau = 2.0 * std::f32::consts::PI;
+            let kick = (tau * (50.0 + 100.0 * (-t * 30.0).exp()) * t).sin() * (-t * 8.0).exp();
+            let note = [110.0, 131.0, 147.0][i / beat % 3];
+            0.8 * kick + 0.25 * (tau * note * t).sin()
+        })
+        .collect();
+    common::write_wav(&house.join("kicks.wav"), sr as u32, &x);
     let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("songs/house/house-07-125bpm.mp3");
     std::fs::copy(&bundled, house.join("house-07-125bpm.mp3")).unwrap();
 
@@ -559,25 +553,11 @@ fn examples_are_not_cut_where_the_tempo_changes() {
         }
         x
     };
-    let write = |name: &str, x: &[f32]| {
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: sr as u32,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut w = hound::WavWriter::create(folder.join(name), spec).unwrap();
-        for &v in x {
-            w.write_sample((v.clamp(-1.0, 1.0) * 32767.0) as i16)
-                .unwrap();
-        }
-        w.finalize().unwrap();
-    };
     let slow = beat(90.0, 40.0);
     let mut both = slow.clone();
     both.extend(beat(128.0, 40.0));
-    write("steady.wav", &slow);
-    write("change.wav", &both);
+    common::write_wav(&folder.join("steady.wav"), sr as u32, &slow);
+    common::write_wav(&folder.join("change.wav"), sr as u32, &both);
 
     let out = common::beatgen(d, &["dataset-info", "songs", "--json"]);
     assert!(out.status.success());

@@ -121,3 +121,19 @@ pub fn tiny_model_with(d: &Path, extra: &[&str]) {
     args.extend_from_slice(extra);
     ok(d, &args);
 }
+
+/// Write `x` (mono, clamped to [-1, 1]) as a 16-bit WAV at `sample_rate`.
+pub fn write_wav(path: &Path, sample_rate: u32, x: &[f32]) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for &v in x {
+        w.write_sample((v.clamp(-1.0, 1.0) * 32767.0) as i16)
+            .unwrap();
+    }
+    w.finalize().unwrap();
+}
