@@ -627,11 +627,12 @@ impl std::fmt::Display for NoExamples {
 pub const START_SLACK_SECONDS: f32 = 0.025;
 
 /// Detect the tempo (and on the bar grid the downbeat) of `x` and place its examples: on the
-/// grid, every `example_hop_bars` bars from the first bar line, whole examples only; with fixed
+/// grid, every `example_hop_bars` bars from the first bar line, whole examples only, none
+/// reaching into a stretch that moves at another tempo ([`dsp::tempo_steady`]); with fixed
 /// clips, see [`clip_starts`]. The tempo is the detector's best reading, or with `tempo_hint`
 /// the reading within 4% of the hint (the hint itself if there is none). On the grid a signal
-/// without a steady tempo, or too short for one example, is an error (the reason, for the
-/// skipped-files list).
+/// without a steady tempo, too short for one example, or with no example left in its tempo,
+/// is an error (the reason, for the skipped-files list).
 pub fn find_examples(
     x: &[f32],
     fx: &mut FeatureExtractor,
