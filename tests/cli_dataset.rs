@@ -558,6 +558,9 @@ fn examples_are_not_cut_where_the_tempo_changes() {
     both.extend(beat(128.0, 40.0));
     common::write_wav(&folder.join("steady.wav"), sr as u32, &slow);
     common::write_wav(&folder.join("change.wav"), sr as u32, &both);
+    // The steady beat again, under a name that declares a tempo it does not have.
+    std::fs::create_dir_all(d.join("songs/named")).unwrap();
+    common::write_wav(&d.join("songs/named/steady 128bpm.wav"), sr as u32, &slow);
 
     let out = common::beatgen(d, &["dataset-info", "songs", "--json"]);
     assert!(out.status.success());
@@ -594,4 +597,18 @@ fn examples_are_not_cut_where_the_tempo_changes() {
         "{n_change} examples at {bpm} BPM"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("the tempo changes"));
+    // The misnamed song moves at 90 BPM everywhere: it is skipped, and the reason says the
+    // name may be wrong; without metadata it is used.
+    let skipped = v["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    let reason = skipped[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("at 128.0 BPM") && reason.contains("tag or file name"),
+        "{reason}"
+    );
+    let v = json(&ok(
+        d,
+        &["dataset-info", "songs", "--json", "--ignore-tempo-metadata"],
+    ));
+    assert_eq!(v["skipped"].as_array().unwrap().len(), 0, "{v}");
 }

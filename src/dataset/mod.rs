@@ -741,9 +741,17 @@ pub fn find_examples(
         })
         .collect();
     if kept.is_empty() {
+        let sr = cfg.sample_rate as f64;
+        let spans: Vec<String> = off_tempo
+            .iter()
+            .map(|&(a, b, bpm)| format!("{:.1}-{:.1} s at {bpm:.1} BPM", a / sr, b / sr))
+            .collect();
         return Err(fail(format!(
-            "its tempo changes: no {} bars keep the {:.1} BPM of the bar grid",
-            grid.bars, t.bpm
+            "no {} bars move at {:.1} BPM, the bar grid's tempo ({}): a tempo change, or a \
+             wrong tempo in its tag or file name (see --ignore-tempo-metadata)",
+            grid.bars,
+            t.bpm,
+            spans.join(", ")
         )));
     }
     Ok(Examples {
