@@ -11,7 +11,9 @@
 //! Metadata fixes the octave and the audio refines it: the examples are cut at the
 //! autocorrelation peak within 4% of the declared tempo ([`dsp::tempo::TempoAnalysis::near`]),
 //! or at the declared tempo itself when there is none (a file name's "74bpm" for a song at
-//! 73.5 gives 73.5). With `use_metadata` false only the detector is used.
+//! 73.5 gives 73.5). A song whose audio moves at another tempo throughout is not cut at the
+//! declared one: it is skipped ([`dsp::tempo_steady`], in `find_examples`). With
+//! `use_metadata` false only the detector is used.
 
 use std::path::Path;
 
