@@ -523,13 +523,8 @@ fn examples_are_not_cut_where_the_tempo_changes() {
     let sr = 22050usize;
     let beat = |bpm: f64, seconds: f64| -> Vec<f32> {
         let mut x = vec![0.0f32; (seconds * sr as f64) as usize];
-        let mut noise = 0x9e37_79b9u32;
-        let mut white = move || {
-            noise ^= noise << 13;
-            noise ^= noise >> 17;
-            noise ^= noise << 5;
-            noise as f32 / u32::MAX as f32 - 0.5
-        };
+        let mut rng = dsp::rng::SplitMix64::new(0x9e37_79b9);
+        let mut white = move || 0.5 * rng.next_signed();
         let step = 60.0 / bpm / 2.0; // 8th notes
         let mut k = 0usize;
         while (k as f64 * step) < seconds {

@@ -219,8 +219,6 @@ pub fn find_downbeat(mel_db: &Spectrogram, sample_rate: u32, tempo: &Tempo) -> O
 mod tests {
     use super::*;
 
-    /// A bar of kick on 1, snare on 2 and 4, hats on 8ths, and a bass note changing every
-    /// bar, starting `offset` seconds in (so the first downbeat is there).
     /// A kick drum `t` seconds after its hit: a sine falling from 150 to 50 Hz, decaying.
     fn kick(t: f32) -> f32 {
         (2.0 * std::f32::consts::PI * (50.0 + 100.0 * (-t * 30.0).exp()) * t).sin()
@@ -235,6 +233,9 @@ mod tests {
         *state as f32 / u32::MAX as f32 - 0.5
     }
 
+    /// Bars of a kick on 1, a snare on 2 and 4 (on 3 with `half_time`), hats on 8ths, and a
+    /// bass note changing every bar, starting `offset` seconds in (so the first downbeat is
+    /// there).
     fn song(bpm: f32, offset: f32, seconds: f32, half_time: bool) -> Vec<f32> {
         let sr = 22050.0;
         let beat = 60.0 / bpm;

@@ -474,19 +474,14 @@ mod tests {
     /// every `k` of vectors of 1 to 70 values with zeros of both signs and negatives.
     #[test]
     fn positive_kth_largest_is_the_clamped_selection() {
-        let mut state = 0x2545_f491_u32;
+        let mut rng = crate::rng::SplitMix64::new(0x2545_f491);
         for n in 1..=70usize {
             let values: Vec<f32> = (0..n)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 17;
-                    state ^= state << 5;
-                    match state % 11 {
-                        0 => 0.0,
-                        1 if n % 3 == 0 => -0.0,
-                        2 => 1.5,
-                        _ => (state % 2000) as f32 / 100.0 - 10.0,
-                    }
+                .map(|_| match rng.below(11) {
+                    0 => 0.0,
+                    1 if n % 3 == 0 => -0.0,
+                    2 => 1.5,
+                    _ => rng.below(2000) as f32 / 100.0 - 10.0,
                 })
                 .collect();
             for k in 0..n {
