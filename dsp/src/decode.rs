@@ -394,8 +394,11 @@ struct Downmix {
     channels: usize,
     mid: Vec<f32>,
     first: Vec<f32>,
-    /// Resamplers of the mid and first-channel signals (made at the first packet).
-    resamplers: Option<(StreamResampler, StreamResampler)>,
+    /// Resampler of the mid signal (made at the first packet).
+    mid_resampler: Option<StreamResampler>,
+    /// Resampler of the first channel (made at the first packet with more than one channel:
+    /// building one tabulates its sinc, a cost mono songs need not pay).
+    first_resampler: Option<StreamResampler>,
     /// One packet's mid and first channel at the source rate.
     packet: (Vec<f32>, Vec<f32>),
     mid_energy: f64,
@@ -410,7 +413,8 @@ impl Downmix {
             channels: 0,
             mid: Vec::new(),
             first: Vec::new(),
-            resamplers: None,
+            mid_resampler: None,
+            first_resampler: None,
             packet: (Vec::new(), Vec::new()),
             mid_energy: 0.0,
             channel_energy: 0.0,
@@ -430,20 +434,18 @@ impl Downmix {
         rate: u32,
         expected_frames: Option<u64>,
     ) -> Result<()> {
-        if self.resamplers.is_none() {
-            self.resamplers = Some((
-                StreamResampler::new(rate, self.target_rate)?,
-                StreamResampler::new(rate, self.target_rate)?,
-            ));
-            if let Some(n) = expected_frames {
-                // A hint only: capped so that a lying header cannot reserve unbounded memory.
-                let out = (n as f64 * self.target_rate as f64 / rate as f64) as usize;
-                let out = out.min(self.target_rate as usize * 3 * 3600);
-                self.mid.reserve(out);
-                if channels > 1 {
-                    self.first.reserve(out);
-                }
-            }
+        // A hint only: capped so that a lying header cannot reserve unbounded memory.
+        let expected_out = expected_frames.map(|n| {
+            let out = (n as f64 * self.target_rate as f64 / rate as f64) as usize;
+            out.min(self.target_rate as usize * 3 * 3600)
+        });
+        if self.mid_resampler.is_none() {
+            self.mid_resampler = Some(StreamResampler::new(rate, self.target_rate)?);
+            self.mid.reserve(expected_out.unwrap_or(0));
+        }
+        if channels > 1 && self.first_resampler.is_none() {
+            self.first_resampler = Some(StreamResampler::new(rate, self.target_rate)?);
+            self.first.reserve(expected_out.unwrap_or(0));
         }
         self.channels = self.channels.max(channels);
         let inv = 1.0 / channels as f32;
@@ -461,19 +463,21 @@ impl Downmix {
             }
         }
         self.frames += mid.len();
-        let (mid_rs, first_rs) = self.resamplers.as_mut().expect("made above");
+        let mid_rs = self.mid_resampler.as_mut().expect("made above");
         mid_rs.push(mid, &mut self.mid)?;
-        first_rs.push(first, &mut self.first)?;
+        if let Some(first_rs) = &mut self.first_resampler {
+            first_rs.push(first, &mut self.first)?;
+        }
         Ok(())
     }
 
     /// The mono signal at the target rate, and a warning when the channels cancel.
     fn finish(mut self) -> Result<(Vec<f32>, Option<String>)> {
-        if let Some((mid_rs, first_rs)) = self.resamplers.take() {
+        if let Some(mid_rs) = self.mid_resampler.take() {
             mid_rs.finish(&mut self.mid)?;
-            if self.channels > 1 {
-                first_rs.finish(&mut self.first)?;
-            }
+        }
+        if let Some(first_rs) = self.first_resampler.take() {
+            first_rs.finish(&mut self.first)?;
         }
         if self.channels > 1 && self.channel_energy > 0.0 {
             let drop_db = 10.0 * (self.channel_energy / self.mid_energy.max(1e-30)).log10();
