@@ -569,6 +569,14 @@ pub struct DatasetInfoArgs {
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     pub json: bool,
+    /// Also write every song with a metronome on its bar grid, to check by ear where its
+    /// beats and bar lines were put: DIR/<genre>/<name>.clicks.mp3 (a 2 kHz click on each bar
+    /// line, 1 kHz on the other beats). DIR must not be inside SONGS.
+    #[arg(long, value_name = "DIR")]
+    pub clicks: Option<PathBuf>,
+    /// Format of the --clicks files.
+    #[arg(long, default_value = "mp3", value_parser = ["mp3", "wav"])]
+    pub clicks_format: String,
 }
 
 #[derive(Debug, Args)]

@@ -607,3 +607,143 @@ fn examples_are_not_cut_where_the_tempo_changes() {
     ));
     assert_eq!(v["skipped"].as_array().unwrap().len(), 0, "{v}");
 }
+
+/// `--clicks`: every song comes back with a click on each beat of the grid `dataset-info`
+/// reports (tempo and first bar line), 2 kHz on the bar lines and 1 kHz on the other beats,
+/// before the first bar line too (the song starts with two beats of pickup). The song is quiet enough that the limiter leaves it alone,
+/// so the written file minus the song is the click track itself. A folder inside the songs
+/// folder is refused before anything is read.
+#[test]
+fn clicks_put_a_metronome_on_the_bar_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let folder = d.join("songs/boom-bap");
+    std::fs::create_dir_all(&folder).unwrap();
+    let sr = 22050usize;
+    let beat = 60.0 / 100.0 * sr as f64; // 100 BPM
+    let lead = (0.35 * sr as f64) as usize;
+    let x: Vec<f32> = (0..20 * sr)
+        .map(|i| {
+            let Some(n) = i.checked_sub(lead) else {
+                return 0.0;
+            };
+            let k = (n as f64 / beat) as usize;
+            let t = (n as f64 - k as f64 * beat) as f32 / sr as f32;
+            let tau = 2.0 * std::f32::consts::PI;
+            // A kick on each bar's first beat, a tom on the others; the song starts on the
+            // third beat of a bar (two beats of pickup).
+            if k % 4 == 2 {
+                0.3 * (tau * (50.0 + 90.0 * (-t * 30.0).exp()) * t).sin() * (-t * 9.0).exp()
+            } else {
+                0.2 * (tau * 180.0 * t).sin() * (-t * 14.0).exp()
+            }
+        })
+        .collect();
+    common::write_wav(&folder.join("groove-100bpm.wav"), sr as u32, &x);
+
+    for bad in [
+        vec!["--clicks", "songs/clicks"],
+        vec!["--clicks", "out/../songs/x"],
+    ] {
+        let mut args = vec!["dataset-info", "songs"];
+        args.extend(bad);
+        let err = common::fails(d, &args);
+        assert!(err.contains("inside the songs folder"), "{err}");
+    }
+    assert!(!d.join("songs/clicks").exists() && !d.join("songs/x").exists());
+    assert!(
+        !d.join(".cache").exists(),
+        "refused before any song was read"
+    );
+    let err = common::fails(
+        d,
+        &[
+            "dataset-info",
+            "songs",
+            "--representation",
+            "clips",
+            "--clicks",
+            "out",
+        ],
+    );
+    assert!(err.contains("bar grid"), "{err}");
+
+    let v = json(&ok(
+        d,
+        &[
+            "dataset-info",
+            "songs",
+            "--json",
+            "--clicks",
+            "out",
+            "--clicks-format",
+            "wav",
+        ],
+    ));
+    let song = &v["songs"][0];
+    let bpm = song["tempo_bpm"].as_f64().unwrap();
+    let first = song["first_downbeat_seconds"].as_f64().unwrap() * sr as f64;
+    assert!((bpm - 100.0).abs() < 1.0, "{song}");
+    let written = d.join("out/boom-bap/groove-100bpm.clicks.wav");
+    assert_eq!(
+        v["clicks"]["files"][0].as_str().unwrap(),
+        "out/boom-bap/groove-100bpm.clicks.wav"
+    );
+
+    let read = |p: &Path| -> Vec<f32> {
+        hound::WavReader::open(p)
+            .unwrap()
+            .samples::<i16>()
+            .map(|s| s.unwrap() as f32 / 32768.0)
+            .collect()
+    };
+    let (song_x, out) = (read(&folder.join("groove-100bpm.wav")), read(&written));
+    assert_eq!(out.len(), song_x.len());
+    let clicks: Vec<f32> = out.iter().zip(&song_x).map(|(o, s)| o - s).collect();
+    // The grid, by hand: beats every 60/bpm s through the first bar line, both ways.
+    let step = 60.0 / bpm * sr as f64;
+    let mut beats = Vec::new();
+    let mut k = -((first / step).floor() as i64);
+    while first + k as f64 * step < clicks.len() as f64 {
+        beats.push((first + k as f64 * step, k.rem_euclid(4) == 0));
+        k += 1;
+    }
+    assert!(beats.len() >= 32 && beats[0].0 < step, "{beats:?}");
+    assert!(
+        first > step,
+        "the first bar line on a kick, after the pickup: {first}"
+    );
+    for &(at, bar) in &beats {
+        let s = at.ceil() as usize;
+        let before = clicks[s.saturating_sub(30)..s]
+            .iter()
+            .fold(0.0f32, |m, v| m.max(v.abs()));
+        let after = clicks[s..s + 30].iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(
+            before < 0.005 && after > 0.3,
+            "beat at {at}: {before} then {after}"
+        );
+        let span = sr / 100; // 10 ms: two zero crossings per period
+        let crossings = clicks[s..s + span]
+            .windows(2)
+            .filter(|w| (w[0] < 0.0) != (w[1] < 0.0))
+            .count() as f64;
+        let expect = if bar { 40.0 } else { 20.0 };
+        assert!(
+            (crossings - expect).abs() <= 3.0,
+            "beat at {at} (bar {bar}): {crossings}"
+        );
+    }
+    // Nothing else: every sample louder than a click's tail lies in a click.
+    let loud = clicks
+        .iter()
+        .enumerate()
+        .filter(|&(i, v)| {
+            v.abs() > 0.01
+                && !beats
+                    .iter()
+                    .any(|&(at, _)| (i as f64) >= at && (i as f64) < at + 0.04 * sr as f64)
+        })
+        .count();
+    assert_eq!(loud, 0);
+}

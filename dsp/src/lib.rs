@@ -16,6 +16,7 @@ pub mod error;
 pub mod griffin_lim;
 pub mod image;
 pub mod limiter;
+pub mod metronome;
 pub mod pghi;
 pub mod resample;
 pub mod rng;

@@ -60,6 +60,9 @@ struct Summary {
 
 pub fn run(a: DatasetInfoArgs) -> anyhow::Result<()> {
     let (cfg, opts) = super::dataset_setup(&a.data, a.seed)?;
+    if let Some(dir) = &a.clicks {
+        super::clicks::check(&cfg, dir, &a.songs)?;
+    }
     let start = Instant::now();
     let ds = Dataset::load(&a.songs, &cfg, &opts)?;
     let summary = summarise(
@@ -67,12 +70,31 @@ pub fn run(a: DatasetInfoArgs) -> anyhow::Result<()> {
         [cfg.frames(), cfg.bands()],
         start.elapsed().as_secs_f64(),
     );
+    let clicks = match &a.clicks {
+        Some(dir) => Some(super::clicks::write(&ds, &cfg, dir, &a.clicks_format)?),
+        None => None,
+    };
     if a.json {
         let mut v = serde_json::to_value(&summary)?;
         v["songs"] = ds.songs.iter().map(song_json).collect();
+        if let Some(c) = &clicks {
+            v["clicks"] = serde_json::to_value(c)?;
+        }
         return super::print_json(&v);
     }
     print_text(&summary, &ds);
+    if let Some(c) = &clicks {
+        println!(
+            "clicks: {} songs with their bar grid in {} (2 kHz on each bar line, 1 kHz on the other beats){}",
+            c.files.len(),
+            c.dir.display(),
+            if c.failed.is_empty() {
+                String::new()
+            } else {
+                format!("; {} could not be written (see the warnings)", c.failed.len())
+            }
+        );
+    }
     Ok(())
 }
 
@@ -225,7 +247,7 @@ fn print_text(m: &Summary, ds: &Dataset) {
     }
     for s in ds.songs.iter().filter(|s| bar_lines_unsure(s)) {
         println!(
-            "bar lines unsure: {} (first at {:.3} s, confidence {:.2}: check that a bar starts there)",
+            "bar lines unsure: {} (first at {:.3} s, confidence {:.2}: check that a bar starts there, by ear with --clicks)",
             s.path.display(),
             s.meta.downbeat_seconds.unwrap_or(f64::NAN),
             s.meta.downbeat_confidence

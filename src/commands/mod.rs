@@ -1,6 +1,7 @@
 //! One module per subcommand; each takes its parsed arguments and returns `anyhow::Result`.
 
 mod bench_train;
+mod clicks;
 mod dataset_info;
 pub mod demo;
 mod eval;

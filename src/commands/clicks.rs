@@ -1,0 +1,192 @@
+//! `dataset-info --clicks DIR`: every song with a metronome on the bar grid it was cut on, so
+//! that its tempo and bar lines can be checked by ear (a high click on each bar line, a lower
+//! one on the other beats; see [`dsp::metronome`]).
+
+use std::collections::HashSet;
+use std::path::{Component, Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::dataset::features::{bar_samples, FeatureConfig};
+use crate::dataset::{Dataset, Song};
+use dsp::metronome::{BeatGrid, Metronome};
+
+/// What `--clicks` wrote.
+#[derive(Debug, serde::Serialize)]
+pub struct ClicksWritten {
+    pub dir: PathBuf,
+    /// Files written, one per song with a bar grid.
+    pub files: Vec<PathBuf>,
+    /// Songs not written, with the reason.
+    pub failed: Vec<(PathBuf, String)>,
+}
+
+/// Refuse what `--clicks dir` cannot do, before any song is read: fixed clips have no bar
+/// grid, and the songs folder is never written to.
+pub fn check(cfg: &FeatureConfig, dir: &Path, songs: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        cfg.grid.is_some(),
+        "--clicks needs the bar grid (--representation bars)"
+    );
+    anyhow::ensure!(
+        !is_within(dir, songs),
+        "--clicks {}: inside the songs folder {}, which beatgen never writes to",
+        dir.display(),
+        songs.display()
+    );
+    Ok(())
+}
+
+/// Write each song of `ds` that has a bar grid, with its metronome, to
+/// `dir/<genre>/<file stem>.clicks.<ext>` (`ext`: `mp3` or `wav`), at the model's sample rate
+/// ([`check`] first).
+pub fn write(
+    ds: &Dataset,
+    cfg: &FeatureConfig,
+    dir: &Path,
+    ext: &str,
+) -> anyhow::Result<ClicksWritten> {
+    check(cfg, dir, &ds.root)?;
+    let jobs = output_paths(&ds.songs, dir, ext);
+    let results: Vec<(PathBuf, anyhow::Result<PathBuf>)> = jobs
+        .par_iter()
+        .map(|(song, out)| {
+            (
+                song.path.clone(),
+                write_one(song, cfg, out).map(|_| out.clone()),
+            )
+        })
+        .collect();
+    let mut written = ClicksWritten {
+        dir: dir.to_path_buf(),
+        files: Vec::new(),
+        failed: Vec::new(),
+    };
+    for (song, r) in results {
+        match r {
+            Ok(out) => written.files.push(out),
+            Err(e) => {
+                log::warn!("{}: no click track: {e:#}", song.display());
+                written.failed.push((song, format!("{e:#}")));
+            }
+        }
+    }
+    Ok(written)
+}
+
+/// The output file of each song with a bar grid: `<stem>.clicks.<ext>` in its genre's folder,
+/// or `<file name>.clicks.<ext>` when another song of the genre has the same stem.
+fn output_paths<'a>(songs: &'a [Song], dir: &Path, ext: &str) -> Vec<(&'a Song, PathBuf)> {
+    let mut used = HashSet::new();
+    songs
+        .iter()
+        .filter(|s| s.meta.tempo_bpm.is_some() && s.meta.downbeat_seconds.is_some())
+        .map(|s| {
+            let folder = dir.join(&s.genre);
+            let name = |base: &std::ffi::OsStr| {
+                let mut n = base.to_os_string();
+                n.push(format!(".clicks.{ext}"));
+                folder.join(n)
+            };
+            let mut out = name(s.path.file_stem().unwrap_or_default());
+            if !used.insert(out.clone()) {
+                out = name(s.path.file_name().unwrap_or_default());
+                used.insert(out.clone());
+            }
+            (s, out)
+        })
+        .collect()
+}
+
+/// Decode `song` again, add the metronome of its bar grid, limit the peaks and write `out`.
+fn write_one(song: &Song, cfg: &FeatureConfig, out: &Path) -> anyhow::Result<()> {
+    let (Some(bpm), Some(first)) = (song.meta.tempo_bpm, song.meta.downbeat_seconds) else {
+        anyhow::bail!("no bar grid");
+    };
+    let opts = dsp::DecodeOptions {
+        sample_rate: cfg.sample_rate,
+        ..Default::default()
+    };
+    let mut x = dsp::decode_file(&song.path, &opts)?.samples;
+    let beats_per_bar = dsp::downbeat::BEATS_PER_BAR;
+    let grid = BeatGrid {
+        bar_line: first * cfg.sample_rate as f64,
+        beat: bar_samples(bpm, cfg.sample_rate) / beats_per_bar as f64,
+        beats_per_bar,
+    };
+    Metronome::default().add_to(&mut x, cfg.sample_rate, &grid);
+    dsp::limiter::Limiter::default().apply(&mut x, cfg.sample_rate, false);
+    if let Some(folder) = out.parent() {
+        std::fs::create_dir_all(folder)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", folder.display()))?;
+    }
+    dsp::write_audio(out, &x, cfg.sample_rate, &dsp::EncodeOptions::default())?;
+    Ok(())
+}
+
+/// Whether `path` (which need not exist yet) lies inside the existing folder `root`: links in
+/// the part that exists are resolved, `.` and `..` in the rest are applied as written (what
+/// creating the folders would do).
+pub(crate) fn is_within(path: &Path, root: &Path) -> bool {
+    let (Ok(root), Ok(abs)) = (root.canonicalize(), std::path::absolute(path)) else {
+        return false;
+    };
+    let mut existing = abs.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name(), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                existing = parent;
+            }
+            // `..` as the last component: its parent does not exist either.
+            _ => match existing.parent() {
+                Some(parent) => {
+                    rest.push(std::ffi::OsStr::new(".."));
+                    existing = parent;
+                }
+                None => return false,
+            },
+        }
+    }
+    let Ok(mut resolved) = existing.canonicalize() else {
+        return false;
+    };
+    for part in rest.iter().rev() {
+        match Path::new(part).components().next() {
+            Some(Component::ParentDir) => {
+                resolved.pop();
+            }
+            Some(Component::Normal(n)) => resolved.push(n),
+            _ => {}
+        }
+    }
+    resolved.starts_with(&root)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_inside_the_songs_folder_are_recognised_however_written() {
+        let tmp = tempfile::tempdir().unwrap();
+        let songs = tmp.path().join("songs");
+        std::fs::create_dir_all(songs.join("house")).unwrap();
+        let out = tmp.path().join("out");
+        assert!(is_within(&songs, &songs));
+        assert!(is_within(&songs.join("house"), &songs));
+        assert!(is_within(&songs.join("new/deeper"), &songs));
+        assert!(is_within(&out.join("../songs/x"), &songs));
+        assert!(is_within(&songs.join("house/../../songs/y"), &songs));
+        assert!(!is_within(&out, &songs));
+        assert!(!is_within(&songs.join("../out"), &songs));
+        assert!(!is_within(&tmp.path().join("songs2"), &songs));
+        #[cfg(unix)]
+        {
+            let link = tmp.path().join("link");
+            std::os::unix::fs::symlink(&songs, &link).unwrap();
+            assert!(is_within(&link.join("z"), &songs));
+        }
+    }
+}
