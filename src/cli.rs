@@ -570,8 +570,8 @@ pub struct DatasetInfoArgs {
     #[arg(long)]
     pub json: bool,
     /// Also write every song with a metronome on its bar grid, to check by ear where its
-    /// beats and bar lines were put: DIR/<genre>/<name>.clicks.mp3 (a 2 kHz click on each bar
-    /// line, 1 kHz on the other beats). DIR must not be inside SONGS.
+    /// beats and bar lines were put: DIR/<genre>/<name>.clicks.mp3 (a high click on each bar
+    /// line, a lower one on the other beats). DIR must not be inside SONGS.
     #[arg(long, value_name = "DIR")]
     pub clicks: Option<PathBuf>,
     /// Format of the --clicks files.

@@ -3,12 +3,12 @@
 //! one on the other beats; see [`dsp::metronome`]).
 
 use std::collections::HashSet;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 use crate::dataset::features::{bar_samples, FeatureConfig};
-use crate::dataset::{Dataset, Song};
+use crate::dataset::{Dataset, Skipped, Song};
 use dsp::metronome::{BeatGrid, Metronome};
 
 /// What `--clicks` wrote.
@@ -18,7 +18,7 @@ pub struct ClicksWritten {
     /// Files written, one per song with a bar grid.
     pub files: Vec<PathBuf>,
     /// Songs not written, with the reason.
-    pub failed: Vec<(PathBuf, String)>,
+    pub failed: Vec<Skipped>,
 }
 
 /// Refuse what `--clicks dir` cannot do, before any song is read: fixed clips have no bar
@@ -67,7 +67,10 @@ pub fn write(
             Ok(out) => written.files.push(out),
             Err(e) => {
                 log::warn!("{}: no click track: {e:#}", song.display());
-                written.failed.push((song, format!("{e:#}")));
+                written.failed.push(Skipped {
+                    path: song,
+                    reason: format!("{e:#}"),
+                });
             }
         }
     }
@@ -128,37 +131,28 @@ fn write_one(song: &Song, cfg: &FeatureConfig, out: &Path) -> anyhow::Result<()>
 /// the part that exists are resolved, `.` and `..` in the rest are applied as written (what
 /// creating the folders would do).
 pub(crate) fn is_within(path: &Path, root: &Path) -> bool {
-    let (Ok(root), Ok(abs)) = (root.canonicalize(), std::path::absolute(path)) else {
+    let (Ok(root), Ok(mut existing)) = (root.canonicalize(), std::path::absolute(path)) else {
         return false;
     };
-    let mut existing = abs.as_path();
+    // The components past the longest part that exists, last first.
     let mut rest = Vec::new();
     while !existing.exists() {
-        match (existing.file_name(), existing.parent()) {
-            (Some(name), Some(parent)) => {
-                rest.push(name);
-                existing = parent;
-            }
-            // `..` as the last component: its parent does not exist either.
-            _ => match existing.parent() {
-                Some(parent) => {
-                    rest.push(std::ffi::OsStr::new(".."));
-                    existing = parent;
-                }
-                None => return false,
-            },
+        let Some(last) = existing.components().next_back() else {
+            return false;
+        };
+        rest.push(last.as_os_str().to_owned());
+        if !existing.pop() {
+            return false;
         }
     }
     let Ok(mut resolved) = existing.canonicalize() else {
         return false;
     };
     for part in rest.iter().rev() {
-        match Path::new(part).components().next() {
-            Some(Component::ParentDir) => {
-                resolved.pop();
-            }
-            Some(Component::Normal(n)) => resolved.push(n),
-            _ => {}
+        if part == ".." {
+            resolved.pop();
+        } else {
+            resolved.push(part);
         }
     }
     resolved.starts_with(&root)

@@ -84,10 +84,13 @@ pub fn run(a: DatasetInfoArgs) -> anyhow::Result<()> {
     }
     print_text(&summary, &ds);
     if let Some(c) = &clicks {
+        let m = dsp::metronome::Metronome::default();
         println!(
-            "clicks: {} songs with their bar grid in {} (2 kHz on each bar line, 1 kHz on the other beats){}",
+            "clicks: {} songs with their bar grid in {} ({} kHz on each bar line, {} kHz on the other beats){}",
             c.files.len(),
             c.dir.display(),
+            m.bar_hz / 1000.0,
+            m.beat_hz / 1000.0,
             if c.failed.is_empty() {
                 String::new()
             } else {
