@@ -47,6 +47,9 @@ pub fn write(
     ext: &str,
 ) -> anyhow::Result<ClicksWritten> {
     check(cfg, dir, &ds.root)?;
+    std::fs::create_dir_all(dir).map_err(|e| {
+        anyhow::anyhow!("--clicks {}: cannot create the folder: {e}", dir.display())
+    })?;
     let jobs = output_paths(&ds.songs, dir, ext);
     let results: Vec<(PathBuf, anyhow::Result<PathBuf>)> = jobs
         .par_iter()
