@@ -21,8 +21,8 @@ pub struct ClicksWritten {
     pub failed: Vec<Skipped>,
 }
 
-/// Refuse what `--clicks dir` cannot do, before any song is read: fixed clips have no bar
-/// grid, and the songs folder is never written to.
+/// Refuse what `--clicks dir` cannot do, before any song is read (fixed clips have no bar
+/// grid, and the songs folder is never written to), and create `dir`.
 pub fn check(cfg: &FeatureConfig, dir: &Path, songs: &Path) -> anyhow::Result<()> {
     anyhow::ensure!(
         cfg.grid.is_some(),
@@ -34,7 +34,8 @@ pub fn check(cfg: &FeatureConfig, dir: &Path, songs: &Path) -> anyhow::Result<()
         dir.display(),
         songs.display()
     );
-    Ok(())
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("--clicks {}: cannot create the folder: {e}", dir.display()))
 }
 
 /// Write each song of `ds` that has a bar grid, with its metronome, to
@@ -47,9 +48,6 @@ pub fn write(
     ext: &str,
 ) -> anyhow::Result<ClicksWritten> {
     check(cfg, dir, &ds.root)?;
-    std::fs::create_dir_all(dir).map_err(|e| {
-        anyhow::anyhow!("--clicks {}: cannot create the folder: {e}", dir.display())
-    })?;
     let jobs = output_paths(&ds.songs, dir, ext);
     let results: Vec<(PathBuf, anyhow::Result<PathBuf>)> = jobs
         .par_iter()
