@@ -685,6 +685,13 @@ fn clicks_put_a_metronome_on_the_bar_grid() {
     let first = song["first_downbeat_seconds"].as_f64().unwrap() * sr as f64;
     assert!((bpm - 100.0).abs() < 1.0, "{song}");
     let written = d.join("out/boom-bap/groove-100bpm.clicks.wav");
+    // The listening page plays it, with its grid under the player.
+    let page = std::fs::read_to_string(d.join("out/index.html")).unwrap();
+    assert!(
+        page.contains("src=\"boom-bap/groove-100bpm.clicks.wav\"")
+            && page.contains(&format!("{bpm:.1} BPM (file-name), first bar line at")),
+        "{page}"
+    );
     assert_eq!(
         v["clicks"]["files"][0].as_str().unwrap(),
         "out/boom-bap/groove-100bpm.clicks.wav"

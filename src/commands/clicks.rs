@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use crate::dataset::features::{bar_samples, FeatureConfig};
 use crate::dataset::{Dataset, Skipped, Song};
+use crate::listen_page::{Entry, Page, Section};
 use dsp::metronome::{BeatGrid, Metronome};
 
 /// What `--clicks` wrote.
@@ -19,6 +20,8 @@ pub struct ClicksWritten {
     pub files: Vec<PathBuf>,
     /// Songs not written, with the reason.
     pub failed: Vec<Skipped>,
+    /// The listening page.
+    pub page: Option<PathBuf>,
 }
 
 /// Refuse what `--clicks dir` cannot do, before any song is read (fixed clips have no bar
@@ -40,7 +43,8 @@ pub fn check(cfg: &FeatureConfig, dir: &Path, songs: &Path) -> anyhow::Result<()
 
 /// Write each song of `ds` that has a bar grid, with its metronome, to
 /// `dir/<genre>/<file stem>.clicks.<ext>` (`ext`: `mp3` or `wav`), at the model's sample rate
-/// ([`check`] first).
+/// ([`check`] first), and a listening page, `dir/index.html`, with every song's grid under
+/// its player.
 pub fn write(
     ds: &Dataset,
     cfg: &FeatureConfig,
@@ -49,33 +53,74 @@ pub fn write(
 ) -> anyhow::Result<ClicksWritten> {
     check(cfg, dir, &ds.root)?;
     let jobs = output_paths(&ds.songs, dir, ext);
-    let results: Vec<(PathBuf, anyhow::Result<PathBuf>)> = jobs
+    let results: Vec<anyhow::Result<()>> = jobs
         .par_iter()
-        .map(|(song, out)| {
-            (
-                song.path.clone(),
-                write_one(song, cfg, out).map(|_| out.clone()),
-            )
-        })
+        .map(|(song, out)| write_one(song, cfg, out))
         .collect();
     let mut written = ClicksWritten {
         dir: dir.to_path_buf(),
         files: Vec::new(),
         failed: Vec::new(),
+        page: None,
     };
-    for (song, r) in results {
-        match r {
-            Ok(out) => written.files.push(out),
-            Err(e) => {
-                log::warn!("{}: no click track: {e:#}", song.display());
-                written.failed.push(Skipped {
-                    path: song,
-                    reason: format!("{e:#}"),
-                });
-            }
+    let mut sections: Vec<Section> = Vec::new();
+    for ((song, out), r) in jobs.into_iter().zip(results) {
+        if let Err(e) = r {
+            log::warn!("{}: no click track: {e:#}", song.path.display());
+            written.failed.push(Skipped {
+                path: song.path.clone(),
+                reason: format!("{e:#}"),
+            });
+            continue;
         }
+        let entry = Entry {
+            audio: out.clone(),
+            image: None,
+            caption: caption(song),
+            midi: None,
+        };
+        match sections.iter_mut().find(|s| s.title == song.genre) {
+            Some(s) => s.entries.push(entry),
+            None => sections.push(Section {
+                title: song.genre.clone(),
+                entries: vec![entry],
+            }),
+        }
+        written.files.push(out);
     }
+    let m = Metronome::default();
+    let page = Page {
+        title: format!("beatgen: the bar grids of {}", ds.root.display()),
+        summary: vec![format!(
+            "Each song with a {} kHz click on every bar line and a {} kHz click on the other \
+             beats, where beatgen cuts its examples. The high click should fall on the \"one\" \
+             of each bar, the low ones on the other beats.",
+            m.bar_hz / 1000.0,
+            m.beat_hz / 1000.0
+        )],
+        preformatted: None,
+        sections,
+    };
+    written.page = Some(page.write(dir)?);
     Ok(written)
+}
+
+/// One song's grid, for the listening page.
+fn caption(s: &Song) -> String {
+    let mut c = format!(
+        "{:.1} BPM ({}), first bar line at {:.3} s (confidence {:.2})",
+        s.meta.tempo_bpm.unwrap_or(f32::NAN),
+        s.tempo_source.name(),
+        s.meta.downbeat_seconds.unwrap_or(f64::NAN),
+        s.meta.downbeat_confidence
+    );
+    if s.tempo_unsure() {
+        c.push_str("; tempo unsure");
+    }
+    if s.bar_lines_unsure() {
+        c.push_str("; bar lines unsure");
+    }
+    c
 }
 
 /// The output file of each song with a bar grid: `<stem>.clicks.<ext>` in its genre's folder,

@@ -10,9 +10,7 @@ use serde_json::json;
 
 use crate::cli::DatasetInfoArgs;
 use crate::dataset::cache::AnalysisTiming;
-use crate::dataset::tempo_choice::UNSURE_MARGIN;
 use crate::dataset::{Dataset, Skipped, Song};
-use dsp::downbeat::UNSURE_CONFIDENCE;
 
 /// One genre's row.
 #[derive(Serialize)]
@@ -46,9 +44,9 @@ struct Summary {
     cached: usize,
     /// Songs per tempo source (`tag`, `file-name`, `detector`, `genre`, `none`).
     tempo_sources: BTreeMap<&'static str, usize>,
-    /// Songs whose tempo choice had a margin below [`UNSURE_MARGIN`].
+    /// Songs whose tempo choice was unsure ([`Song::tempo_unsure`]).
     tempo_unsure: Vec<PathBuf>,
-    /// Songs whose first bar line had a confidence below [`UNSURE_CONFIDENCE`].
+    /// Songs whose first bar line was unsure ([`Song::bar_lines_unsure`]).
     bar_lines_unsure: Vec<PathBuf>,
     /// Thread-seconds of analysis, summed over the songs (timed when each was analysed).
     analysis_seconds: AnalysisTiming,
@@ -97,6 +95,9 @@ pub fn run(a: DatasetInfoArgs) -> anyhow::Result<()> {
                 format!("; {} could not be written (see the warnings)", c.failed.len())
             }
         );
+        if let Some(page) = &c.page {
+            println!("listen: open {}", page.display());
+        }
     }
     Ok(())
 }
@@ -148,24 +149,19 @@ fn summarise(ds: &Dataset, clip_shape: [usize; 2], seconds: f64) -> Summary {
         tempo_unsure: ds
             .songs
             .iter()
-            .filter(|s| s.tempo_margin < UNSURE_MARGIN)
+            .filter(|s| s.tempo_unsure())
             .map(|s| s.path.clone())
             .collect(),
         bar_lines_unsure: ds
             .songs
             .iter()
-            .filter(|s| bar_lines_unsure(s))
+            .filter(|s| s.bar_lines_unsure())
             .map(|s| s.path.clone())
             .collect(),
         analysis_seconds,
         clip_shape,
         seconds,
     }
-}
-
-/// Whether a song's bar lines were found with a confidence below [`UNSURE_CONFIDENCE`].
-fn bar_lines_unsure(s: &Song) -> bool {
-    s.meta.downbeat_seconds.is_some() && s.meta.downbeat_confidence < UNSURE_CONFIDENCE
 }
 
 fn song_json(s: &Song) -> serde_json::Value {
@@ -233,7 +229,7 @@ fn print_text(m: &Summary, ds: &Dataset) {
         100.0 * t.tempo / (t.decode + t.tempo + t.examples).max(1e-9),
         t.examples
     );
-    for s in ds.songs.iter().filter(|s| s.tempo_margin < UNSURE_MARGIN) {
+    for s in ds.songs.iter().filter(|s| s.tempo_unsure()) {
         let readings: Vec<String> = s
             .meta
             .tempo_readings
@@ -248,7 +244,7 @@ fn print_text(m: &Summary, ds: &Dataset) {
             s.tempo_margin
         );
     }
-    for s in ds.songs.iter().filter(|s| bar_lines_unsure(s)) {
+    for s in ds.songs.iter().filter(|s| s.bar_lines_unsure()) {
         println!(
             "bar lines unsure: {} (first at {:.3} s, confidence {:.2}: check that a bar starts there, by ear with --clicks)",
             s.path.display(),

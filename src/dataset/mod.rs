@@ -74,6 +74,21 @@ pub struct Song {
     pub data_offset: u64,
 }
 
+impl Song {
+    /// Whether its tempo choice had another reading nearly as likely (a margin below
+    /// [`tempo_choice::UNSURE_MARGIN`]).
+    pub fn tempo_unsure(&self) -> bool {
+        self.tempo_margin < tempo_choice::UNSURE_MARGIN
+    }
+
+    /// Whether its first bar line was found with little to go on (a downbeat confidence below
+    /// [`dsp::downbeat::UNSURE_CONFIDENCE`]).
+    pub fn bar_lines_unsure(&self) -> bool {
+        self.meta.downbeat_seconds.is_some()
+            && self.meta.downbeat_confidence < dsp::downbeat::UNSURE_CONFIDENCE
+    }
+}
+
 /// A song that could not be used, and why.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Skipped {
