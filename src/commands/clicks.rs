@@ -21,7 +21,7 @@ pub struct ClicksWritten {
     /// Songs not written, with the reason.
     pub failed: Vec<Skipped>,
     /// The listening page.
-    pub page: Option<PathBuf>,
+    pub page: PathBuf,
 }
 
 /// Refuse what `--clicks dir` cannot do, before any song is read (fixed clips have no bar
@@ -57,17 +57,12 @@ pub fn write(
         .par_iter()
         .map(|(song, out)| write_one(song, cfg, out))
         .collect();
-    let mut written = ClicksWritten {
-        dir: dir.to_path_buf(),
-        files: Vec::new(),
-        failed: Vec::new(),
-        page: None,
-    };
+    let (mut files, mut failed) = (Vec::new(), Vec::new());
     let mut sections: Vec<Section> = Vec::new();
     for ((song, out), r) in jobs.into_iter().zip(results) {
         if let Err(e) = r {
             log::warn!("{}: no click track: {e:#}", song.path.display());
-            written.failed.push(Skipped {
+            failed.push(Skipped {
                 path: song.path.clone(),
                 reason: format!("{e:#}"),
             });
@@ -86,7 +81,7 @@ pub fn write(
                 entries: vec![entry],
             }),
         }
-        written.files.push(out);
+        files.push(out);
     }
     let m = Metronome::default();
     let page = Page {
@@ -101,8 +96,12 @@ pub fn write(
         preformatted: None,
         sections,
     };
-    written.page = Some(page.write(dir)?);
-    Ok(written)
+    Ok(ClicksWritten {
+        dir: dir.to_path_buf(),
+        files,
+        failed,
+        page: page.write(dir)?,
+    })
 }
 
 /// One song's grid, for the listening page.

@@ -95,9 +95,7 @@ pub fn run(a: DatasetInfoArgs) -> anyhow::Result<()> {
                 format!("; {} could not be written (see the warnings)", c.failed.len())
             }
         );
-        if let Some(page) = &c.page {
-            println!("listen: open {}", page.display());
-        }
+        println!("listen: open {}", c.page.display());
     }
     Ok(())
 }
