@@ -608,6 +608,29 @@ fn examples_are_not_cut_where_the_tempo_changes() {
     assert_eq!(v["skipped"].as_array().unwrap().len(), 0, "{v}");
 }
 
+/// 20 s at 100 BPM: a kick on each bar's first beat, a tom on the others, the song starting
+/// 0.35 s in on the third beat of a bar (two beats of pickup, so the first bar line is at
+/// 1.55 s). Quiet (peaks under 0.3).
+fn pickup_groove(sr: usize) -> Vec<f32> {
+    let beat = 60.0 / 100.0 * sr as f64;
+    let lead = (0.35 * sr as f64) as usize;
+    (0..20 * sr)
+        .map(|i| {
+            let Some(n) = i.checked_sub(lead) else {
+                return 0.0;
+            };
+            let k = (n as f64 / beat) as usize;
+            let t = (n as f64 - k as f64 * beat) as f32 / sr as f32;
+            let tau = 2.0 * std::f32::consts::PI;
+            if k % 4 == 2 {
+                0.3 * (tau * (50.0 + 90.0 * (-t * 30.0).exp()) * t).sin() * (-t * 9.0).exp()
+            } else {
+                0.2 * (tau * 180.0 * t).sin() * (-t * 14.0).exp()
+            }
+        })
+        .collect()
+}
+
 /// `--clicks`: every song comes back with a click on each beat of the grid `dataset-info`
 /// reports (tempo and first bar line), 2 kHz on the bar lines and 1 kHz on the other beats,
 /// before the first bar line too (the song starts with two beats of pickup). The song is quiet enough that the limiter leaves it alone,
@@ -620,25 +643,7 @@ fn clicks_put_a_metronome_on_the_bar_grid() {
     let folder = d.join("songs/boom-bap");
     std::fs::create_dir_all(&folder).unwrap();
     let sr = 22050usize;
-    let beat = 60.0 / 100.0 * sr as f64; // 100 BPM
-    let lead = (0.35 * sr as f64) as usize;
-    let x: Vec<f32> = (0..20 * sr)
-        .map(|i| {
-            let Some(n) = i.checked_sub(lead) else {
-                return 0.0;
-            };
-            let k = (n as f64 / beat) as usize;
-            let t = (n as f64 - k as f64 * beat) as f32 / sr as f32;
-            let tau = 2.0 * std::f32::consts::PI;
-            // A kick on each bar's first beat, a tom on the others; the song starts on the
-            // third beat of a bar (two beats of pickup).
-            if k % 4 == 2 {
-                0.3 * (tau * (50.0 + 90.0 * (-t * 30.0).exp()) * t).sin() * (-t * 9.0).exp()
-            } else {
-                0.2 * (tau * 180.0 * t).sin() * (-t * 14.0).exp()
-            }
-        })
-        .collect();
+    let x = pickup_groove(sr);
     common::write_wav(&folder.join("groove-100bpm.wav"), sr as u32, &x);
 
     for bad in [
@@ -753,4 +758,99 @@ fn clicks_put_a_metronome_on_the_bar_grid() {
         })
         .count();
     assert_eq!(loud, 0);
+}
+
+/// `--bar-lines`: a song listed with a bar line is cut on the grid through it (its source
+/// "given", confidence 1), at the tempo found as usual; the same song without the file is cut
+/// where the detector hears its first bar line again (each has its own cache entry); a model
+/// trained with the file keeps the bar lines in its split. A bad line is an error naming the
+/// file and the line; a listed file that does not exist is a warning.
+#[test]
+fn bar_lines_the_user_gives_are_where_songs_are_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let folder = d.join("songs/boom-bap");
+    std::fs::create_dir_all(&folder).unwrap();
+    let sr = 22050usize;
+    common::write_wav(
+        &folder.join("groove-100bpm.wav"),
+        sr as u32,
+        &pickup_groove(sr),
+    );
+    let song = |args: &[&str]| -> serde_json::Value {
+        let mut a = vec!["dataset-info", "songs", "--json"];
+        a.extend_from_slice(args);
+        json(&ok(d, &a))["songs"][0].clone()
+    };
+    let detected = song(&[]);
+    let first = detected["first_downbeat_seconds"].as_f64().unwrap();
+    assert!((first - 1.55).abs() < 0.04, "{detected}");
+    assert_eq!(detected["downbeat_source"], "detector");
+
+    // A bar line 2 beats later in the song's third bar: the grid through it starts at 0.35 s.
+    std::fs::write(
+        d.join("bars.tsv"),
+        "path\tseconds\nboom-bap/groove-100bpm.wav\t5.15\nboom-bap/gone.wav\t1\n",
+    )
+    .unwrap();
+    let out = common::beatgen(
+        d,
+        &["dataset-info", "songs", "--json", "--bar-lines", "bars.tsv"],
+    );
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bars.tsv:3: no such file boom-bap/gone.wav")
+    );
+    let given = json(&String::from_utf8_lossy(&out.stdout))["songs"][0].clone();
+    let bpm = given["tempo_bpm"].as_f64().unwrap();
+    let at = given["first_downbeat_seconds"].as_f64().unwrap();
+    assert!((bpm - 100.0).abs() < 1.0, "{given}");
+    assert!((at - (5.15 - 2.0 * 240.0 / bpm)).abs() < 0.001, "{given}");
+    assert_eq!(given["downbeat_source"], "given");
+    assert_eq!(given["downbeat_confidence"], 1.0);
+    // Both analyses stay cached: nothing is decoded again.
+    let v = json(&ok(d, &["dataset-info", "songs", "--json"]));
+    assert_eq!(
+        (
+            v["decoded"].as_u64(),
+            v["songs"][0]["first_downbeat_seconds"].as_f64()
+        ),
+        (Some(0), Some(first))
+    );
+    let v = json(&ok(
+        d,
+        &["dataset-info", "songs", "--json", "--bar-lines", "bars.tsv"],
+    ));
+    assert_eq!(
+        (v["decoded"].as_u64(), v["bar_lines_given"].as_u64()),
+        (Some(0), Some(1))
+    );
+
+    let mut train = vec![
+        "spec-train",
+        "songs",
+        "--model",
+        "m",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--bar-lines",
+        "bars.tsv",
+    ];
+    train.extend_from_slice(&common::TINY_NET);
+    ok(d, &train);
+    let split: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("m/split.json")).unwrap()).unwrap();
+    let saved = split["bar_lines"]["boom-bap/groove-100bpm.wav"]
+        .as_f64()
+        .unwrap();
+    assert!((saved - at).abs() < 1e-9, "{split}");
+
+    std::fs::write(d.join("bad.tsv"), "boom-bap/groove-100bpm.wav\tsoon\n").unwrap();
+    let err = common::fails(d, &["dataset-info", "songs", "--bar-lines", "bad.tsv"]);
+    assert!(
+        err.contains("bad.tsv:1: 'soon' is not a time in seconds"),
+        "{err}"
+    );
 }

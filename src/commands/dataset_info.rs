@@ -48,6 +48,8 @@ struct Summary {
     tempo_unsure: Vec<PathBuf>,
     /// Songs whose first bar line was unsure ([`Song::bar_lines_unsure`]).
     bar_lines_unsure: Vec<PathBuf>,
+    /// Songs cut on a bar line the user gave (`--bar-lines`).
+    bar_lines_given: usize,
     /// Thread-seconds of analysis, summed over the songs (timed when each was analysed).
     analysis_seconds: AnalysisTiming,
     /// Frames x bands of one example.
@@ -156,6 +158,7 @@ fn summarise(ds: &Dataset, clip_shape: [usize; 2], seconds: f64) -> Summary {
             .filter(|s| s.bar_lines_unsure())
             .map(|s| s.path.clone())
             .collect(),
+        bar_lines_given: ds.songs.iter().filter(|s| s.meta.downbeat_given).count(),
         analysis_seconds,
         clip_shape,
         seconds,
@@ -177,6 +180,7 @@ fn song_json(s: &Song) -> serde_json::Value {
         "tempo_readings": readings, "tagged_bpm": s.meta.tagged_bpm, "hat_rate": s.meta.hat_rate, "snare_period": s.meta.snare_period,
         "first_downbeat_seconds": s.meta.downbeat_seconds,
         "downbeat_confidence": s.meta.downbeat_confidence,
+        "downbeat_source": if s.meta.downbeat_given { "given" } else { "detector" },
         "clips": s.meta.clip_starts.len(), "silent_clips": s.meta.silent_clips,
         "warnings": s.meta.warnings,
     })
@@ -219,6 +223,12 @@ fn print_text(m: &Summary, ds: &Dataset) {
         .map(|(k, n)| format!("{n} {k}"))
         .collect();
     println!("tempo from: {}", sources.join(", "));
+    if m.bar_lines_given > 0 {
+        println!(
+            "bar lines given (--bar-lines): {} of {} songs",
+            m.bar_lines_given, m.usable_songs
+        );
+    }
     let t = &m.analysis_seconds;
     println!(
         "analysis time (thread-seconds, when each song was analysed): decode {:.2} s, tempo and bar lines {:.2} s ({:.1}%), examples {:.2} s",

@@ -137,6 +137,7 @@ pub(crate) fn dataset_setup(
             seed,
             saved_split: None,
             cache_dir: a.cache.clone(),
+            bar_lines: a.bar_lines.clone(),
         },
     ))
 }

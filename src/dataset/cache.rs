@@ -50,8 +50,12 @@ pub struct SongMeta {
     pub tempo_hint: Option<f32>,
     /// Time of the first bar line (bar grid only).
     pub downbeat_seconds: Option<f64>,
-    /// Margin of the chosen bar phase over the next (see `dsp::downbeat`), 0 when not found.
+    /// Margin of the chosen bar phase over the next (see `dsp::downbeat`), 0 when not found;
+    /// 1 for a bar line the user gave.
     pub downbeat_confidence: f32,
+    /// The bar grid goes through a bar line the user gave (`--bar-lines`), not the detector's.
+    #[serde(default)]
+    pub downbeat_given: bool,
     /// First sample of each clip (at the model's sample rate).
     pub clip_starts: Vec<usize>,
     /// Clips dropped as silent.
@@ -100,6 +104,7 @@ impl SongMeta {
             tempo_hint: None,
             downbeat_seconds: None,
             downbeat_confidence: 0.0,
+            downbeat_given: false,
             clip_starts: Vec::new(),
             silent_clips: 0,
             warnings: Vec::new(),
@@ -116,14 +121,9 @@ impl SongMeta {
     }
 }
 
-/// Cache file for a song, from its identity, the config hash and the tempo hint the song was
-/// analysed with.
-pub fn entry_path(
-    cache_dir: &Path,
-    song: &Path,
-    config_hash: u64,
-    tempo_hint: Option<f32>,
-) -> PathBuf {
+/// Cache file for a song, from its identity, the config hash and the hint (tempo, bar line)
+/// the song was analysed with.
+pub fn entry_path(cache_dir: &Path, song: &Path, config_hash: u64, hint: &super::Hint) -> PathBuf {
     let (size, mtime) = std::fs::metadata(song)
         .map(|m| {
             let t = m
@@ -138,8 +138,13 @@ pub fn entry_path(
     let key = format!(
         "{}\u{0}{size}\u{0}{mtime}\u{0}{config_hash:016x}\u{0}{PIPELINE_VERSION}{}",
         abs.display(),
-        tempo_hint.map_or(String::new(), |b| format!("\u{0}{b:.3}"))
+        hint.bpm.map_or(String::new(), |b| format!("\u{0}{b:.3}"))
     );
+    // Keys of songs without a given bar line are as they were before there could be one.
+    let key = match hint.bar_line {
+        Some(b) => format!("{key}\u{0}bar line {b:.6}"),
+        None => key,
+    };
     cache_dir.join(format!("{:016x}.clips", fnv1a(key.as_bytes())))
 }
 

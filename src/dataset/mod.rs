@@ -6,6 +6,7 @@
 //! song ([`split`]). Clips are read back from the cache one at a time, so memory stays bounded
 //! however large the corpus is.
 
+pub mod bar_lines;
 pub mod cache;
 pub mod features;
 pub mod scan;
@@ -35,6 +36,17 @@ pub struct DatasetOptions {
     pub saved_split: Option<SavedSplit>,
     /// Cache folder; `None` means [`default_cache_dir`].
     pub cache_dir: Option<PathBuf>,
+    /// Bar lines the user knows ([`bar_lines`]): a file, paths relative to the songs folder.
+    pub bar_lines: Option<PathBuf>,
+}
+
+/// What a song is analysed with besides its audio: the tempo to seek (its metadata's or the
+/// genre's choice; `None`: the detector's best reading) and a bar line the user gave
+/// (seconds; `None`: the detector finds the first bar line).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Hint {
+    pub bpm: Option<f32>,
+    pub bar_line: Option<f64>,
 }
 
 /// Where features are cached unless `--cache` says otherwise: `beatgen` in the user's cache
@@ -56,6 +68,7 @@ impl Default for DatasetOptions {
             seed: 0,
             saved_split: None,
             cache_dir: None,
+            bar_lines: None,
         }
     }
 }
@@ -152,7 +165,16 @@ impl Dataset {
                 cache_dir.display()
             )
         })?;
-        let analysed = analyse_all(&files, config, &cache_dir)?;
+        // The file given now, else those the model was trained with.
+        let bar_lines = match (&opts.bar_lines, &opts.saved_split) {
+            (Some(f), _) => bar_lines::BarLines::read(f, root)?,
+            (None, Some(saved)) => bar_lines::BarLines::from_saved(root, &saved.bar_lines),
+            (None, None) => bar_lines::BarLines::default(),
+        };
+        for m in &bar_lines.missing {
+            log::warn!("{m}");
+        }
+        let analysed = analyse_all(&files, config, &cache_dir, &bar_lines)?;
         let n_decoded = analysed.decoded;
         let (mut songs, skipped) = classify(files, analysed.results, config);
         if songs.is_empty() {
@@ -219,7 +241,11 @@ impl Dataset {
     pub fn saved_split(&self) -> SavedSplit {
         let mut saved = SavedSplit::default();
         for s in &self.songs {
-            saved.insert(SavedSplit::key(&self.root, &s.path), s.split);
+            let key = SavedSplit::key(&self.root, &s.path);
+            if let (true, Some(at)) = (s.meta.downbeat_given, s.meta.downbeat_seconds) {
+                saved.bar_lines.insert(key.clone(), at);
+            }
+            saved.insert(key, s.split);
         }
         saved
     }
@@ -347,17 +373,27 @@ fn analyse_all(
     files: &[scan::SongFile],
     config: &FeatureConfig,
     cache_dir: &Path,
+    bar_lines: &bar_lines::BarLines,
 ) -> anyhow::Result<Analysed> {
     let hash = config.hash();
+    // Bar lines only mean something on the bar grid.
+    let given: Vec<Option<f64>> = files
+        .iter()
+        .map(|f| config.grid.and_then(|_| bar_lines.get(&f.path)))
+        .collect();
     let run = |jobs: Vec<(usize, Option<f32>)>, what: &str| {
         let bar = crate::progress::bar(jobs.len() as u64, what);
         let out: Vec<(usize, PathBuf, Analysis, bool)> = jobs
             .into_par_iter()
             .map_init(
                 || FeatureExtractor::new(config).expect("valid config"),
-                |fx, (i, hint)| {
+                |fx, (i, bpm)| {
                     let path = &files[i].path;
-                    let entry = cache::entry_path(cache_dir, path, hash, hint);
+                    let hint = Hint {
+                        bpm,
+                        bar_line: given[i],
+                    };
+                    let entry = cache::entry_path(cache_dir, path, hash, &hint);
                     let hit = cache::read_meta(&entry);
                     let decoded = hit.is_none();
                     let res = hit.map(Ok).unwrap_or_else(|| {
@@ -488,13 +524,13 @@ fn classify(
 /// Fails only when the cache cannot be written: problems with the song go into `meta.error`.
 fn analyse_song(
     path: &Path,
-    tempo_hint: Option<f32>,
+    hint: Hint,
     fx: &mut FeatureExtractor,
     sink: &mut cache::ClipSink,
 ) -> anyhow::Result<SongMeta> {
     let cfg = fx.config.clone();
     let mut meta = SongMeta::new(cfg.clip_len());
-    meta.tempo_hint = tempo_hint;
+    meta.tempo_hint = hint.bpm;
     let opts = dsp::DecodeOptions {
         sample_rate: cfg.sample_rate,
         ..Default::default()
@@ -516,7 +552,7 @@ fn analyse_song(
     meta.tagged_bpm = decoded.tagged_bpm;
     let x = decoded.samples;
     let clock = std::time::Instant::now();
-    let found = find_examples(&x, fx, tempo_hint);
+    let found = find_examples_at(&x, fx, hint);
     meta.timing.tempo = clock.elapsed().as_secs_f32();
     let examples = match found {
         Ok(e) => e,
@@ -534,6 +570,7 @@ fn analyse_song(
     if let Some(d) = examples.downbeat {
         meta.downbeat_seconds = Some(d.frame as f64 * cfg.hop as f64 / cfg.sample_rate as f64);
         meta.downbeat_confidence = d.confidence;
+        meta.downbeat_given = hint.bar_line.is_some();
     }
     if !examples.off_tempo.is_empty() {
         let sr = cfg.sample_rate as f64;
@@ -585,10 +622,21 @@ pub struct TempoEvidence {
     pub snare_period: Option<(f32, f32)>,
 }
 
+/// The first bar line of a bar grid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FirstBar {
+    /// Its time in STFT frames (fractional).
+    pub frame: f32,
+    /// How sure the detector is of it (see [`dsp::downbeat::Downbeat::confidence`]); 1 for a
+    /// bar line the user gave.
+    pub confidence: f32,
+}
+
 /// Where a signal's examples start, and what was found on the way.
 pub struct Examples {
     pub tempo: Option<dsp::tempo::Tempo>,
-    pub downbeat: Option<dsp::downbeat::Downbeat>,
+    /// The bar grid's first bar line (bar grid only).
+    pub downbeat: Option<FirstBar>,
     /// Example starts (samples, fractional on the bar grid).
     pub starts: Vec<f64>,
     /// Samples per example.
@@ -653,6 +701,25 @@ pub fn find_examples(
     fx: &mut FeatureExtractor,
     tempo_hint: Option<f32>,
 ) -> Result<Examples, NoExamples> {
+    find_examples_at(
+        x,
+        fx,
+        Hint {
+            bpm: tempo_hint,
+            bar_line: None,
+        },
+    )
+}
+
+/// [`find_examples`] with a bar line the user gave (`hint.bar_line`, seconds): on the bar grid
+/// the examples start on the bar lines through it, at the tempo found as usual, instead of
+/// from the first bar line the detector finds (its downbeat confidence is then 1).
+pub fn find_examples_at(
+    x: &[f32],
+    fx: &mut FeatureExtractor,
+    hint: Hint,
+) -> Result<Examples, NoExamples> {
+    let tempo_hint = hint.bpm;
     let cfg = fx.config.clone();
     let (tempo, readings, bands) = match fx.tempo_analysis(x) {
         Ok(bands) => {
@@ -715,14 +782,31 @@ pub fn find_examples(
             x.len() as f64 / cfg.sample_rate as f64
         )));
     };
-    let mut downbeat = dsp::downbeat::find_downbeat(bands.db, cfg.sample_rate, &t)
-        .ok_or_else(|| fail(format!("too short to find bar lines at {:.1} BPM", t.bpm)))?;
-    // A bar line found just before the signal's start is the start (see START_SLACK_SECONDS).
-    let before = downbeat.frame - dsp::downbeat::BEATS_PER_BAR as f32 * t.period_frames;
-    if before > -START_SLACK_SECONDS * cfg.frame_rate() {
-        downbeat.frame = before.max(0.0);
-    }
     let bar = features::bar_samples(t.bpm, cfg.sample_rate);
+    let downbeat = match hint.bar_line {
+        // The first bar line of the grid through the given one.
+        Some(at) => {
+            let at = at * cfg.sample_rate as f64;
+            FirstBar {
+                frame: ((at - (at / bar).floor() * bar) / cfg.hop as f64) as f32,
+                confidence: 1.0,
+            }
+        }
+        None => {
+            let mut d = dsp::downbeat::find_downbeat(bands.db, cfg.sample_rate, &t)
+                .ok_or_else(|| fail(format!("too short to find bar lines at {:.1} BPM", t.bpm)))?;
+            // A bar line found just before the signal's start is the start (see
+            // START_SLACK_SECONDS).
+            let before = d.frame - dsp::downbeat::BEATS_PER_BAR as f32 * t.period_frames;
+            if before > -START_SLACK_SECONDS * cfg.frame_rate() {
+                d.frame = before.max(0.0);
+            }
+            FirstBar {
+                frame: d.frame,
+                confidence: d.confidence,
+            }
+        }
+    };
     let samples = cfg.example_samples(t.bpm);
     let first = downbeat.frame as f64 * cfg.hop as f64;
     let step = bar * cfg.example_hop_bars.max(1) as f64;

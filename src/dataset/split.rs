@@ -1,7 +1,7 @@
 //! Train/validation split BY SONG (never by clip: clips of one song overlap and share the kit,
 //! so splitting clips would leak), stratified by genre and seeded.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -50,11 +50,17 @@ pub fn split_by_song(
 
 /// A split as saved with a model: the songs of each side, as paths relative to the songs folder
 /// with `/` separators (`trap/beat-01.mp3`), so that the folder may move. Read back, it decides
-/// what counts as held out, whatever has been added to or removed from the folder since.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// what counts as held out, whatever has been added to or removed from the folder since. It
+/// also keeps the bar lines the user gave (`--bar-lines`), so that the model's songs are cut
+/// the same way when it is evaluated or its training resumes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SavedSplit {
     pub train: BTreeSet<String>,
     pub validation: BTreeSet<String>,
+    /// The first bar line (seconds) of the songs whose bar grid went through a bar line the
+    /// user gave, by the same keys.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub bar_lines: BTreeMap<String, f64>,
 }
 
 impl SavedSplit {
