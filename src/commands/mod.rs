@@ -127,6 +127,10 @@ pub(crate) fn dataset_setup(
         anyhow::bail!("--bands must be in 1..={} (got {})", cfg.bins(), a.bands);
     }
     cfg.validate().map_err(anyhow::Error::msg)?;
+    anyhow::ensure!(
+        a.bar_lines.is_none() || cfg.grid.is_some(),
+        "--bar-lines needs the bar grid (--representation bars)"
+    );
     if !(a.clip_hop > 0.0) || !(0.0..1.0).contains(&a.val_fraction) {
         anyhow::bail!("--clip-hop must be positive and --val-fraction in [0, 1)");
     }
