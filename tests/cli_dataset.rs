@@ -853,4 +853,16 @@ fn bar_lines_the_user_gives_are_where_songs_are_cut() {
         err.contains("bad.tsv:1: 'soon' is not a time in seconds"),
         "{err}"
     );
+    let err = common::fails(
+        d,
+        &[
+            "dataset-info",
+            "songs",
+            "--bar-lines",
+            "bars.tsv",
+            "--representation",
+            "clips",
+        ],
+    );
+    assert!(err.contains("--bar-lines needs the bar grid"), "{err}");
 }
