@@ -94,6 +94,10 @@ pub struct TranscribeArgs {
     /// detector's).
     #[arg(long)]
     pub bpm: Option<f32>,
+    /// The time of a bar line in the file (seconds), when the detector puts the bar lines
+    /// in the wrong place (hear them with dataset-info --clicks); default: the detector's.
+    #[arg(long)]
+    pub bar_line: Option<f64>,
     /// How far notes move onto the 16th (or 16th-triplet) grid: full, none, or a fraction.
     #[arg(long, default_value = "full", value_parser = crate::groove::quantize::parse_amount)]
     pub quantize: f64,

@@ -111,7 +111,50 @@ fn transcribe_refuses_bad_arguments_with_one_line() {
     std::fs::write(d.join("bad.mid"), b"MThd garbage").unwrap();
     let e = fails(d, &["transcribe", f, "o.mid", "--truth", "bad.mid"]);
     assert!(e.contains("bad.mid"), "{e}");
+    let e = fails(d, &["transcribe", f, "o.mid", "--bar-line=-1"]);
+    assert!(e.contains("--bar-line must be a time"), "{e}");
     assert!(!d.join("o.mid").exists());
+}
+
+/// `--bar-line`: the grid goes through the bar line given (a time in the file, so it moves
+/// with `--offset`), and the quantised notes sit on 16th lines counted from it.
+#[test]
+fn transcribe_puts_the_grid_through_a_given_bar_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let song =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("songs/house/house-01-122bpm.mp3");
+    let song = song.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["transcribe", song, "t.mid", "--json"];
+        args.extend_from_slice(extra);
+        json(&ok(d, &args))
+    };
+    let detected = run(&[]);
+    assert_eq!(detected["first_bar_source"], "detector");
+    assert!(
+        detected["first_bar_seconds"].as_f64().unwrap() < 0.1,
+        "{detected}"
+    );
+    for (extra, expect) in [
+        (vec!["--bar-line", "1.0"], 1.0),
+        (vec!["--bar-line", "1.0", "--offset", "0.5"], 0.5),
+    ] {
+        let j = run(&extra);
+        assert_eq!(j["first_bar_source"], "--bar-line");
+        let first = j["first_bar_seconds"].as_f64().unwrap();
+        assert!((first - expect).abs() < 0.001, "{extra:?}: {j}");
+        let got = read(&d.join("t.mid")).unwrap();
+        let step = 15.0 / got.bpm;
+        for n in got.notes.iter().filter(|n| n.channel == DRUM_CHANNEL) {
+            let x = (n.seconds - first) / step;
+            let off = |k: f64| ((x * k).round() / k - x).abs() * step;
+            assert!(
+                off(1.0).min(off(1.5)) < 0.002,
+                "{n:?} off the grid from {first}"
+            );
+        }
+    }
 }
 
 /// spec-generate --midi on a tiny model: a .mid per loop at the requested tempo, covering the

@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::cli::TranscribeArgs;
 use crate::dataset::features::{FeatureConfig, FeatureExtractor};
 use crate::dataset::tempo_choice::{metadata_bpm, TempoSource};
+use crate::dataset::Hint;
 use crate::groove::quantize::{on_grid_fraction, quantize, BeatGrid};
 use crate::groove::score::{score, TOLERANCE_SECONDS};
 use crate::groove::transcribe::Transcriber;
@@ -43,6 +44,12 @@ pub fn run(a: TranscribeArgs) -> anyhow::Result<()> {
             crate::generate::MAX_BPM
         );
     }
+    if let Some(b) = a.bar_line {
+        anyhow::ensure!(
+            b.is_finite() && b >= 0.0,
+            "--bar-line must be a time in seconds (0 or more)"
+        );
+    }
     let truth = a
         .truth
         .as_deref()
@@ -68,14 +75,31 @@ pub fn run(a: TranscribeArgs) -> anyhow::Result<()> {
         },
     };
     let mut fx = FeatureExtractor::new(&cfg)?;
-    let found = crate::dataset::find_examples(x, &mut fx, hint).ok();
+    // A bar line given in the file, in the part read.
+    let bar_line = a.bar_line.map(|b| b - a.part.offset);
+    let found = crate::dataset::find_examples_at(
+        x,
+        &mut fx,
+        Hint {
+            bpm: hint,
+            bar_line,
+        },
+    )
+    .ok();
     let detected = found.as_ref().and_then(|e| e.tempo.map(|t| t.bpm));
     let bpm = a.bpm.or(detected).or(hint).unwrap_or(FALLBACK_BPM);
+    let bar = 240.0 / bpm as f64;
     let first_bar = found
         .as_ref()
         .and_then(|e| e.starts.first())
         .map(|&s| s / sr)
+        .or(bar_line.map(|b| b.rem_euclid(bar)))
         .unwrap_or(0.0);
+    let bar_line_source = if a.bar_line.is_some() {
+        "--bar-line"
+    } else {
+        "detector"
+    };
     let source = if a.bpm.is_none() && detected.is_none() {
         if hint.is_some() {
             source
@@ -132,11 +156,12 @@ pub fn run(a: TranscribeArgs) -> anyhow::Result<()> {
         return super::print_json(&json!({
             "input": a.input, "output": a.output, "seconds": seconds,
             "bpm": bpm, "tempo_source": source, "first_bar_seconds": first_bar,
+            "first_bar_source": bar_line_source,
             "quantize": a.quantize, "notes": counts, "on_grid": on_grid, "score": score_json,
         }));
     }
     println!(
-        "{} -> {}: {} notes ({}) at {bpm:.1} BPM ({source}), first bar line at {first_bar:.3} s; {:.0}% of drum hits within a quarter of a 16th of the grid",
+        "{} -> {}: {} notes ({}) at {bpm:.1} BPM ({source}), first bar line at {first_bar:.3} s{}; {:.0}% of drum hits within a quarter of a 16th of the grid",
         a.input.display(),
         a.output.display(),
         groove.notes.len(),
@@ -145,6 +170,11 @@ pub fn run(a: TranscribeArgs) -> anyhow::Result<()> {
             .map(|(p, n)| format!("{n} {p}"))
             .collect::<Vec<_>>()
             .join(", "),
+        if a.bar_line.is_some() {
+            " (--bar-line)"
+        } else {
+            ""
+        },
         100.0 * on_grid
     );
     if let Some(s) = scores {
