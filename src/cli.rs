@@ -559,8 +559,9 @@ pub struct DatasetArgs {
     /// nothing is ever written into SONGS).
     #[arg(long)]
     pub cache: Option<PathBuf>,
-    /// bars: bar lines you know, for songs the detector cuts in the wrong place: a file of
-    /// lines `path<TAB>seconds` (path relative to SONGS; the time of any bar line).
+    /// bars: bar grids you know, for songs the detector cuts in the wrong place: a file of
+    /// lines `path<TAB>seconds[<TAB>bpm]` (path relative to SONGS; the time of any bar line;
+    /// the tempo, which then outranks tags and file names).
     #[arg(long, value_name = "FILE")]
     pub bar_lines: Option<PathBuf>,
 }

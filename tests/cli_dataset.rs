@@ -842,10 +842,56 @@ fn bar_lines_the_user_gives_are_where_songs_are_cut() {
     ok(d, &train);
     let split: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("m/split.json")).unwrap()).unwrap();
-    let saved = split["bar_lines"]["boom-bap/groove-100bpm.wav"]
-        .as_f64()
-        .unwrap();
-    assert!((saved - at).abs() < 1e-9, "{split}");
+    let saved = &split["bar_lines"]["boom-bap/groove-100bpm.wav"];
+    assert!(
+        (saved["bar_line"].as_f64().unwrap() - at).abs() < 1e-9,
+        "{split}"
+    );
+    assert!(saved.get("bpm").is_none(), "{split}");
+
+    // With a tempo too: the song is cut at it (refined by the audio, as a tag's tempo is),
+    // even with --ignore-tempo-metadata, and the model's split keeps both.
+    std::fs::write(
+        d.join("bars2.tsv"),
+        "boom-bap/groove-100bpm.wav\t5.15\t50\n",
+    )
+    .unwrap();
+    for extra in [&[][..], &["--ignore-tempo-metadata"][..]] {
+        let mut args = vec![
+            "dataset-info",
+            "songs",
+            "--json",
+            "--bar-lines",
+            "bars2.tsv",
+        ];
+        args.extend_from_slice(extra);
+        let half = json(&ok(d, &args))["songs"][0].clone();
+        assert_eq!(half["tempo_source"], "given", "{half}");
+        let bpm = half["tempo_bpm"].as_f64().unwrap();
+        assert!((bpm - 50.0).abs() < 0.5, "{half}");
+        let first = half["first_downbeat_seconds"].as_f64().unwrap();
+        assert!((first - (5.15 - 240.0 / bpm)).abs() < 0.001, "{half}");
+    }
+    let mut train = vec![
+        "spec-train",
+        "songs",
+        "--model",
+        "m2",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "2",
+        "--bar-lines",
+        "bars2.tsv",
+    ];
+    train.extend_from_slice(&common::TINY_NET);
+    ok(d, &train);
+    let split: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("m2/split.json")).unwrap()).unwrap();
+    assert_eq!(
+        split["bar_lines"]["boom-bap/groove-100bpm.wav"]["bpm"], 50.0,
+        "{split}"
+    );
 
     std::fs::write(d.join("bad.tsv"), "boom-bap/groove-100bpm.wav\tsoon\n").unwrap();
     let err = common::fails(d, &["dataset-info", "songs", "--bar-lines", "bad.tsv"]);

@@ -425,7 +425,7 @@ mod tests {
             }
             let path = std::path::Path::new("song.mp3");
             let songs: Vec<_> = metas.iter().map(|m| (Some(g.name()), path, m)).collect();
-            for ((p, bpm), m) in plan(&songs, false).iter().zip(&truth).zip(&metas) {
+            for ((p, bpm), m) in plan(&songs, false, &[]).iter().zip(&truth).zip(&metas) {
                 if !p.target.is_some_and(|t| (t - bpm).abs() / bpm < 0.02) {
                     failures.push(format!(
                         "{} at {bpm}: chose {:?} from {:?} (hats {:.2}/s, snare period {:?})",

@@ -1,27 +1,44 @@
-//! Bar lines the user knows (`--bar-lines FILE`): a tab-separated list of songs and a time at
-//! which a bar starts in each, for songs whose bar lines the detector put in the wrong place
-//! (listen with `dataset-info --clicks`). Such a song is cut on the bar grid through that
-//! time, at the tempo found as usual (tag, file name or detector).
+//! Bar grids the user knows (`--bar-lines FILE`): a tab-separated list of songs, a time at
+//! which a bar starts in each and optionally its tempo, for songs whose bar lines (or tempo)
+//! the detector got wrong (listen with `dataset-info --clicks`). Such a song is cut on the bar
+//! grid through that time, at the tempo given (refined by the audio, as a tag's is) or else
+//! found as usual (tag, file name or detector).
 //!
-//! Format: one song per line, `path<TAB>seconds`; the path is relative to the songs folder
-//! (or absolute), the seconds are any bar line's time from the start of the file (the grid
-//! extends both ways). Empty lines and lines starting with `#` are skipped, and so is a first
-//! line that reads `path<TAB>...` (a header).
+//! Format: one song per line, `path<TAB>seconds[<TAB>bpm]`; the path is relative to the songs
+//! folder (or absolute), the seconds are any bar line's time from the start of the file (the
+//! grid extends both ways). Empty lines and lines starting with `#` are skipped, and so is a
+//! first line that reads `path<TAB>...` (a header).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-/// Bar lines by song (canonical path), in seconds.
+use serde::{Deserialize, Serialize};
+
+/// Accepted tempi (BPM), as for tags.
+const BPM_RANGE: std::ops::RangeInclusive<f32> = 20.0..=400.0;
+
+/// What the user knows of one song's bar grid.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GivenGrid {
+    /// A bar line (seconds from the start of the file).
+    pub bar_line: f64,
+    /// The tempo (BPM), if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bpm: Option<f32>,
+}
+
+/// Given bar grids by song (canonical path).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BarLines {
-    by_song: HashMap<PathBuf, f64>,
+    by_song: HashMap<PathBuf, GivenGrid>,
     /// Lines naming files that do not exist, as `FILE:LINE: path` messages.
     pub missing: Vec<String>,
 }
 
 impl BarLines {
-    /// Read `file`, paths relative to `songs`. A line that is not `path<TAB>seconds` (seconds
-    /// finite and not negative) is an error naming the file and the line.
+    /// Read `file`, paths relative to `songs`. A line that is not `path<TAB>seconds[<TAB>bpm]`
+    /// (seconds finite and not negative, a tempo in 20..=400) is an error naming the file and
+    /// the line.
     pub fn read(file: &Path, songs: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(file)
             .map_err(|e| anyhow::anyhow!("{}: cannot read the bar lines: {e}", file.display()))?;
@@ -39,47 +56,59 @@ impl BarLines {
             {
                 continue;
             }
-            let mut fields = line.split('\t');
-            let (Some(path), Some(seconds), None) = (fields.next(), fields.next(), fields.next())
-            else {
-                anyhow::bail!("{at}: expected 'path<TAB>seconds', got '{line}'");
+            let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
+            let (path, seconds, bpm) = match fields[..] {
+                [p, s] => (p, s, None),
+                [p, s, b] => (p, s, Some(b)),
+                _ => anyhow::bail!("{at}: expected 'path<TAB>seconds[<TAB>bpm]', got '{line}'"),
             };
-            let seconds: f64 = seconds
-                .trim()
+            let bar_line: f64 = seconds
                 .parse()
                 .ok()
                 .filter(|s: &f64| s.is_finite() && *s >= 0.0)
                 .ok_or_else(|| {
                     anyhow::anyhow!("{at}: '{seconds}' is not a time in seconds (0 or more)")
                 })?;
-            match songs.join(path.trim()).canonicalize() {
+            let bpm = bpm
+                .map(|b| {
+                    b.parse::<f32>()
+                        .ok()
+                        .filter(|b| BPM_RANGE.contains(b))
+                        .ok_or_else(|| {
+                            anyhow::anyhow!("{at}: '{b}' is not a tempo in 20..=400 BPM")
+                        })
+                })
+                .transpose()?;
+            match songs.join(path).canonicalize() {
                 Ok(song) => {
-                    if out.by_song.insert(song, seconds).is_some() {
-                        anyhow::bail!("{at}: {} is listed twice", path.trim());
+                    if out
+                        .by_song
+                        .insert(song, GivenGrid { bar_line, bpm })
+                        .is_some()
+                    {
+                        anyhow::bail!("{at}: {path} is listed twice");
                     }
                 }
-                Err(_) => out
-                    .missing
-                    .push(format!("{at}: no such file {}", path.trim())),
+                Err(_) => out.missing.push(format!("{at}: no such file {path}")),
             }
         }
         Ok(out)
     }
 
-    /// Bar lines saved with a model ([`super::split::SavedSplit::bar_lines`]): keys are paths
+    /// Grids saved with a model ([`super::split::SavedSplit::bar_lines`]): keys are paths
     /// relative to `songs` with `/` separators; songs no longer there are left out.
-    pub fn from_saved(songs: &Path, saved: &std::collections::BTreeMap<String, f64>) -> Self {
+    pub fn from_saved(songs: &Path, saved: &BTreeMap<String, GivenGrid>) -> Self {
         BarLines {
             by_song: saved
                 .iter()
-                .filter_map(|(key, &at)| Some((songs.join(key).canonicalize().ok()?, at)))
+                .filter_map(|(key, &g)| Some((songs.join(key).canonicalize().ok()?, g)))
                 .collect(),
             missing: Vec::new(),
         }
     }
 
-    /// The bar line given for `song`, if any.
-    pub fn get(&self, song: &Path) -> Option<f64> {
+    /// The grid given for `song`, if any.
+    pub fn get(&self, song: &Path) -> Option<GivenGrid> {
         if self.by_song.is_empty() {
             return None;
         }
@@ -109,11 +138,15 @@ mod tests {
             std::fs::write(songs.join(f), b"x").unwrap();
         }
         let file = tmp.path().join("bars.tsv");
-        let text = "path\tseconds\n# a comment\n\nhouse/a.mp3\t1.25\r\nhouse/b c.wav\t0\nhouse/gone.mp3\t2\n";
+        let text = "path\tseconds\tbpm\n# a comment\n\nhouse/a.mp3\t1.25\r\nhouse/b c.wav\t0\t92.5\nhouse/gone.mp3\t2\n";
         let b = BarLines::parse(text, &file, &songs).unwrap();
         assert_eq!(b.len(), 2);
-        assert_eq!(b.get(&songs.join("house/a.mp3")), Some(1.25));
-        assert_eq!(b.get(&songs.join("house/../house/b c.wav")), Some(0.0));
+        let grid = |bar_line, bpm| Some(GivenGrid { bar_line, bpm });
+        assert_eq!(b.get(&songs.join("house/a.mp3")), grid(1.25, None));
+        assert_eq!(
+            b.get(&songs.join("house/../house/b c.wav")),
+            grid(0.0, Some(92.5))
+        );
         assert_eq!(b.get(&songs.join("house/other.mp3")), None);
         assert_eq!(b.missing.len(), 1);
         assert!(
@@ -124,11 +157,13 @@ mod tests {
         for (bad, what) in [
             (
                 "house/a.mp3 1.25\n",
-                "bars.tsv:1: expected 'path<TAB>seconds'",
+                "bars.tsv:1: expected 'path<TAB>seconds[<TAB>bpm]'",
             ),
-            ("house/a.mp3\t1\textra\n", "bars.tsv:1: expected"),
+            ("house/a.mp3\t1\t90\textra\n", "bars.tsv:1: expected"),
             ("\nhouse/a.mp3\t-1\n", "bars.tsv:2: '-1' is not a time"),
             ("house/a.mp3\tNaN\n", "'NaN' is not a time"),
+            ("house/a.mp3\t1\t1000\n", "'1000' is not a tempo"),
+            ("house/a.mp3\t1\tfast\n", "'fast' is not a tempo"),
             (
                 "house/a.mp3\t1\nhouse/a.mp3\t2\n",
                 "bars.tsv:2: house/a.mp3 is listed twice",

@@ -242,8 +242,13 @@ impl Dataset {
         let mut saved = SavedSplit::default();
         for s in &self.songs {
             let key = SavedSplit::key(&self.root, &s.path);
-            if let (true, Some(at)) = (s.meta.downbeat_given, s.meta.downbeat_seconds) {
-                saved.bar_lines.insert(key.clone(), at);
+            if let (true, Some(bar_line)) = (s.meta.downbeat_given, s.meta.downbeat_seconds) {
+                let bpm = (s.tempo_source == TempoSource::Given)
+                    .then_some(s.meta.tempo_hint)
+                    .flatten();
+                saved
+                    .bar_lines
+                    .insert(key.clone(), bar_lines::GivenGrid { bar_line, bpm });
             }
             saved.insert(key, s.split);
         }
@@ -377,10 +382,11 @@ fn analyse_all(
 ) -> anyhow::Result<Analysed> {
     let hash = config.hash();
     // Bar lines only mean something on the bar grid.
-    let given: Vec<Option<f64>> = files
+    let given: Vec<Option<bar_lines::GivenGrid>> = files
         .iter()
         .map(|f| config.grid.and_then(|_| bar_lines.get(&f.path)))
         .collect();
+    let given_bpm: Vec<Option<f32>> = given.iter().map(|g| g.and_then(|g| g.bpm)).collect();
     let run = |jobs: Vec<(usize, Option<f32>)>, what: &str| {
         let bar = crate::progress::bar(jobs.len() as u64, what);
         let out: Vec<(usize, PathBuf, Analysis, bool)> = jobs
@@ -391,7 +397,7 @@ fn analyse_all(
                     let path = &files[i].path;
                     let hint = Hint {
                         bpm,
-                        bar_line: given[i],
+                        bar_line: given[i].map(|g| g.bar_line),
                     };
                     let entry = cache::entry_path(cache_dir, path, hash, &hint);
                     let hit = cache::read_meta(&entry);
@@ -415,6 +421,7 @@ fn analyse_all(
         bar.finish_and_clear();
         out
     };
+    // First each song at the tempo given for it, else the one its file name declares.
     let name_hint = |f: &scan::SongFile| {
         config
             .tempo_metadata
@@ -425,7 +432,7 @@ fn analyse_all(
         files
             .iter()
             .enumerate()
-            .map(|(i, f)| (i, name_hint(f)))
+            .map(|(i, f)| (i, given_bpm[i].or_else(|| name_hint(f))))
             .collect(),
         "decoding",
     );
@@ -443,7 +450,7 @@ fn analyse_all(
                 (genre, f.path.as_path(), meta)
             })
             .collect();
-        tempo_choice::plan(&songs, config.tempo_metadata)
+        tempo_choice::plan(&songs, config.tempo_metadata, &given_bpm)
     };
     // Songs decoded but cut at another tempo than the plan's: again, near the planned tempo.
     let again: Vec<(usize, Option<f32>)> = results

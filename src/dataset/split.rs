@@ -57,10 +57,10 @@ pub fn split_by_song(
 pub struct SavedSplit {
     pub train: BTreeSet<String>,
     pub validation: BTreeSet<String>,
-    /// The first bar line (seconds) of the songs whose bar grid went through a bar line the
-    /// user gave, by the same keys.
+    /// The bar grids the user gave (`--bar-lines`), by the same keys: the grid's first bar
+    /// line and the tempo, if given.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub bar_lines: BTreeMap<String, f64>,
+    pub bar_lines: BTreeMap<String, super::bar_lines::GivenGrid>,
 }
 
 impl SavedSplit {

@@ -1,6 +1,8 @@
 //! Which tempo each song's examples are cut at.
 //!
 //! In order of trust:
+//! 0. the tempo the user gives with `--bar-lines` (see [`super::bar_lines`]), used even when
+//!    metadata is ignored;
 //! 1. the tempo a tag declares (ID3 `TBPM`, a Vorbis or FLAC `BPM` comment);
 //! 2. a number followed by "bpm" in the file name (`trap-01-138bpm.mp3`, `loop 92 BPM.wav`);
 //! 3. the detector's readings of the song (its best tempo and the half, double, 2/3 and 3/2
@@ -28,6 +30,8 @@ use super::cache::SongMeta;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TempoSource {
+    /// The `--bar-lines` file.
+    Given,
     /// A `TBPM` frame or `BPM` comment.
     Tag,
     /// A number followed by "bpm" in the file name.
@@ -45,6 +49,7 @@ impl TempoSource {
     /// The name `dataset-info` prints and `--json` writes.
     pub fn name(self) -> &'static str {
         match self {
+            TempoSource::Given => "given",
             TempoSource::Tag => "tag",
             TempoSource::FileName => "file-name",
             TempoSource::Detector => "detector",
@@ -93,8 +98,13 @@ pub fn metadata_bpm(path: &Path, tagged_bpm: Option<f32>) -> Option<(f32, TempoS
 }
 
 /// One plan per song. `songs[i]` is (genre folder, or `None` for a song that decides alone;
-/// path; what the first analysis found).
-pub fn plan(songs: &[(Option<&str>, &Path, &SongMeta)], use_metadata: bool) -> Vec<TempoPlan> {
+/// path; what the first analysis found); `given[i]` the tempo the user gave for it, if any
+/// (`given` may be shorter than `songs`, or empty).
+pub fn plan(
+    songs: &[(Option<&str>, &Path, &SongMeta)],
+    use_metadata: bool,
+    given: &[Option<f32>],
+) -> Vec<TempoPlan> {
     let mut plans = vec![
         TempoPlan {
             target: None,
@@ -107,11 +117,14 @@ pub fn plan(songs: &[(Option<&str>, &Path, &SongMeta)], use_metadata: bool) -> V
     for (i, (genre, _, _)) in songs.iter().enumerate() {
         match genre {
             Some(g) => groups.entry(*g).or_default().push(i),
-            None => plans[i] = plan_group(songs, &[i], use_metadata)[0],
+            None => plans[i] = plan_group(songs, &[i], use_metadata, given)[0],
         }
     }
     for members in groups.values() {
-        for (&i, p) in members.iter().zip(plan_group(songs, members, use_metadata)) {
+        for (&i, p) in members
+            .iter()
+            .zip(plan_group(songs, members, use_metadata, given))
+        {
             plans[i] = p;
         }
     }
@@ -122,13 +135,17 @@ fn plan_group(
     songs: &[(Option<&str>, &Path, &SongMeta)],
     members: &[usize],
     use_metadata: bool,
+    given: &[Option<f32>],
 ) -> Vec<TempoPlan> {
     let metadata: Vec<Option<(f32, TempoSource)>> = members
         .iter()
         .map(|&i| {
-            use_metadata
-                .then(|| metadata_bpm(songs[i].1, songs[i].2.tagged_bpm))
-                .flatten()
+            let given = given.get(i).copied().flatten();
+            given.map(|b| (b, TempoSource::Given)).or_else(|| {
+                use_metadata
+                    .then(|| metadata_bpm(songs[i].1, songs[i].2.tagged_bpm))
+                    .flatten()
+            })
         })
         .collect();
     let readings: Vec<Vec<Reading>> = members
@@ -230,7 +247,7 @@ mod tests {
             (Some("trap"), p("d.mp3"), &m[3]),
             (None, p("e.mp3"), &m[4]),
         ];
-        let plans = plan(&songs, true);
+        let plans = plan(&songs, true, &[]);
         let got: Vec<(Option<f32>, TempoSource)> =
             plans.iter().map(|p| (p.target, p.source)).collect();
         assert_eq!(
@@ -244,8 +261,18 @@ mod tests {
             ]
         );
         // Without metadata the file name and the tag are ignored.
-        let plans = plan(&songs, false);
+        let plans = plan(&songs, false, &[]);
         assert_eq!(plans[2].target, Some(80.0));
         assert_eq!(plans[3].source, TempoSource::Detector);
+        // A tempo the user gives outranks the tag, with or without metadata, and anchors the
+        // genre's choice like metadata: the lo-fi song read at 150 is taken at 75 either way.
+        for use_metadata in [true, false] {
+            let plans = plan(&songs, use_metadata, &[None, None, None, Some(140.0)]);
+            assert_eq!(
+                (plans[3].target, plans[3].source),
+                (Some(140.0), TempoSource::Given)
+            );
+            assert_eq!(plans[0].target, Some(75.0));
+        }
     }
 }
