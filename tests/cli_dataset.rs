@@ -826,28 +826,33 @@ fn bar_lines_the_user_gives_are_where_songs_are_cut() {
         (Some(0), Some(1))
     );
 
-    let mut train = vec![
-        "spec-train",
-        "songs",
-        "--model",
-        "m",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "4",
-        "--bar-lines",
-        "bars.tsv",
-    ];
-    train.extend_from_slice(&common::TINY_NET);
-    ok(d, &train);
-    let split: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("m/split.json")).unwrap()).unwrap();
-    let saved = &split["bar_lines"]["boom-bap/groove-100bpm.wav"];
+    // A tiny model trained with FILE: the grid its split saved for the song.
+    let saved_grid = |model: &str, file: &str| -> serde_json::Value {
+        let mut train = vec![
+            "spec-train",
+            "songs",
+            "--model",
+            model,
+            "--epochs",
+            "1",
+            "--batch-size",
+            "2",
+            "--bar-lines",
+            file,
+        ];
+        train.extend_from_slice(&common::TINY_NET);
+        ok(d, &train);
+        let split = std::fs::read_to_string(d.join(model).join("split.json")).unwrap();
+        serde_json::from_str::<serde_json::Value>(&split).unwrap()["bar_lines"]
+            ["boom-bap/groove-100bpm.wav"]
+            .clone()
+    };
+    let saved = saved_grid("m", "bars.tsv");
     assert!(
         (saved["bar_line"].as_f64().unwrap() - at).abs() < 1e-9,
-        "{split}"
+        "{saved}"
     );
-    assert!(saved.get("bpm").is_none(), "{split}");
+    assert!(saved.get("bpm").is_none(), "{saved}");
 
     // With a tempo too: the song is cut at it (refined by the audio, as a tag's tempo is),
     // even with --ignore-tempo-metadata, and the model's split keeps both.
@@ -872,26 +877,7 @@ fn bar_lines_the_user_gives_are_where_songs_are_cut() {
         let first = half["first_downbeat_seconds"].as_f64().unwrap();
         assert!((first - (5.15 - 240.0 / bpm)).abs() < 0.001, "{half}");
     }
-    let mut train = vec![
-        "spec-train",
-        "songs",
-        "--model",
-        "m2",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "2",
-        "--bar-lines",
-        "bars2.tsv",
-    ];
-    train.extend_from_slice(&common::TINY_NET);
-    ok(d, &train);
-    let split: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("m2/split.json")).unwrap()).unwrap();
-    assert_eq!(
-        split["bar_lines"]["boom-bap/groove-100bpm.wav"]["bpm"], 50.0,
-        "{split}"
-    );
+    assert_eq!(saved_grid("m2", "bars2.tsv")["bpm"], 50.0);
 
     std::fs::write(d.join("bad.tsv"), "boom-bap/groove-100bpm.wav\tsoon\n").unwrap();
     let err = common::fails(d, &["dataset-info", "songs", "--bar-lines", "bad.tsv"]);
