@@ -206,6 +206,46 @@ pub(crate) fn is_within(path: &Path, root: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataset::cache::SongMeta;
+    use crate::dataset::split::Split;
+    use crate::dataset::tempo_choice::TempoSource;
+
+    fn song(path: &str, grid: bool) -> Song {
+        Song {
+            path: PathBuf::from(path),
+            genre: path.split('/').nth(1).unwrap().to_string(),
+            split: Split::Train,
+            meta: SongMeta {
+                tempo_bpm: grid.then_some(90.0),
+                downbeat_seconds: grid.then_some(0.5),
+                ..SongMeta::new(0)
+            },
+            tempo_source: TempoSource::Detector,
+            tempo_margin: 1.0,
+            cache_file: PathBuf::new(),
+            data_offset: 0,
+        }
+    }
+
+    #[test]
+    fn each_song_with_a_grid_gets_its_own_file() {
+        let songs = [
+            song("songs/house/a.mp3", true),
+            song("songs/house/a.wav", true),
+            song("songs/trap/a.mp3", true),
+            song("songs/trap/no grid.mp3", false),
+        ];
+        let got: Vec<(String, PathBuf)> = output_paths(&songs, Path::new("out"), "wav")
+            .into_iter()
+            .map(|(s, p)| (s.path.display().to_string(), p))
+            .collect();
+        let want = [
+            ("songs/house/a.mp3", "out/house/a.clicks.wav"),
+            ("songs/house/a.wav", "out/house/a.wav.clicks.wav"),
+            ("songs/trap/a.mp3", "out/trap/a.clicks.wav"),
+        ];
+        assert_eq!(got, want.map(|(s, p)| (s.to_string(), PathBuf::from(p))));
+    }
 
     #[test]
     fn paths_inside_the_songs_folder_are_recognised_however_written() {
