@@ -53,10 +53,16 @@ pub fn write(
 ) -> anyhow::Result<ClicksWritten> {
     check(cfg, dir, &ds.root)?;
     let jobs = output_paths(&ds.songs, dir, ext);
+    let bar = crate::progress::bar(jobs.len() as u64, "click tracks");
     let results: Vec<anyhow::Result<()>> = jobs
         .par_iter()
-        .map(|(song, out)| write_one(song, cfg, out))
+        .map(|(song, out)| {
+            let r = write_one(song, cfg, out);
+            bar.inc(1);
+            r
+        })
         .collect();
+    bar.finish_and_clear();
     let (mut files, mut failed) = (Vec::new(), Vec::new());
     let mut sections: Vec<Section> = Vec::new();
     for ((song, out), r) in jobs.into_iter().zip(results) {
