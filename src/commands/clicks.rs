@@ -52,12 +52,12 @@ pub fn write(
     ext: &str,
 ) -> anyhow::Result<ClicksWritten> {
     check(cfg, dir, &ds.root)?;
-    let jobs = output_paths(&ds.songs, dir, ext);
+    let jobs = output_paths(&ds.songs, cfg, dir, ext);
     let bar = crate::progress::bar(jobs.len() as u64, "click tracks");
     let results: Vec<anyhow::Result<()>> = jobs
         .par_iter()
-        .map(|(song, out)| {
-            let r = write_one(song, cfg, out);
+        .map(|(song, grid, out)| {
+            let r = write_one(song, grid, cfg.sample_rate, out);
             bar.inc(1);
             r
         })
@@ -65,7 +65,7 @@ pub fn write(
     bar.finish_and_clear();
     let (mut files, mut failed) = (Vec::new(), Vec::new());
     let mut sections: Vec<Section> = Vec::new();
-    for ((song, out), r) in jobs.into_iter().zip(results) {
+    for ((song, _, out), r) in jobs.into_iter().zip(results) {
         if let Err(e) = r {
             log::warn!("{}: no click track: {e:#}", song.path.display());
             failed.push(Skipped {
@@ -89,15 +89,13 @@ pub fn write(
         }
         files.push(out);
     }
-    let m = Metronome::default();
     let page = Page {
         title: format!("beatgen: the bar grids of {}", ds.root.display()),
         summary: vec![format!(
-            "Each song with a {} kHz click on every bar line and a {} kHz click on the other \
-             beats, where beatgen cuts its examples. The high click should fall on the \"one\" \
-             of each bar, the low ones on the other beats.",
-            m.bar_hz / 1000.0,
-            m.beat_hz / 1000.0
+            "Each song with a metronome ({}) on the bar grid where beatgen cuts its examples. \
+             The high click should fall on the \"one\" of each bar, the low ones on the other \
+             beats.",
+            pitches()
         )],
         preformatted: None,
         sections,
@@ -108,6 +106,16 @@ pub fn write(
         failed,
         page: page.write(dir)?,
     })
+}
+
+/// The metronome's pitches, for messages: "2 kHz on each bar line, 1 kHz on the other beats".
+pub fn pitches() -> String {
+    let m = Metronome::default();
+    format!(
+        "{} kHz on each bar line, {} kHz on the other beats",
+        m.bar_hz / 1000.0,
+        m.beat_hz / 1000.0
+    )
 }
 
 /// One song's grid, for the listening page.
@@ -128,14 +136,31 @@ fn caption(s: &Song) -> String {
     c
 }
 
-/// The output file of each song with a bar grid: `<stem>.clicks.<ext>` in its genre's folder,
-/// or `<file name>.clicks.<ext>` when another song of the genre has the same stem.
-fn output_paths<'a>(songs: &'a [Song], dir: &Path, ext: &str) -> Vec<(&'a Song, PathBuf)> {
+/// A song's bar grid in samples at `sample_rate`, when it has one.
+fn beat_grid(song: &Song, sample_rate: u32) -> Option<BeatGrid> {
+    let (bpm, first) = (song.meta.tempo_bpm?, song.meta.downbeat_seconds?);
+    let beats_per_bar = dsp::downbeat::BEATS_PER_BAR;
+    Some(BeatGrid {
+        bar_line: first * sample_rate as f64,
+        beat: bar_samples(bpm, sample_rate) / beats_per_bar as f64,
+        beats_per_bar,
+    })
+}
+
+/// Each song with a bar grid, its grid and its output file: `<stem>.clicks.<ext>` in its
+/// genre's folder, or `<file name>.clicks.<ext>` when another song of the genre has the same
+/// stem.
+fn output_paths<'a>(
+    songs: &'a [Song],
+    cfg: &FeatureConfig,
+    dir: &Path,
+    ext: &str,
+) -> Vec<(&'a Song, BeatGrid, PathBuf)> {
     let mut used = HashSet::new();
     songs
         .iter()
-        .filter(|s| s.meta.tempo_bpm.is_some() && s.meta.downbeat_seconds.is_some())
-        .map(|s| {
+        .filter_map(|s| Some((s, beat_grid(s, cfg.sample_rate)?)))
+        .map(|(s, grid)| {
             let folder = dir.join(&s.genre);
             let name = |base: &std::ffi::OsStr| {
                 let mut n = base.to_os_string();
@@ -147,41 +172,33 @@ fn output_paths<'a>(songs: &'a [Song], dir: &Path, ext: &str) -> Vec<(&'a Song, 
                 out = name(s.path.file_name().unwrap_or_default());
                 used.insert(out.clone());
             }
-            (s, out)
+            (s, grid, out)
         })
         .collect()
 }
 
-/// Decode `song` again, add the metronome of its bar grid, limit the peaks and write `out`.
-fn write_one(song: &Song, cfg: &FeatureConfig, out: &Path) -> anyhow::Result<()> {
-    let (Some(bpm), Some(first)) = (song.meta.tempo_bpm, song.meta.downbeat_seconds) else {
-        anyhow::bail!("no bar grid");
-    };
+/// Decode `song` again at `sample_rate`, add the metronome of `grid`, limit the peaks and
+/// write `out`.
+fn write_one(song: &Song, grid: &BeatGrid, sample_rate: u32, out: &Path) -> anyhow::Result<()> {
     let opts = dsp::DecodeOptions {
-        sample_rate: cfg.sample_rate,
+        sample_rate,
         ..Default::default()
     };
     let mut x = dsp::decode_file(&song.path, &opts)?.samples;
-    let beats_per_bar = dsp::downbeat::BEATS_PER_BAR;
-    let grid = BeatGrid {
-        bar_line: first * cfg.sample_rate as f64,
-        beat: bar_samples(bpm, cfg.sample_rate) / beats_per_bar as f64,
-        beats_per_bar,
-    };
-    Metronome::default().add_to(&mut x, cfg.sample_rate, &grid);
-    dsp::limiter::Limiter::default().apply(&mut x, cfg.sample_rate, false);
+    Metronome::default().add_to(&mut x, sample_rate, grid);
+    dsp::limiter::Limiter::default().apply(&mut x, sample_rate, false);
     if let Some(folder) = out.parent() {
         std::fs::create_dir_all(folder)
             .map_err(|e| anyhow::anyhow!("{}: {e}", folder.display()))?;
     }
-    dsp::write_audio(out, &x, cfg.sample_rate, &dsp::EncodeOptions::default())?;
+    dsp::write_audio(out, &x, sample_rate, &dsp::EncodeOptions::default())?;
     Ok(())
 }
 
 /// Whether `path` (which need not exist yet) lies inside the existing folder `root`: links in
 /// the part that exists are resolved, `.` and `..` in the rest are applied as written (what
 /// creating the folders would do).
-pub(crate) fn is_within(path: &Path, root: &Path) -> bool {
+fn is_within(path: &Path, root: &Path) -> bool {
     let (Ok(root), Ok(mut existing)) = (root.canonicalize(), std::path::absolute(path)) else {
         return false;
     };
@@ -241,9 +258,10 @@ mod tests {
             song("songs/trap/a.mp3", true),
             song("songs/trap/no grid.mp3", false),
         ];
-        let got: Vec<(String, PathBuf)> = output_paths(&songs, Path::new("out"), "wav")
+        let cfg = FeatureConfig::default();
+        let got: Vec<(String, PathBuf)> = output_paths(&songs, &cfg, Path::new("out"), "wav")
             .into_iter()
-            .map(|(s, p)| (s.path.display().to_string(), p))
+            .map(|(s, _, p)| (s.path.display().to_string(), p))
             .collect();
         let want = [
             ("songs/house/a.mp3", "out/house/a.clicks.wav"),

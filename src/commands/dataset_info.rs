@@ -84,17 +84,18 @@ pub fn run(a: DatasetInfoArgs) -> anyhow::Result<()> {
     }
     print_text(&summary, &ds);
     if let Some(c) = &clicks {
-        let m = dsp::metronome::Metronome::default();
         println!(
-            "clicks: {} songs with their bar grid in {} ({} kHz on each bar line, {} kHz on the other beats){}",
+            "clicks: {} songs with their bar grid in {} ({}){}",
             c.files.len(),
             c.dir.display(),
-            m.bar_hz / 1000.0,
-            m.beat_hz / 1000.0,
+            super::clicks::pitches(),
             if c.failed.is_empty() {
                 String::new()
             } else {
-                format!("; {} could not be written (see the warnings)", c.failed.len())
+                format!(
+                    "; {} could not be written (see the warnings)",
+                    c.failed.len()
+                )
             }
         );
         println!("listen: open {}", c.page.display());
