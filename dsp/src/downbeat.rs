@@ -7,7 +7,7 @@
 //! bands' onsets are summed on the tempo's beats and on the half-beats between them; when the
 //! half-beats collect [`OFFBEAT_RATIO`] times as much, the beats move there. The drums' onsets,
 //! here and below, are their bands' rises in dB above a floor [`ONSET_FLOOR_DB`] under the
-//! drum's loud level ([`DrumOnsets`]).
+//! drum's loud level (`DrumOnsets`, below).
 //!
 //! Beat `k` sits at frame `phase + k * period`. For each bar position `m` in 0..4 the beats
 //! `k = m (mod 4)` are scored with three kinds of evidence, each averaged over the song and
@@ -78,7 +78,7 @@ fn bands_between(n_bands: usize, sample_rate: u32, lo: f64, hi: f64) -> std::ops
 }
 
 /// How far below the loud level of a drum's bands (dB) their rises still count as onsets (see
-/// [`DrumOnsets`]). First bar lines within a 16th with the floor 20, 30, 40 and 60 dB down (at
+/// `DrumOnsets`). First bar lines within a 16th with the floor 20, 30, 40 and 60 dB down (at
 /// 60 no rise reaches it: as without a floor): 353, 354, 354 and 347 of nine corpora's 360
 /// songs (bundled, synthesiser seeds 2-5, FluidR3 seeds 1-3, TimGM6mb; the detector's tempi),
 /// and 25, 27, 27 and 17 of 35 drum songs written by people (README, "Drum songs written by
