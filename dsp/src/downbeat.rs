@@ -100,10 +100,9 @@ enum Drum {
 /// Onsets in the kick and snare bands of a song's mel band dB: the positive dB flux of each
 /// band, both frames raised to a floor [`ONSET_FLOOR_DB`] under the drum's loud level (the
 /// [`LOUD_QUANTILE`] quantile over the song's frames of the loudest of its bands in each
-/// frame). Without a floor, a hit
-/// that barely reaches a silent band rises as far in dB as one that fills it: a rimshot's
-/// faint low end in the kick bands, silent once the kick had died away, counted as much as a
-/// kick, and the bar lines of drum songs moved by a beat.
+/// frame). Without a floor, a hit that barely reaches a silent band rises as far in dB as one
+/// that fills it: a rimshot's faint low end in the kick bands, silent once the kick had died
+/// away, counted as much as a kick, and the bar lines of drum songs moved by a beat.
 struct DrumOnsets<'a> {
     db: &'a Spectrogram,
     /// The bands of each [`Drum`].
