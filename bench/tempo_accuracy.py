@@ -163,7 +163,7 @@ for rel, t in sorted(truth.items()):
             misses.append(f"{rel}: first bar line at {db:.3f} s ({bar:.3f} s bars)")
 extra = f" librosa {librosa.__version__} |" if librosa else ""
 extra += f" madmom {madmom_version} |" if madmom_estimate else ""
-after = f" madmom {madmom_version} |" if madmom_estimate else ""
+after = f" first bar line: madmom {madmom_version} |" if madmom_estimate else ""
 print(f"| genre | songs | tempo within 2%: detector alone | with its genre | with metadata |{extra} first bar line within a 16th |{after}")
 print("|---|---:|---:|---:|---:|---:|" + ("---:|" if librosa else "") + ("---:|---:|" if madmom_estimate else ""))
 total = [0] * 14
