@@ -13,8 +13,9 @@ The truth: every pattern of these songs is one 4/4 bar (192 ticks), so the bar l
 0 s and every 4 beats of the tempo written into the copy. File names carry no tempo, so the
 "with metadata" column of `tempo_accuracy.py` is the genre's choice again.
 
-h2cli exports in real time (a 60 s song takes about 60 s, most of it waiting), so the songs
-are rendered `--jobs` at a time and cut to their first `--max-bars` bars."""
+An h2cli export mostly waits (one 23 s song took 24 s, 0.2 s of it on the processor; 20 at a
+time, all 40 renders took 55 s), so the songs are rendered `--jobs` at a time, each cut to its
+first `--max-bars` bars."""
 import argparse
 import csv
 import glob
