@@ -361,9 +361,12 @@ fn levels_are_audio(samples: &[f32]) -> bool {
     poison.iter().sum::<f32>() == 0.0 && peak <= MAX_SAMPLE_MAGNITUDE
 }
 
+/// Tempi (BPM) a tag may declare; others are ignored as mistakes.
+pub const TAG_BPM_RANGE: std::ops::RangeInclusive<f32> = 20.0..=400.0;
+
 /// The tempo a tag revision declares: symphonia's standard `Bpm` key (ID3 `TBPM`, Vorbis
 /// `BPM`) or a tag named `BPM`/`TBPM`, read as the leading number of its value ("120",
-/// "92.5", "140 BPM"), if it is in 20..=400.
+/// "92.5", "140 BPM"), if it is in [`TAG_BPM_RANGE`].
 fn tagged_bpm(rev: &MetadataRevision) -> Option<f32> {
     rev.tags()
         .iter()
@@ -380,7 +383,7 @@ fn tagged_bpm(rev: &MetadataRevision) -> Option<f32> {
                 .unwrap_or(v.len());
             v[..end].parse::<f32>().ok()
         })
-        .filter(|b| (20.0..=400.0).contains(b))
+        .filter(|b| TAG_BPM_RANGE.contains(b))
 }
 
 /// Downmixes decoded packets as they come and resamples them on the fly, so memory holds the

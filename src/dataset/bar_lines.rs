@@ -14,9 +14,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// Accepted tempi (BPM), as for tags.
-const BPM_RANGE: std::ops::RangeInclusive<f32> = 20.0..=400.0;
-
 /// What the user knows of one song's bar grid.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct GivenGrid {
@@ -37,8 +34,8 @@ pub struct BarLines {
 
 impl BarLines {
     /// Read `file`, paths relative to `songs`. A line that is not `path<TAB>seconds[<TAB>bpm]`
-    /// (seconds finite and not negative, a tempo in 20..=400) is an error naming the file and
-    /// the line.
+    /// (seconds finite and not negative, a tempo a tag could declare:
+    /// [`dsp::decode::TAG_BPM_RANGE`]) is an error naming the file and the line.
     pub fn read(file: &Path, songs: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(file)
             .map_err(|e| anyhow::anyhow!("{}: cannot read the bar lines: {e}", file.display()))?;
@@ -73,9 +70,14 @@ impl BarLines {
                 .map(|b| {
                     b.parse::<f32>()
                         .ok()
-                        .filter(|b| BPM_RANGE.contains(b))
+                        .filter(|b| dsp::decode::TAG_BPM_RANGE.contains(b))
                         .ok_or_else(|| {
-                            anyhow::anyhow!("{at}: '{b}' is not a tempo in 20..=400 BPM")
+                            let r = dsp::decode::TAG_BPM_RANGE;
+                            anyhow::anyhow!(
+                                "{at}: '{b}' is not a tempo in {}..={} BPM",
+                                r.start(),
+                                r.end()
+                            )
                         })
                 })
                 .transpose()?;
