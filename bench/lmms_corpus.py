@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""A test set of whole songs written by people: the demo projects that come with the LMMS
+music studio (Debian package `lmms`: drums, bass, chords and leads from its own synthesisers
+and samples; house, trance, reggae, reggaeton, chiptune, 80s rock, crunk, 87-200 BPM), rendered
+by its command-line exporter, each at three tempi around the tempo its author set.
+
+    bench/lmms_corpus.py OUT [--factors 0.92,1,1.08] [--max-seconds 120] [--jobs 2]
+
+Writes OUT/<song>/<song>-<k>.wav (44.1 kHz stereo, one folder per source project: its tempi)
+and OUT/manifest.tsv in the form `bench/tempo_accuracy.py` reads (path, genre, bpm). The
+truth: an LMMS project has one tempo (none of these automates it) and its song starts on a bar
+line, so the bar lines are at 0 s and every 4 beats of the tempo written into the copy (one of
+them, `Oglsdl-PpTrip`, is in 8/4: its bars are two 4-beat bars). Left out: projects whose
+time signature is not 4/4 or 8/4 (one, in 1/1), the tutorial, and the other tempi of projects
+that play recorded audio clips (LMMS 1.2 plays those at their own speed, so a tempo other than
+the author's would put them out of time with the notes). File names carry no tempo, so the
+"with metadata" column of `tempo_accuracy.py` is the genre's choice again.
+
+Each render is cut to its first `--max-seconds` (whole songs run to 4 minutes). LMMS 1.2.2
+crashes as it exits after writing its file, so its exit status is not read; a render counts
+when its WAV file holds the song's length."""
+import argparse
+import csv
+import glob
+import os
+import subprocess
+import sys
+import tempfile
+import wave
+import xml.etree.ElementTree as ET
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+
+PROJECTS = "/usr/share/lmms/projects"
+TICKS_PER_BAR = 192  # LMMS 1.2: ticks of one 4/4 bar
+
+p = argparse.ArgumentParser()
+p.add_argument("out")
+p.add_argument("--factors", default="0.92,1,1.08")
+p.add_argument("--max-seconds", type=float, default=120.0)
+p.add_argument("--jobs", type=int, default=2)
+args = p.parse_args()
+factors = [float(f) for f in args.factors.split(",")]
+sources = sorted(glob.glob(f"{PROJECTS}/demos/*.mmp*") + glob.glob(f"{PROJECTS}/demos/*/*.mmp*")
+                 + glob.glob(f"{PROJECTS}/shorties/*.mmp*"))
+if not sources:
+    sys.exit(f"no LMMS projects under {PROJECTS}: apt-get install lmms")
+os.makedirs(args.out, exist_ok=True)
+work = tempfile.mkdtemp(prefix="lmms-songs-")
+
+
+def load(path):
+    """The project's XML root (`.mmpz` is Qt's qCompress: a 4-byte length, then zlib)."""
+    data = open(path, "rb").read()
+    return ET.fromstring(zlib.decompress(data[4:]) if path.endswith(".mmpz") else data)
+
+
+def head_value(head, name):
+    """A setting of the project's head: an attribute, or a child element's value when it is
+    automatable."""
+    child = head.find(name)
+    return float(child.get("value") if child is not None else head.get(name))
+
+
+def set_head_value(head, name, value):
+    child = head.find(name)
+    (child if child is not None else head).set("value" if child is not None else name, value)
+
+
+def plan(src):
+    """The renders of one project: (copy of the project, output path, row of the manifest)."""
+    root = load(src)
+    head = root.find("head")
+    beats = head_value(head, "timesig_numerator")
+    if beats not in (4, 8) or head_value(head, "timesig_denominator") != 4:
+        print(f"skipped {src}: {beats:g}/{head_value(head, 'timesig_denominator'):g} time",
+              file=sys.stderr)
+        return []
+    bpm_node = head.find("bpm")
+    if bpm_node is not None and bpm_node.get("id") in {o.get("id") for o in root.iter("object")}:
+        print(f"skipped {src}: its tempo is automated", file=sys.stderr)
+        return []
+    audio_clips = any(root.iter("sampletco"))
+    name = os.path.splitext(os.path.basename(src))[0].lower()
+    name = "".join(c if c.isalnum() or c == "-" else "-" for c in name).strip("-")
+    bpm0 = head_value(head, "bpm")
+    jobs = []
+    for k, f in enumerate(factors if not audio_clips else [1.0], 1):
+        bpm = round(bpm0 * f)
+        set_head_value(head, "bpm", f"{bpm}")
+        song = os.path.join(work, f"{name}-{k}.mmp")
+        ET.ElementTree(root).write(song, encoding="UTF-8", xml_declaration=True)
+        rel = f"{name}/{name}-{k}.wav"
+        row = {"path": rel, "genre": name, "bpm": bpm, "beats_per_bar": int(beats),
+               "audio_clips": int(audio_clips), "source": os.path.relpath(src, PROJECTS)}
+        jobs.append((song, os.path.join(args.out, rel), row))
+    return jobs
+
+
+def render(job):
+    song, out, row = job
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    tmp = out + ".part.wav"
+    cmd = ["lmms", "render", song, "-f", "wav", "-o", tmp]
+    if os.geteuid() == 0:
+        cmd.insert(1, "--allowroot")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    subprocess.run(cmd, env=env, capture_output=True, timeout=1800)
+    try:
+        with wave.open(tmp) as w:
+            rate, frames = w.getframerate(), w.getnframes()
+            keep = min(frames, int(args.max_seconds * rate))
+            w.rewind()
+            audio, params = w.readframes(keep), w.getparams()
+    except (OSError, EOFError, wave.Error) as e:
+        raise RuntimeError(f"lmms rendered no readable WAV for {row['source']}: {e}")
+    if frames == 0 or not any(audio):
+        os.remove(tmp)
+        print(f"skipped {row['source']} at {row['bpm']} BPM: lmms rendered silence", file=sys.stderr)
+        return None
+    with wave.open(tmp, "wb") as w:
+        w.setparams(params)
+        w.writeframes(audio)
+    os.replace(tmp, out)
+    row["seconds"] = round(keep / rate, 2)
+    row["sample_rate"] = rate
+    return row
+
+
+jobs = [j for s in sources for j in plan(s)]
+with ThreadPoolExecutor(args.jobs) as pool:
+    rows = [r for r in pool.map(render, jobs) if r]
+with open(os.path.join(args.out, "manifest.tsv"), "w", newline="") as f:
+    w = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t")
+    w.writeheader()
+    w.writerows(rows)
+print(f"{len(rows)} songs from {len({r['source'] for r in rows})} LMMS projects in {args.out}")
