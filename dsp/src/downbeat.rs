@@ -322,17 +322,14 @@ fn beat_means(
 fn bass_rises(db: &Spectrogram, tempo: &Tempo, beats: usize, sample_rate: u32) -> Vec<Option<f32>> {
     let bands = bands_between(db.bins, sample_rate, 60.0, 300.0);
     let levels = beat_means(db, tempo, beats, 0.25, bands);
-    (0..beats)
-        .map(|k| {
-            let (before, after) = (levels.get(k.wrapping_sub(1))?, &levels[k]);
-            let rise: f32 = before
-                .iter()
-                .zip(after)
-                .map(|(a, b)| (b - a).max(0.0))
-                .sum();
-            Some(rise / before.len() as f32)
-        })
-        .collect()
+    from_the_beat_before(&levels, |before, after| {
+        let rise: f32 = before
+            .iter()
+            .zip(after)
+            .map(|(a, b)| (b - a).max(0.0))
+            .sum();
+        rise / before.len() as f32
+    })
 }
 
 /// How much the shape of the 150-2000 Hz spectrum (chords, bass notes and melody) changes from
@@ -354,14 +351,26 @@ fn shape_changes(
             s
         })
         .collect();
-    (0..beats)
-        .map(|k| {
-            let (a, b) = (spectra.get(k.wrapping_sub(1))?, &spectra[k]);
-            let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-            let norms = a.iter().map(|x| x * x).sum::<f32>().sqrt()
-                * b.iter().map(|x| x * x).sum::<f32>().sqrt();
-            Some(if norms > 0.0 { 1.0 - dot / norms } else { 0.0 })
-        })
+    from_the_beat_before(&spectra, |a, b| {
+        let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        let norms = a.iter().map(|x| x * x).sum::<f32>().sqrt()
+            * b.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norms > 0.0 {
+            1.0 - dot / norms
+        } else {
+            0.0
+        }
+    })
+}
+
+/// `change(the beat before's values, the beat's values)` for each beat of `per_beat`; `None`
+/// for beat 0.
+fn from_the_beat_before(
+    per_beat: &[Vec<f32>],
+    change: impl Fn(&[f32], &[f32]) -> f32,
+) -> Vec<Option<f32>> {
+    std::iter::once(None)
+        .chain(per_beat.windows(2).map(|w| Some(change(&w[0], &w[1]))))
         .collect()
 }
 
