@@ -83,10 +83,19 @@ def render(numbered):
     with open(f"{home}/.hydrogen/hydrogen.conf", "w") as f:
         f.write(conf.replace("<oscServerPort>9000<", f"<oscServerPort>{19000 + n}<"))
     env = dict(os.environ, HOME=home)
-    r = subprocess.run(["h2cli", "-s", song, "-o", tmp], env=env, capture_output=True, text=True,
-                       timeout=900)
-    if r.returncode != 0 or not os.path.exists(tmp):
-        raise RuntimeError(f"h2cli failed on {song}: {r.stderr[-500:]}")
+    try:
+        r = subprocess.run(["h2cli", "-s", song, "-o", tmp], env=env, capture_output=True,
+                           text=True, timeout=900)
+        failed = r.returncode != 0 or not os.path.exists(tmp)
+        why = r.stderr[-300:].strip()
+    except subprocess.TimeoutExpired:
+        failed, why = True, "no output in 900 s"
+    if failed:
+        # One song that h2cli cannot render costs that song, not the others' renders.
+        print(f"skipped {row['source']} at {row['bpm']} BPM: h2cli failed: {why}", file=sys.stderr)
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        return None
     with wave.open(tmp) as w:
         row["seconds"] = round(w.getnframes() / w.getframerate(), 2)
         row["sample_rate"] = w.getframerate()
@@ -104,6 +113,8 @@ def render(numbered):
 jobs = [j for s in sources for j in plan(s)]
 with ThreadPoolExecutor(args.jobs) as pool:
     rows = [r for r in pool.map(render, enumerate(jobs)) if r]
+if not rows:
+    sys.exit("h2cli rendered none of the songs")
 with open(os.path.join(args.out, "manifest.tsv"), "w", newline="") as f:
     w = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t")
     w.writeheader()

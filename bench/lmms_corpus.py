@@ -107,15 +107,19 @@ def render(job):
     if os.geteuid() == 0:
         cmd.insert(1, "--allowroot")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    subprocess.run(cmd, env=env, capture_output=True, timeout=1800)
     try:
+        subprocess.run(cmd, env=env, capture_output=True, timeout=1800)
         with wave.open(tmp) as w:
             rate, frames = w.getframerate(), w.getnframes()
             keep = min(frames, int(args.max_seconds * rate))
-            w.rewind()
             audio, params = w.readframes(keep), w.getparams()
-    except (OSError, EOFError, wave.Error) as e:
-        raise RuntimeError(f"lmms rendered no readable WAV for {row['source']}: {e}")
+    except (OSError, EOFError, wave.Error, subprocess.TimeoutExpired) as e:
+        # One project that LMMS cannot render costs that project, not the others' renders.
+        print(f"skipped {row['source']} at {row['bpm']} BPM: lmms rendered no readable WAV ({e})",
+              file=sys.stderr)
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        return None
     if frames == 0 or not any(audio):
         os.remove(tmp)
         print(f"skipped {row['source']} at {row['bpm']} BPM: lmms rendered silence", file=sys.stderr)
@@ -132,6 +136,8 @@ def render(job):
 jobs = [j for s in sources for j in plan(s)]
 with ThreadPoolExecutor(args.jobs) as pool:
     rows = [r for r in pool.map(render, jobs) if r]
+if not rows:
+    sys.exit("lmms rendered none of the projects")
 with open(os.path.join(args.out, "manifest.tsv"), "w", newline="") as f:
     w = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t")
     w.writeheader()
