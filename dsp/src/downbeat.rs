@@ -72,12 +72,12 @@ const SECTION_WEIGHT: f32 = 3.0;
 pub const OFFBEAT_RATIO: f32 = 1.25;
 
 /// A confidence below this marks a song's bar lines as unsure (`dataset-info` lists it). With
-/// the detector's tempi: of the 71 renders of LMMS's demo songs analysed (`bench/lmms_corpus.py`), 21
-/// fall below it, among them 17 of the 27 whose first bar line is missed (more than a 16th
-/// off, or on a wrong tempo); of nine corpora of 360 synthesised songs (bundled, synthesiser
-/// seeds 2-5, FluidR3 seeds 1-3, TimGM6mb), 17, among them all 3 misses; of 35 drum songs
-/// written by people, none, and none of their 3 misses (a swung jazz ride whose beats are read
-/// on the swung 8th).
+/// the detector's tempi: of the 71 renders of LMMS's demo songs analysed
+/// (`bench/lmms_corpus.py`), 21 fall below it, among them 17 of the 27 whose first bar line is
+/// missed (more than a 16th off, or on a wrong tempo); of nine corpora of 360 synthesised songs
+/// (bundled, synthesiser seeds 2-5, FluidR3 seeds 1-3, TimGM6mb), 17, among them all 3 misses;
+/// of 35 drum songs written by people, none, and none of their 3 misses (a swung jazz ride
+/// whose beats are read on the swung 8th).
 pub const UNSURE_CONFIDENCE: f32 = 0.1;
 
 /// The bar phase of a song.
