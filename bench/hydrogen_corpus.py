@@ -17,7 +17,6 @@ An h2cli export mostly waits (one 23 s song took 24 s, 0.2 s of it on the proces
 time, all 40 renders took 55 s), so the songs are rendered `--jobs` at a time, each cut to its
 first `--max-bars` bars."""
 import argparse
-import csv
 import glob
 import os
 import subprocess
@@ -25,7 +24,8 @@ import sys
 import tempfile
 import wave
 import xml.etree.ElementTree as ET
-from concurrent.futures import ThreadPoolExecutor
+
+from rendered_corpus import render_all
 
 DATA = "/usr/share/hydrogen/data"
 
@@ -111,12 +111,5 @@ def render(numbered):
 
 
 jobs = [j for s in sources for j in plan(s)]
-with ThreadPoolExecutor(args.jobs) as pool:
-    rows = [r for r in pool.map(render, enumerate(jobs)) if r]
-if not rows:
-    sys.exit("h2cli rendered none of the songs")
-with open(os.path.join(args.out, "manifest.tsv"), "w", newline="") as f:
-    w = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t")
-    w.writeheader()
-    w.writerows(rows)
+rows = render_all(enumerate(jobs), render, args.jobs, args.out, "h2cli")
 print(f"{len(rows)} songs from {len({r['source'] for r in rows})} Hydrogen songs in {args.out}")

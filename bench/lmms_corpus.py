@@ -18,11 +18,10 @@ the author's would put them out of time with the notes). File names carry no tem
 "with metadata" column of `tempo_accuracy.py` is the genre's choice again.
 
 Each render is cut to its first `--max-seconds` (whole songs run to 4 minutes); all 72 took
-9 minutes with 2 jobs on 2 cores (LMMS renders faster than real time, on the processor). LMMS 1.2.2
-crashes as it exits after writing its file, so its exit status is not read; a render counts
-when its WAV file holds the song's length."""
+9 minutes with 2 jobs on 2 cores (LMMS renders faster than real time, on the processor).
+LMMS 1.2.2 crashes as it exits after writing its file, so its exit status is not read; a
+render counts when its WAV file reads and is not silent."""
 import argparse
-import csv
 import glob
 import os
 import subprocess
@@ -31,10 +30,10 @@ import tempfile
 import wave
 import xml.etree.ElementTree as ET
 import zlib
-from concurrent.futures import ThreadPoolExecutor
+
+from rendered_corpus import render_all
 
 PROJECTS = "/usr/share/lmms/projects"
-TICKS_PER_BAR = 192  # LMMS 1.2: ticks of one 4/4 bar
 
 p = argparse.ArgumentParser()
 p.add_argument("out")
@@ -134,12 +133,5 @@ def render(job):
 
 
 jobs = [j for s in sources for j in plan(s)]
-with ThreadPoolExecutor(args.jobs) as pool:
-    rows = [r for r in pool.map(render, jobs) if r]
-if not rows:
-    sys.exit("lmms rendered none of the projects")
-with open(os.path.join(args.out, "manifest.tsv"), "w", newline="") as f:
-    w = csv.DictWriter(f, fieldnames=list(rows[0]), delimiter="\t")
-    w.writeheader()
-    w.writerows(rows)
+rows = render_all(jobs, render, args.jobs, args.out, "lmms")
 print(f"{len(rows)} songs from {len({r['source'] for r in rows})} LMMS projects in {args.out}")
