@@ -21,7 +21,7 @@ const MAGIC: &[u8; 8] = b"BGCACHE2";
 
 /// Bumped whenever decoding, resampling or feature code changes what a cached clip holds, so
 /// that old caches are rebuilt rather than silently mixed in.
-pub const PIPELINE_VERSION: u32 = 11;
+pub const PIPELINE_VERSION: u32 = 12;
 
 /// What the pipeline learned about one song. `error` is set (and there are no clips) when the
 /// song could not be used; that is cached too, so a broken file is not decoded every run.

@@ -735,10 +735,18 @@ pub fn find_examples_at(
             let fr = cfg.frame_rate();
             let analysis = dsp::tempo::TempoAnalysis::new(env, fr, lo, hi);
             let best = analysis.as_ref().and_then(|a| a.best());
-            let readings = match (&analysis, &best) {
+            let mut readings = match (&analysis, &best) {
                 (Some(a), Some(b)) => a.readings(b),
                 _ => Vec::new(),
             };
+            // A fast song whose beat is heard at 2/3 (a dotted-quarter pulse) offers its
+            // genre folder 3/2 of it too, above the range (see dsp::tempo::GROUP_MAX_BPM).
+            let fast = best.map(|b| 1.5 * b.bpm).filter(|&f| f > hi);
+            if let Some(t) = fast.and_then(|f| {
+                dsp::tempo::TempoAnalysis::new(env, fr, lo, dsp::tempo::GROUP_MAX_BPM)?.near(f)
+            }) {
+                readings.push(t);
+            }
             let tempo = match tempo_hint {
                 Some(h) => Some(
                     analysis

@@ -160,6 +160,9 @@ fn plan_group(
                 .2
                 .tempo_readings
                 .iter()
+                // A song alone keeps to the detector's range; a folder may agree on a
+                // faster reading (see dsp::tempo::GROUP_MAX_BPM).
+                .filter(|&&(bpm, _)| members.len() > 1 || bpm <= dsp::tempo::DEFAULT_BPM_RANGE.1)
                 .map(|&(bpm, strength)| {
                     let m = songs[i].2;
                     let backbeat = m
@@ -274,5 +277,26 @@ mod tests {
             );
             assert_eq!(plans[0].target, Some(75.0));
         }
+    }
+
+    #[test]
+    fn only_a_genre_folder_may_agree_on_a_reading_above_the_detector_s_range() {
+        // Reggae written at 180 whose beat the detector hears at 2/3 (120, its best reading
+        // in 60-160 BPM): each song also offers 3/2 of that, 180, which repeats more strongly.
+        let m = [
+            meta(&[(120.0, 0.3), (180.0, 0.8)], None),
+            meta(&[(122.0, 0.3), (183.0, 0.7)], None),
+            meta(&[(118.0, 0.3), (177.0, 0.8)], None),
+        ];
+        let p = Path::new("x.wav");
+        let folder: Vec<_> = m.iter().map(|m| (Some("reggae"), p, m)).collect();
+        let plans = plan(&folder, false, &[]);
+        let got: Vec<Option<f32>> = plans.iter().map(|p| p.target).collect();
+        assert_eq!(got, vec![Some(180.0), Some(183.0), Some(177.0)]);
+        // The same songs alone keep to 60-160 BPM.
+        let alone: Vec<_> = m.iter().map(|m| (None, p, m)).collect();
+        let plans = plan(&alone, false, &[]);
+        let got: Vec<Option<f32>> = plans.iter().map(|p| p.target).collect();
+        assert_eq!(got, vec![Some(120.0), Some(122.0), Some(118.0)]);
     }
 }
