@@ -40,9 +40,8 @@
 //! the sections tell them apart. The weights were chosen on three sets together (README,
 //! "Whole songs written by people"); with them the first bar lines within a 16th went from 28
 //! to 48 of 54 renders of LMMS's demo songs (those where one bar position was right, with the
-//! tempi of then), from 27
-//! to 32 of 35 Hydrogen drum songs and from 354 to 357 of 360 synthesised songs, and they held
-//! on songs not used to choose them.
+//! tempi of then), from 27 to 32 of 35 Hydrogen drum songs and from 354 to 357 of 360
+//! synthesised songs, and they held on songs not used to choose them.
 //! The confidence is the margin between the best and second-best score, divided by the best
 //! (0: a tie; near 1: unambiguous).
 

@@ -30,7 +30,8 @@ pub const PRIOR_OCTAVES: f32 = 0.7;
 pub const HALF_RATIO: f32 = 0.5;
 
 /// Default tempo search range in BPM: the range of rap and beat music. Faster music (drum and
-/// bass at 174) is reported at half tempo, which is what its beat feels like.
+/// bass at 174) is reported at half tempo, which is what its beat feels like; a genre folder
+/// may agree on 3/2 of a song's best reading above it (see [`GROUP_MAX_BPM`]).
 pub const DEFAULT_BPM_RANGE: (f32, f32) = (60.0, 160.0);
 
 /// How fast a song's genre folder may read it: a song whose best reading is over 2/3 of
