@@ -199,6 +199,11 @@ pub const READING_RATIOS: [f32; 4] = [0.5, 2.0 / 3.0, 1.5, 2.0];
 /// Most readings [`TempoAnalysis::readings`] offers.
 pub const MAX_READINGS: usize = 8;
 
+/// The shortest beat period (frames, at least 2) searched for tempi up to `max_bpm`.
+fn shortest_period(frame_rate: f32, max_bpm: f32) -> usize {
+    (frame_rate * 60.0 / max_bpm).floor().max(2.0) as usize
+}
+
 /// The autocorrelation of one onset envelope within a tempo range: every tempo question about
 /// a signal (its best tempo, the other readings, the tempo near a given one) is answered from it.
 pub struct TempoAnalysis<'a> {
@@ -214,10 +219,9 @@ pub struct TempoAnalysis<'a> {
 impl<'a> TempoAnalysis<'a> {
     /// `None` when two beats of the slowest tempo do not fit in the envelope.
     pub fn new(env: &'a [f32], frame_rate: f32, min_bpm: f32, max_bpm: f32) -> Option<Self> {
-        let lag_of = |bpm: f32| frame_rate * 60.0 / bpm;
         let (lo, hi) = (
-            lag_of(max_bpm).floor().max(2.0) as usize,
-            lag_of(min_bpm).ceil() as usize,
+            shortest_period(frame_rate, max_bpm),
+            (frame_rate * 60.0 / min_bpm).ceil() as usize,
         );
         // Two beats of the slowest tempo must fit (r at L and 2L), or nothing can be said.
         if env.len() < 2 * hi + 2 {
@@ -259,7 +263,12 @@ impl<'a> TempoAnalysis<'a> {
 
     /// Local maxima of `r` inside the range (not the shoulder of a peak outside it).
     fn is_peak(&self, l: usize) -> bool {
-        l >= self.lo.max(1)
+        self.is_peak_from(l, self.lo)
+    }
+
+    /// [`Self::is_peak`] with the shortest period `lo` frames instead of the range's.
+    fn is_peak_from(&self, l: usize, lo: usize) -> bool {
+        l >= lo.max(1)
             && l <= self.hi.min(self.r.len() - 2)
             && self.r[l] >= self.r[l - 1]
             && self.r[l] >= self.r[l + 1]
@@ -300,10 +309,21 @@ impl<'a> TempoAnalysis<'a> {
     /// The reading of the signal at about `bpm` (within 4%): the autocorrelation peak there,
     /// refined. `None` when the range has no peak near `bpm` or it repeats too weakly.
     pub fn near(&self, bpm: f32) -> Option<Tempo> {
+        self.near_from(bpm, self.lo)
+    }
+
+    /// [`Self::near`] with the range's fastest tempo raised to `max_bpm`: the autocorrelation
+    /// holds every lag from 0, so a faster reading needs no new analysis.
+    pub fn near_up_to(&self, bpm: f32, max_bpm: f32) -> Option<Tempo> {
+        self.near_from(bpm, shortest_period(self.frame_rate, max_bpm))
+    }
+
+    /// [`Self::near`] among the peaks of periods of at least `lo` frames.
+    fn near_from(&self, bpm: f32, lo: usize) -> Option<Tempo> {
         let lag = self.frame_rate * 60.0 / bpm;
         let (a, b) = ((lag / 1.04).floor() as usize, (lag * 1.04).ceil() as usize);
         let l = (a..=b)
-            .filter(|&l| self.is_peak(l))
+            .filter(|&l| self.is_peak_from(l, lo))
             .max_by(|&x, &y| self.r[x].total_cmp(&self.r[y]))?;
         (self.score(l) >= self.min_strength()).then(|| self.at_lag(l))
     }

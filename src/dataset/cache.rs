@@ -21,7 +21,7 @@ const MAGIC: &[u8; 8] = b"BGCACHE2";
 
 /// Bumped whenever decoding, resampling or feature code changes what a cached clip holds, so
 /// that old caches are rebuilt rather than silently mixed in.
-pub const PIPELINE_VERSION: u32 = 12;
+pub const PIPELINE_VERSION: u32 = 13;
 
 /// What the pipeline learned about one song. `error` is set (and there are no clips) when the
 /// song could not be used; that is cached too, so a broken file is not decoded every run.
@@ -37,6 +37,10 @@ pub struct SongMeta {
     /// The detector's readings of the song, (BPM, strength): its best tempo first, then the
     /// other readings its autocorrelation supports (see `dsp::tempo::TempoAnalysis::readings`).
     pub tempo_readings: Vec<(f32, f32)>,
+    /// A reading above the detector's range that only a genre folder of several songs may
+    /// choose, (BPM, strength) (see `dsp::tempo::GROUP_MAX_BPM`).
+    #[serde(default)]
+    pub group_reading: Option<(f32, f32)>,
     /// The tempo the file's tags declare.
     pub tagged_bpm: Option<f32>,
     /// Hi-hat onsets per second (see `dsp::drums::Rhythm`), evidence for the tempo's octave.
@@ -84,6 +88,7 @@ impl SongMeta {
     /// Keep what the signal said about its tempo.
     pub fn set_evidence(&mut self, e: super::TempoEvidence) {
         self.tempo_readings = e.readings;
+        self.group_reading = e.group_reading;
         self.hat_rate = e.hat_rate;
         self.snare_period = e.snare_period;
     }
@@ -98,6 +103,7 @@ impl SongMeta {
             tempo_bpm: None,
             tempo_strength: 0.0,
             tempo_readings: Vec::new(),
+            group_reading: None,
             tagged_bpm: None,
             hat_rate: 0.0,
             snare_period: None,

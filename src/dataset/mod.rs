@@ -623,6 +623,9 @@ fn analyse_song(
 pub struct TempoEvidence {
     /// The detector's (BPM, strength) readings, best first.
     pub readings: Vec<(f32, f32)>,
+    /// A reading above the detector's range that only a genre folder of several songs may
+    /// choose (3/2 of the best, see `dsp::tempo::GROUP_MAX_BPM`).
+    pub group_reading: Option<(f32, f32)>,
     /// Hi-hat onsets per second (0 when the signal could not be analysed).
     pub hat_rate: f32,
     /// Period (seconds) and clarity of the snare's onsets, when found.
@@ -728,25 +731,23 @@ pub fn find_examples_at(
 ) -> Result<Examples, NoExamples> {
     let tempo_hint = hint.bpm;
     let cfg = fx.config.clone();
-    let (tempo, readings, bands) = match fx.tempo_analysis(x) {
+    let (tempo, readings, group_reading, bands) = match fx.tempo_analysis(x) {
         Ok(bands) => {
             let env = &bands.envelope;
             let (lo, hi) = dsp::tempo::DEFAULT_BPM_RANGE;
             let fr = cfg.frame_rate();
             let analysis = dsp::tempo::TempoAnalysis::new(env, fr, lo, hi);
             let best = analysis.as_ref().and_then(|a| a.best());
-            let mut readings = match (&analysis, &best) {
-                (Some(a), Some(b)) => a.readings(b),
-                _ => Vec::new(),
+            let (readings, group_reading) = match (&analysis, &best) {
+                (Some(a), Some(b)) => {
+                    // A fast song whose beat is heard at 2/3 (a dotted-quarter pulse) offers its
+                    // genre folder 3/2 of it too, above the range (dsp::tempo::GROUP_MAX_BPM).
+                    let fast = Some(1.5 * b.bpm).filter(|&f| f > hi);
+                    let group = fast.and_then(|f| a.near_up_to(f, dsp::tempo::GROUP_MAX_BPM));
+                    (a.readings(b), group)
+                }
+                _ => (Vec::new(), None),
             };
-            // A fast song whose beat is heard at 2/3 (a dotted-quarter pulse) offers its
-            // genre folder 3/2 of it too, above the range (see dsp::tempo::GROUP_MAX_BPM).
-            let fast = best.map(|b| 1.5 * b.bpm).filter(|&f| f > hi);
-            if let Some(t) = fast.and_then(|f| {
-                dsp::tempo::TempoAnalysis::new(env, fr, lo, dsp::tempo::GROUP_MAX_BPM)?.near(f)
-            }) {
-                readings.push(t);
-            }
             let tempo = match tempo_hint {
                 Some(h) => Some(
                     analysis
@@ -757,9 +758,10 @@ pub fn find_examples_at(
                 None => best,
             };
             let readings = readings.iter().map(|t| (t.bpm, t.strength)).collect();
-            (tempo, readings, Some(bands))
+            let group_reading = group_reading.map(|t| (t.bpm, t.strength));
+            (tempo, readings, group_reading, Some(bands))
         }
-        Err(_) => (None, Vec::new(), None),
+        Err(_) => (None, Vec::new(), None, None),
     };
     // Rhythm evidence for the tempo's octave (see dsp::tempo_octave).
     let (hat_rate, snare_period) = bands.as_ref().map_or((0.0, None), |b| {
@@ -770,6 +772,7 @@ pub fn find_examples_at(
     });
     let evidence = TempoEvidence {
         readings,
+        group_reading,
         hat_rate,
         snare_period,
     };

@@ -162,7 +162,13 @@ fn plan_group(
                 .iter()
                 // A song alone keeps to the detector's range; a folder may agree on a
                 // faster reading (see dsp::tempo::GROUP_MAX_BPM).
-                .filter(|&&(bpm, _)| members.len() > 1 || bpm <= dsp::tempo::DEFAULT_BPM_RANGE.1)
+                .chain(
+                    songs[i]
+                        .2
+                        .group_reading
+                        .iter()
+                        .filter(|_| members.len() > 1),
+                )
                 .map(|&(bpm, strength)| {
                     let m = songs[i].2;
                     let backbeat = m
@@ -282,21 +288,31 @@ mod tests {
     #[test]
     fn only_a_genre_folder_may_agree_on_a_reading_above_the_detector_s_range() {
         // Reggae written at 180 whose beat the detector hears at 2/3 (120, its best reading
-        // in 60-160 BPM): each song also offers 3/2 of that, 180, which repeats more strongly.
+        // in 60-160 BPM): each song also offers its folder 3/2 of that, 180, which repeats
+        // more strongly.
+        let fast = |best: f32, group: (f32, f32)| SongMeta {
+            group_reading: Some(group),
+            ..meta(&[(best, 0.3)], None)
+        };
         let m = [
-            meta(&[(120.0, 0.3), (180.0, 0.8)], None),
-            meta(&[(122.0, 0.3), (183.0, 0.7)], None),
-            meta(&[(118.0, 0.3), (177.0, 0.8)], None),
+            fast(120.0, (180.0, 0.8)),
+            fast(122.0, (183.0, 0.7)),
+            fast(118.0, (177.0, 0.8)),
+            // A song the detector itself reads a little over 160 BPM.
+            meta(&[(163.0, 0.5), (81.5, 0.45)], None),
         ];
         let p = Path::new("x.wav");
-        let folder: Vec<_> = m.iter().map(|m| (Some("reggae"), p, m)).collect();
+        let folder: Vec<_> = m[..3].iter().map(|m| (Some("reggae"), p, m)).collect();
         let plans = plan(&folder, false, &[]);
         let got: Vec<Option<f32>> = plans.iter().map(|p| p.target).collect();
         assert_eq!(got, vec![Some(180.0), Some(183.0), Some(177.0)]);
-        // The same songs alone keep to 60-160 BPM.
+        // The same songs alone keep to the detector's readings.
         let alone: Vec<_> = m.iter().map(|m| (None, p, m)).collect();
         let plans = plan(&alone, false, &[]);
         let got: Vec<Option<f32>> = plans.iter().map(|p| p.target).collect();
-        assert_eq!(got, vec![Some(120.0), Some(122.0), Some(118.0)]);
+        assert_eq!(
+            got,
+            vec![Some(120.0), Some(122.0), Some(118.0), Some(163.0)]
+        );
     }
 }
