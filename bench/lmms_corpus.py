@@ -14,13 +14,17 @@ line, so the bar lines are at 0 s and every 4 beats of the tempo written into th
 them, `Oglsdl-PpTrip`, is in 8/4: its bars are two 4-beat bars). Left out: projects whose
 time signature is not 4/4 or 8/4 (one, in 1/1), the tutorial, and the other tempi of projects
 that play recorded audio clips (LMMS 1.2 plays those at their own speed, so a tempo other than
-the author's would put them out of time with the notes). File names carry no tempo, so the
+the author's would put them out of time with the notes). Knobs synced to the tempo (arpeggio
+steps, LFO periods, delay times set to a note length; 6 projects have them) are written into
+each copy at the times its tempo gives them: LMMS 1.2 loads the time the project stored, at the
+author's tempo, and left so, an arpeggio in 16ths at 143 BPM played over a song at 132 (its
+render read 140.1 BPM; with its arpeggio at 132, 132.0). File names carry no tempo, so the
 "with metadata" column of `tempo_accuracy.py` is the genre's choice again.
 
 Each render is cut to its first `--max-seconds` (whole songs run to 4 minutes); all 72 took
-9 minutes with 2 jobs on 2 cores (LMMS renders faster than real time, on the processor).
-LMMS 1.2.2 crashes as it exits after writing its file, so its exit status is not read; a
-render counts when its WAV file reads and is not silent."""
+9 and 22 minutes on two machines, with 2 jobs on 2 cores (LMMS renders faster than real time,
+on the processor). LMMS 1.2.2 crashes as it exits after writing its file, so its exit status
+is not read; a render counts when its WAV file reads and is not silent."""
 import argparse
 import glob
 import os
@@ -56,25 +60,44 @@ def load(path):
     return ET.fromstring(zlib.decompress(data[4:]) if path.endswith(".mmpz") else data)
 
 
-def head_value(head, name):
-    """A setting of the project's head: an attribute, or a child element's value when it is
-    automatable."""
-    child = head.find(name)
-    return float(child.get("value") if child is not None else head.get(name))
+def setting(el, name):
+    """A setting of an element (the project's head, a knob's owner): an attribute, or a child
+    element's value when it is automatable; None when it has neither."""
+    child = el.find(name)
+    value = child.get("value") if child is not None else el.get(name)
+    return None if value is None else float(value)
 
 
-def set_head_value(head, name, value):
-    child = head.find(name)
-    (child if child is not None else head).set("value" if child is not None else name, value)
+def set_setting(el, name, value):
+    child = el.find(name)
+    (child if child is not None else el).set("value" if child is not None else name, value)
+
+
+def synced_knobs(root):
+    """The knobs whose time follows the tempo (arpeggio steps, LFO periods, delay times set to
+    a note length): (element, knob name) of each whose sync mode is not 0 ("none"). The mode
+    is written as `syncmode`, as in these demo projects, where the knob is the one whose note
+    length is written as `<knob>_numerator`, or as `<knob>_syncmode` (newer versions)."""
+    knobs = []
+    for el in root.iter():
+        for key, mode in el.attrib.items():
+            if not key.endswith("syncmode") or mode in ("", "0"):
+                continue
+            if key == "syncmode":
+                names = [k[: -len("_numerator")] for k in el.attrib if k.endswith("_numerator")]
+            else:
+                names = [key[: -len("_syncmode")]]
+            knobs += [(el, n) for n in names if setting(el, n) is not None]
+    return knobs
 
 
 def plan(src):
     """The renders of one project: (copy of the project, output path, row of the manifest)."""
     root = load(src)
     head = root.find("head")
-    beats = head_value(head, "timesig_numerator")
-    if beats not in (4, 8) or head_value(head, "timesig_denominator") != 4:
-        print(f"skipped {src}: {beats:g}/{head_value(head, 'timesig_denominator'):g} time",
+    beats = setting(head, "timesig_numerator")
+    if beats not in (4, 8) or setting(head, "timesig_denominator") != 4:
+        print(f"skipped {src}: {beats:g}/{setting(head, 'timesig_denominator'):g} time",
               file=sys.stderr)
         return []
     bpm_node = head.find("bpm")
@@ -84,11 +107,17 @@ def plan(src):
     audio_clips = any(root.iter("sampletco"))
     name = os.path.splitext(os.path.basename(src))[0].lower()
     name = "".join(c if c.isalnum() or c == "-" else "-" for c in name).strip("-")
-    bpm0 = head_value(head, "bpm")
+    bpm0 = setting(head, "bpm")
+    knobs = [(el, knob, setting(el, knob)) for el, knob in synced_knobs(root)]
     jobs = []
     for k, f in enumerate(factors if not audio_clips else [1.0], 1):
         bpm = round(bpm0 * f)
-        set_head_value(head, "bpm", f"{bpm}")
+        set_setting(head, "bpm", f"{bpm}")
+        # LMMS 1.2 loads a tempo-synced knob's time as the project stored it, at the author's
+        # tempo, and rescales it only when the tempo changes while the song is open: the copy
+        # carries the times a tempo change would give.
+        for el, knob, value in knobs:
+            set_setting(el, knob, f"{value * bpm0 / bpm:.6g}")
         song = os.path.join(work, f"{name}-{k}.mmp")
         ET.ElementTree(root).write(song, encoding="UTF-8", xml_declaration=True)
         rel = f"{name}/{name}-{k}.wav"

@@ -39,8 +39,8 @@
 //! synthesiser stabs and crashes on the one that read as a half-time snare; the harmony and
 //! the sections tell them apart. The weights were chosen on three sets together (README,
 //! "Whole songs written by people"); with them the first bar lines within a 16th went from 28
-//! to 48 of 54 renders of LMMS's demo songs (those where one bar position was right, with the
-//! tempi of then), from 27 to 32 of 35 Hydrogen drum songs and from 354 to 357 of 360
+//! to 48 of 54 earlier renders of LMMS's demo songs (those where one bar position was right,
+//! with the tempi of then), from 27 to 32 of 35 Hydrogen drum songs and from 354 to 357 of 360
 //! synthesised songs, and they held on songs not used to choose them.
 //! The confidence is the margin between the best and second-best score, divided by the best
 //! (0: a tie; near 1: unambiguous).
@@ -72,8 +72,8 @@ const SECTION_WEIGHT: f32 = 3.0;
 pub const OFFBEAT_RATIO: f32 = 1.25;
 
 /// A confidence below this marks a song's bar lines as unsure (`dataset-info` lists it). With
-/// the detector's tempi: of the 72 renders of LMMS's demo songs (`bench/lmms_corpus.py`), 21
-/// fall below it, among them 15 of the 21 whose first bar line is missed (more than a 16th
+/// the detector's tempi: of the 72 renders of LMMS's demo songs (`bench/lmms_corpus.py`), 18
+/// fall below it, among them 11 of the 22 whose first bar line is missed (more than a 16th
 /// off, or on a wrong tempo); of nine corpora of 360 synthesised songs (bundled, synthesiser
 /// seeds 2-5, FluidR3 seeds 1-3, TimGM6mb), 17, among them all 3 misses; of 35 drum songs
 /// written by people, none, and none of their 3 misses (a swung jazz ride whose beats are read

@@ -38,8 +38,8 @@ pub const DEFAULT_BPM_RANGE: (f32, f32) = (60.0, 160.0);
 /// [`DEFAULT_BPM_RANGE`]'s top also offers its folder the reading at 3/2 of it, up to this (a
 /// fast song whose beat is heard at 2/3, a dotted-quarter pulse: reggae written at 180 read at
 /// 120), never its double (drum and bass stays at half). A song alone keeps to the range. On
-/// 72 renders of LMMS's demo songs the genre's choice went from 55 to 62 tempi within 2%, every
-/// tempo of eleven other corpora unchanged (README, "Whole songs written by people").
+/// 72 earlier renders of LMMS's demo songs the genre's choice went from 55 to 62 tempi within
+/// 2%, every tempo of eleven other corpora unchanged (README, "Whole songs written by people").
 pub const GROUP_MAX_BPM: f32 = 200.0;
 
 /// Autocorrelation strength under which a signal is said to have no tempo (see also
