@@ -75,9 +75,10 @@ def set_setting(el, name, value):
 
 def synced_knobs(root):
     """The knobs whose time follows the tempo (arpeggio steps, LFO periods, delay times set to
-    a note length): (element, knob name) of each whose sync mode is not 0 ("none"). The mode
-    is written as `syncmode`, as in these demo projects, where the knob is the one whose note
-    length is written as `<knob>_numerator`, or as `<knob>_syncmode` (newer versions)."""
+    a note length): (element, knob name, stored time) of each whose sync mode is not 0
+    ("none"). The mode is written as `syncmode`, as in these demo projects, where the knob is
+    the one whose note length is written as `<knob>_numerator`, or as `<knob>_syncmode` (newer
+    versions)."""
     knobs = []
     for el in root.iter():
         for key, mode in el.attrib.items():
@@ -87,7 +88,7 @@ def synced_knobs(root):
                 names = [k[: -len("_numerator")] for k in el.attrib if k.endswith("_numerator")]
             else:
                 names = [key[: -len("_syncmode")]]
-            knobs += [(el, n) for n in names if setting(el, n) is not None]
+            knobs += [(el, n, v) for n in names if (v := setting(el, n)) is not None]
     return knobs
 
 
@@ -108,7 +109,7 @@ def plan(src):
     name = os.path.splitext(os.path.basename(src))[0].lower()
     name = "".join(c if c.isalnum() or c == "-" else "-" for c in name).strip("-")
     bpm0 = setting(head, "bpm")
-    knobs = [(el, knob, setting(el, knob)) for el, knob in synced_knobs(root)]
+    knobs = synced_knobs(root)
     jobs = []
     for k, f in enumerate(factors if not audio_clips else [1.0], 1):
         bpm = round(bpm0 * f)
